@@ -1,0 +1,131 @@
+"""`solve()` and `make_solver()`: the front door."""
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from . import registry
+from .errors import InvalidInputError
+from .inputs import unwrap_problem
+from .options import parse_options
+from .result import SolveResult
+
+__all__ = ["solve", "make_solver"]
+
+_GENERIC = ("rtol", "atol", "maxiter", "monitor")
+
+
+def make_solver(method: str = "cg", *, pc: Any = None, **options: Any) -> Any:
+    """Build a method (and its preconditioner) from registered names, without a matrix yet.
+
+    Options are routed by name: the method's own hyper-parameters and ``rtol``/``atol``/``maxiter``/
+    ``monitor`` go to the method, the preconditioner's (``omega``, ``its``, ``amg_type`` ...) to the
+    preconditioner. ``options=`` (or ``method``) may be a PETSc-style string.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> import solvers
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(100, 100), format="csr")
+    >>> s = solvers.make_solver("cg", pc="ssor", omega=1.6).setup(A)
+    >>> first = s.solve(np.ones(100))
+    >>> again = s.solve(np.ones(100), x0=first.x)   # reuses the set-up; starts converged
+    >>> first.converged, again.iterations
+    (True, 0)
+    """
+    method, pc, options = _merge_option_string(method, pc, options)
+    factory = registry.get("method", method)
+    pc_obj = None
+    pc_options: dict[str, Any] = {}
+    method_options: dict[str, Any] = {}
+    pc_factory = None
+    if isinstance(pc, str):
+        pc_factory = registry.get("pc", pc)
+    for key, value in options.items():
+        if key in _GENERIC or key in getattr(factory, "defaults", {}):
+            method_options[key] = value
+        elif pc_factory is not None and key in getattr(pc_factory, "defaults", {}):
+            pc_options[key] = value
+        else:
+            known = set(_GENERIC) | set(getattr(factory, "defaults", {})) | set(getattr(pc_factory, "defaults", {}))
+            close = difflib.get_close_matches(key, sorted(known), n=2)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            owner = f"method {method!r}" + (f" with pc {pc!r}" if pc_factory else "")
+            raise InvalidInputError(f"unknown option {key!r} for {owner}.{hint} Known: {', '.join(sorted(known))}")
+    if pc_factory is not None:
+        pc_obj = pc_factory(**pc_options)
+    elif pc is not None:
+        if not (hasattr(pc, "setup") and hasattr(pc, "apply")):
+            raise InvalidInputError("pc must be a registered name or an object with setup(A) and apply(r)")
+        pc_obj = pc
+    return factory(pc=pc_obj, **method_options)
+
+
+def _merge_option_string(method: str, pc: Any, options: dict[str, Any]) -> tuple[str, Any, dict[str, Any]]:
+    text = options.pop("options", None)
+    if isinstance(method, str) and method.lstrip().startswith("-"):
+        text, method = method if text is None else f"{method} {text}", "cg"
+    if text is not None:
+        if not isinstance(text, str):
+            raise InvalidInputError("options= must be a PETSc-style string such as '-ksp_type cg -pc_type amg'")
+        parsed = parse_options(text)
+        method = parsed.pop("method", method)
+        pc = parsed.pop("pc", pc)
+        options = {**parsed, **options}
+    if not isinstance(method, str):
+        raise InvalidInputError(f"method must be a registered name, got {method!r}")
+    return method, pc, options
+
+
+def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None, rtol: float = 1e-8,
+          atol: float = 0.0, maxiter: int | None = None, backend: str = "auto", monitor: Any = None,
+          **options: Any) -> SolveResult:
+    """Solve ``A x = b`` with a registered method.
+
+    Parameters
+    ----------
+    A : sparse matrix, ndarray, LinearOperator, GridOperator or pde_examples.Problem
+    b : array of shape (n,), float64 or float32 (``x`` has ``b``'s dtype)
+    method : str
+        Registered method name (``solvers.available("method")``), or a PETSc-style option string.
+    pc : str or object, optional
+        Registered preconditioner name, or an object with ``setup(A)`` and ``apply(r)``.
+    x0 : array, optional
+        Initial guess (default zero).
+    rtol, atol : float
+        Stop when ``||b - A x||_2 <= max(rtol ||b||_2, atol)`` (true residual).
+    maxiter : int, optional
+        Iteration limit; reaching it gives ``Reason.DIVERGED_ITS`` with the last iterate.
+    backend : {"auto", "numpy", "cupy"}
+        ``auto`` follows where ``b`` lives.
+    monitor : callable ``monitor(iteration, residual_norm)``, optional
+    **options
+        Hyper-parameters of the method or preconditioner (``omega=1.5``, ``restart=50``, ...), or
+        ``options="-ksp_type cg -pc_type sor -pc_sor_omega 1.5"``.
+
+    Returns
+    -------
+    SolveResult
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> import solvers
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(20, 20))
+    >>> A = (sp.kron(sp.eye(20), T) + sp.kron(T, sp.eye(20))).tocsr()
+    >>> res = solvers.solve(A, np.ones(400), method="cg", pc="amg", rtol=1e-10)
+    >>> res.converged, res.relative_residual <= 1e-10
+    (True, True)
+    >>> solvers.solve(A, np.ones(400), "-ksp_type gmres -pc_type ilu").converged
+    True
+    """
+    matrix, _grid = unwrap_problem(A)
+    solver = make_solver(method, pc=pc, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor, **options)
+    dtype = getattr(b, "dtype", None)
+    if dtype is not None and str(dtype) in ("float32", "float64") and getattr(matrix, "dtype", None) is not None \
+            and str(matrix.dtype) != str(dtype) and hasattr(matrix, "astype"):
+        matrix = matrix.astype(dtype)  # x takes b's dtype: work in b's precision
+    if _grid is not None and getattr(solver, "wants_grid", False):
+        matrix = _grid
+    solver.setup(matrix)
+    return solver.solve(b, x0=x0, backend=backend)

@@ -1,0 +1,161 @@
+"""Checking and normalizing what users pass as ``A``, ``b`` and ``x0``.
+
+Everything that cannot be solved as given raises :class:`InvalidInputError` here, before any work.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+from .backends import array_namespace, to_numpy_dtype
+from .errors import InvalidInputError
+from .grid import GridOperator
+
+__all__ = ["unwrap_problem", "as_matrix", "check_rhs", "check_guess", "check_tolerances", "check_omega",
+           "SUPPORTED_DTYPES"]
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def unwrap_problem(A: Any) -> tuple[Any, GridOperator | None]:
+    """Accept a ``pde_examples.Problem`` (anything with an ``A`` attribute that is not itself a matrix).
+
+    Returns ``(matrix, grid_operator_or_None)``.
+    """
+    if isinstance(A, GridOperator):
+        return A, A
+    if hasattr(A, "A") and not (sp.issparse(A) or isinstance(A, (np.ndarray, LinearOperator))) \
+            and not hasattr(A, "__cuda_array_interface__"):
+        return A.A, getattr(A, "grid", None)
+    return A, None
+
+
+def _check_float_dtype(dtype: np.dtype, what: str) -> None:
+    if np.issubdtype(dtype, np.complexfloating):
+        raise InvalidInputError(f"{what} is complex ({dtype}); solverkit solves real systems only")
+    if dtype not in SUPPORTED_DTYPES:
+        raise InvalidInputError(f"{what} has dtype {dtype}; use float64 or float32 (x takes b's dtype)")
+
+
+def as_matrix(A: Any, dtype: np.dtype | None = None, *, allow_operator: bool = False) -> Any:
+    """Return ``A`` as a sorted CSR matrix of ``dtype`` (or a ``LinearOperator`` when allowed).
+
+    Dense arrays, any scipy.sparse format, ``GridOperator`` and ``Problem`` are accepted. Integer matrices
+    are converted (their values are exact in floating point); complex ones are refused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_matrix(np.eye(2)).format
+    'csr'
+    >>> as_matrix(np.eye(2, 3))
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: A must be square, got shape (2, 3)
+    """
+    A, _ = unwrap_problem(A)
+    if isinstance(A, GridOperator):
+        A = A.to_csr()
+    if isinstance(A, LinearOperator) and not sp.issparse(A):
+        if not allow_operator:
+            raise InvalidInputError("this method needs the matrix entries; a LinearOperator only offers products. "
+                                    "Pass a sparse matrix, or use cg/gmres/fcg without a matrix-based preconditioner")
+        _check_shape(A.shape)
+        return A
+    if hasattr(A, "__cuda_array_interface__") or type(A).__module__.startswith("cupy"):
+        raise InvalidInputError("a CuPy matrix needs backend='cupy', which this method does not support yet")
+    if sp.issparse(A):
+        A = sp.csr_matrix(A)
+    elif isinstance(A, np.ndarray) or hasattr(A, "__array__"):
+        A = np.asarray(A)
+        if A.ndim != 2:
+            raise InvalidInputError(f"A must be a 2-D matrix, got an array with {A.ndim} dimension(s)")
+        _check_shape(A.shape)
+        A = sp.csr_matrix(A)
+    else:
+        raise InvalidInputError(f"cannot use an object of type {type(A).__name__} as a matrix")
+    _check_shape(A.shape)
+    if np.issubdtype(A.dtype, np.integer) or A.dtype == np.bool_:
+        A = A.astype(dtype or np.float64)
+    _check_float_dtype(np.dtype(A.dtype), "A")
+    if dtype is not None and A.dtype != dtype:
+        A = A.astype(dtype)
+    if not np.all(np.isfinite(A.data)):
+        raise InvalidInputError("A contains NaN or Inf")
+    if not A.has_sorted_indices:
+        A = A.copy()
+        A.sort_indices()
+    if not A.has_canonical_format:
+        A = A.copy()
+        A.sum_duplicates()
+    return A
+
+
+def _check_shape(shape: tuple[int, ...]) -> None:
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise InvalidInputError(f"A must be square, got shape {tuple(shape)}")
+    if shape[0] == 0:
+        raise InvalidInputError("A is empty (0 x 0): there is nothing to solve")
+
+
+def check_rhs(b: Any, n: int) -> Any:
+    """Validate ``b``: 1-D of length ``n``, float32/float64, finite. Returns the array (not copied)."""
+    xp = array_namespace(b)
+    if not hasattr(b, "dtype"):
+        b = xp.asarray(b)
+        if np.issubdtype(to_numpy_dtype(b.dtype), np.integer):
+            b = b.astype(xp.float64)
+    dtype = to_numpy_dtype(b.dtype)
+    if np.issubdtype(dtype, np.integer):
+        raise InvalidInputError(f"b has integer dtype {dtype}; x takes b's dtype, so pass b.astype(float)")
+    _check_float_dtype(dtype, "b")
+    if b.ndim == 2 and b.shape[1] == 1:
+        b = b[:, 0]
+    if b.ndim != 1:
+        raise InvalidInputError(f"b must be a vector of length {n}, got shape {tuple(b.shape)}")
+    if b.shape[0] != n:
+        raise InvalidInputError(f"b has length {b.shape[0]} but A is {n} x {n}")
+    if not bool(xp.all(xp.isfinite(b))):
+        raise InvalidInputError("b contains NaN or Inf")
+    return b
+
+
+def check_guess(x0: Any, b: Any) -> Any:
+    """Validate ``x0`` against ``b`` and return a fresh array of ``b``'s dtype (the iterate)."""
+    xp = array_namespace(b)
+    if x0 is None:
+        return xp.zeros_like(b)
+    x0 = xp.asarray(x0)
+    if x0.ndim == 2 and x0.shape[1] == 1:
+        x0 = x0[:, 0]
+    if x0.shape != b.shape:
+        raise InvalidInputError(f"x0 has shape {tuple(x0.shape)}, b has {tuple(b.shape)}")
+    if not bool(xp.all(xp.isfinite(x0))):
+        raise InvalidInputError("x0 contains NaN or Inf")
+    return xp.array(x0, dtype=b.dtype, copy=True)
+
+
+def check_tolerances(rtol: float, atol: float, maxiter: int | None) -> None:
+    if not (np.isfinite(rtol) and rtol >= 0):
+        raise InvalidInputError(f"rtol must be a finite number >= 0, got {rtol}")
+    if not (np.isfinite(atol) and atol >= 0):
+        raise InvalidInputError(f"atol must be a finite number >= 0, got {atol}")
+    if maxiter is not None and (int(maxiter) != maxiter or maxiter < 0):
+        raise InvalidInputError(f"maxiter must be a whole number >= 0, got {maxiter}")
+
+
+def check_omega(omega: float, low: float = 0.0, high: float = 2.0, what: str = "omega") -> float:
+    """Relaxation factors must lie in the open interval (low, high), where the iteration can converge."""
+    try:
+        omega = float(omega)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"{what} must be a number, got {omega!r}") from None
+    if not (low < omega < high):
+        raise InvalidInputError(f"{what} must lie in ({low:g}, {high:g}) for the iteration to converge, got {omega:g}")
+    return omega

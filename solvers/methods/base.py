@@ -1,0 +1,196 @@
+"""The base class every method shares: option checking, set-up timing, input checks, result building."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import kernels
+from ..backends import array_namespace, resolve_backend
+from ..errors import InvalidInputError, SolverError
+from ..inputs import as_matrix, check_guess, check_omega, check_rhs, check_tolerances
+from ..result import Reason, SolveResult
+
+__all__ = ["Method", "DEFAULT_MAXITER", "DTOL"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAXITER = 10_000
+#: divergence: the residual grew above DTOL times its initial value (PETSc's default dtol)
+DTOL = 1e5
+
+Monitor = Callable[[int, float], Any]
+
+
+class Method:
+    """Base class of iterative and direct methods.
+
+    Subclasses set ``defaults`` (their hyper-parameters) and implement ``_setup()`` and
+    ``_solve(b, x, tol, maxiter) -> (x, Reason, history)``.
+
+    Parameters
+    ----------
+    pc : preconditioner instance, optional
+        Already constructed (see :func:`solvers.make_solver`, which builds it from a name).
+    rtol, atol : float
+        Stop when ``||b - A x||_2 <= max(rtol * ||b||_2, atol)``.
+    maxiter : int, optional
+        Iteration limit (default 10,000). Reaching it gives ``Reason.DIVERGED_ITS`` and the last iterate.
+    monitor : callable ``monitor(iteration, residual_norm)``, optional
+        Called once per iteration (after the solve, in order, for the methods whose loop is compiled).
+    **options
+        The method's hyper-parameters (``defaults``).
+    """
+
+    name: ClassVar[str] = ""
+    backends: ClassVar[tuple[str, ...]] = ("numpy",)
+    defaults: ClassVar[dict[str, Any]] = {}
+    accepts_pc: ClassVar[bool] = False
+    symmetric_pc_only: ClassVar[bool] = False
+    needs_matrix: ClassVar[bool] = True
+    iterative: ClassVar[bool] = True
+    #: True where the method needs a symmetric (positive definite) matrix
+    spd_only: ClassVar[bool] = False
+
+    def __init__(self, pc: Any = None, *, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None,
+                 monitor: Monitor | None = None, **options: Any):
+        check_tolerances(rtol, atol, maxiter)
+        unknown = set(options) - set(self.defaults)
+        if unknown:
+            raise InvalidInputError(f"{self.name} has no option(s) {sorted(unknown)}; "
+                                    f"its options are {sorted(self.defaults) or 'none'}")
+        if pc is not None and not self.accepts_pc:
+            raise InvalidInputError(f"{self.name} takes no preconditioner; use it with method='cg', 'fcg' or 'gmres', "
+                                    f"or as pc={self.name!r} where it is registered as one")
+        if pc is not None and self.symmetric_pc_only and not getattr(pc, "symmetric", False):
+            raise InvalidInputError(f"{self.name} needs a symmetric preconditioner and {getattr(pc, 'name', pc)!r} "
+                                    "is not; use ssor, jacobi, ic or amg, or method='fcg'/'gmres'")
+        self.rtol, self.atol, self.maxiter, self.monitor = float(rtol), float(atol), maxiter, monitor
+        self.options = {**self.defaults, **options}
+        self.pc = pc
+        self.A: Any = None
+        self.setup_time = 0.0
+        self._check_options()
+
+    # -- to override -------------------------------------------------------------------------
+    def _check_options(self) -> None:
+        """Validate ``self.options``; raise InvalidInputError."""
+
+    def _setup(self) -> None:
+        """Expensive, reusable work on ``self.A``."""
+
+    def _solve(self, b: np.ndarray, x: np.ndarray, tol: float, maxiter: int) -> tuple[np.ndarray, Reason, Any]:
+        raise NotImplementedError
+
+    # -- the protocol ------------------------------------------------------------------------
+    def setup(self, A: Any) -> "Method":
+        """Check ``A`` and do the reusable work (factorizations, hierarchies, splittings).
+
+        Returns ``self`` so that ``make_solver(...).setup(A).solve(b)`` reads naturally.
+        """
+        t0 = time.perf_counter()
+        allow_op = not self.needs_matrix and (self.pc is None or not getattr(self.pc, "needs_matrix", True))
+        self.A = as_matrix(A, allow_operator=allow_op)
+        self.n = self.A.shape[0]
+        self.dtype = np.dtype(self.A.dtype) if _is_float(self.A) else np.dtype(np.float64)
+        self.is_csr = sp.issparse(self.A)
+        if self.is_csr:
+            self.kern = kernels.for_size(self.A.nnz)
+            if self.spd_only:
+                _check_symmetric(self.A, self.name)
+        if self.pc is not None:
+            try:
+                self.pc.setup(self.A)
+            except SolverError:
+                raise
+            except Exception as exc:  # a library failure inside a preconditioner: say which one
+                raise SolverError(f"preconditioner {getattr(self.pc, 'name', self.pc)!r} failed in setup: {exc}") from exc
+        self._setup()
+        self.setup_time = time.perf_counter() - t0
+        return self
+
+    def solve(self, b: Any, x0: Any = None, *, rtol: float | None = None, atol: float | None = None,
+              maxiter: int | None = None, backend: str = "auto") -> SolveResult:
+        """Solve ``A x = b`` from ``x0`` (default zero) with the set-up done by :meth:`setup`."""
+        if self.A is None:
+            raise SolverError(f"{self.name}: call setup(A) before solve(b)")
+        rtol = self.rtol if rtol is None else rtol
+        atol = self.atol if atol is None else atol
+        maxiter = self.maxiter if maxiter is None else maxiter
+        check_tolerances(rtol, atol, maxiter)
+        maxiter = DEFAULT_MAXITER if maxiter is None else int(maxiter)
+        resolve_backend(backend, b, self.backends, self.name)
+        b = check_rhs(b, self.n)
+        x = check_guess(x0, b)
+        out_dtype = b.dtype
+        if b.dtype != self.dtype:  # solve in the matrix's precision, return b's dtype
+            b = b.astype(self.dtype)
+            x = x.astype(self.dtype)
+        xp = array_namespace(b)
+        b_norm = float(xp.linalg.norm(b))
+        tol = max(rtol * b_norm, atol)
+        t0 = time.perf_counter()
+        if b_norm == 0.0 and x0 is None:
+            x, reason, hist = x, Reason.CONVERGED_ATOL, [0.0]
+        else:
+            x, reason, hist = self._solve(b, x, tol, maxiter)
+        solve_time = time.perf_counter() - t0
+        hist = np.asarray(hist, dtype=np.float64)
+        if self.monitor is not None and not getattr(self, "_monitored_live", False):
+            for k, rn in enumerate(hist):
+                self.monitor(k, float(rn))
+        if reason.converged and reason != Reason.CONVERGED_ITS:
+            reason = Reason.CONVERGED_RTOL if hist[-1] <= rtol * b_norm else Reason.CONVERGED_ATOL
+        return SolveResult(x=x.astype(out_dtype, copy=False), reason=reason, iterations=len(hist) - 1,
+                           residual_norms=hist, setup_time=self.setup_time, solve_time=solve_time,
+                           method=self.name, options=self.used_options(), b_norm=b_norm)
+
+    def used_options(self) -> dict[str, Any]:
+        opts = dict(self.options)
+        if self.pc is not None:
+            opts["pc"] = getattr(self.pc, "name", type(self.pc).__name__)
+            opts.update(getattr(self.pc, "options", {}))
+        return opts
+
+    # -- helpers for subclasses --------------------------------------------------------------
+    def residual(self, b: np.ndarray, x: np.ndarray, r: np.ndarray) -> float:
+        """``r = b - A x``; returns ``||r||_2``."""
+        if self.is_csr:
+            A = self.A
+            return float(np.sqrt(self.kern.residual(A.indptr, A.indices, A.data, x, b, r)))
+        r[:] = b - self.A @ x
+        return float(np.linalg.norm(r))
+
+    def matvec(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        if self.is_csr:
+            A = self.A
+            self.kern.spmv(A.indptr, A.indices, A.data, x, out)
+        else:
+            out[:] = self.A @ x
+        return out
+
+    def apply_pc(self, r: np.ndarray) -> np.ndarray:
+        return r if self.pc is None else self.pc.apply(r)
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        pc = f", pc={getattr(self.pc, 'name', self.pc)!r}" if self.pc is not None else ""
+        return f"{type(self).__name__}({opts}{pc})"
+
+
+def _is_float(A: Any) -> bool:
+    dt = getattr(A, "dtype", None)
+    return dt is not None and np.dtype(dt) in (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_symmetric(A: sp.csr_matrix, method: str) -> None:
+    """Refuse a clearly nonsymmetric matrix for a method that needs SPD (cheap next to any solve)."""
+    diff = abs(A - A.T)
+    scale = abs(A).max() if A.nnz else 0.0
+    if diff.nnz and diff.max() > 1e-10 * scale * max(1.0, np.log2(A.shape[0])):
+        raise InvalidInputError(f"{method} needs a symmetric positive definite matrix and A is not symmetric "
+                                f"(max |A - A^T| = {diff.max():.3g}); use method='gmres'")

@@ -1,0 +1,151 @@
+"""Relaxation preconditioners: Jacobi, Gauss-Seidel, SOR, SSOR (one or more sweeps from zero)."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import kernels
+from ..errors import InvalidInputError
+from ..inputs import check_omega
+from ..registry import register
+from .base import Preconditioner
+
+__all__ = ["Splitting", "JacobiPC", "GaussSeidelPC", "SORPC", "SSORPC"]
+
+
+class Splitting:
+    """``A = L + D + U`` in CSR pieces, with what the triangular sweeps need for a given omega.
+
+    ``M_sor = D/omega + L``, ``M_ssor = (D/omega + L) (D/omega)^-1 (D/omega + U) / (2 - omega)``.
+    """
+
+    def __init__(self, A: sp.csr_matrix, omega: float, method: str):
+        d = A.diagonal()
+        if np.any(d == 0):
+            raise InvalidInputError(f"{method} divides by the diagonal and A has {int(np.sum(d == 0))} zero(s) on "
+                                    f"its diagonal (first at row {int(np.flatnonzero(d == 0)[0])})")
+        self.A = A
+        self.diag = d
+        self.lower = sp.tril(A, -1, format="csr")
+        self.upper = sp.triu(A, 1, format="csr")
+        self.lower.sort_indices()
+        self.upper.sort_indices()
+        self.set_omega(omega)
+
+    def set_omega(self, omega: float) -> None:
+        self.omega = omega
+        self.dinv_w = (omega / self.diag).astype(self.A.dtype)
+        self.dscale = ((2.0 - omega) * self.diag / omega).astype(self.A.dtype)
+
+    def forward(self, r: np.ndarray, z: np.ndarray) -> np.ndarray:
+        L = self.lower
+        kernels.lower_solve(L.indptr, L.indices, L.data, self.dinv_w, r, z)
+        return z
+
+    def backward(self, r: np.ndarray, z: np.ndarray) -> np.ndarray:
+        U = self.upper
+        kernels.upper_solve(U.indptr, U.indices, U.data, self.dinv_w, r, z)
+        return z
+
+    def symmetric(self, r: np.ndarray, z: np.ndarray) -> np.ndarray:
+        self.forward(r, z)
+        z *= self.dscale
+        return self.backward(z, z)
+
+
+class _RelaxationPC(Preconditioner):
+    defaults = {"omega": 1.0, "its": 1}
+    kind = "sor"
+
+    def _check_options(self):
+        if "omega" in self.options:
+            check_omega(self.options["omega"], what=f"{self.name} omega")
+        its = self.options["its"]
+        if int(its) != its or its < 1:
+            raise InvalidInputError(f"{self.name}: its must be a whole number >= 1, got {its}")
+
+    def _setup(self):
+        self.split = Splitting(self.A, float(self.options["omega"]), self.name)
+
+    def _sweep(self, r, z):
+        return self.split.forward(r, z)
+
+    def apply(self, r):
+        z = np.empty_like(r)
+        self._sweep(r, z)
+        for _ in range(int(self.options["its"]) - 1):  # further sweeps: z += M^-1 (r - A z)
+            res = r - self.A @ z
+            z += self._sweep(res, np.empty_like(r))
+        return z
+
+
+@register("pc", "jacobi")
+class JacobiPC(_RelaxationPC):
+    """Diagonal scaling ``z = omega D^-1 r`` (``its`` damped-Jacobi sweeps from zero when ``its > 1``).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> pc = JacobiPC().setup(sp.diags([2.0, 4.0]).tocsr())
+    >>> pc.apply(np.array([2.0, 2.0])).tolist()
+    [1.0, 0.5]
+    """
+
+    name = "jacobi"
+
+    def _setup(self):
+        d = self.A.diagonal()
+        if np.any(d == 0):
+            raise InvalidInputError("jacobi divides by the diagonal and A has a zero on its diagonal")
+        self.scale = (self.options["omega"] / d).astype(self.A.dtype)
+
+    def _sweep(self, r, z):
+        np.multiply(self.scale, r, out=z)
+        return z
+
+
+@register("pc", "sor")
+class SORPC(_RelaxationPC):
+    """Forward SOR sweeps from zero: ``z = (D/omega + L)^-1 r``. Not symmetric: use with fcg or gmres.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.csr_matrix(np.array([[2.0, 0.0], [1.0, 2.0]]))
+    >>> SORPC(omega=1.0).setup(A).apply(np.array([2.0, 3.0])).tolist()
+    [1.0, 1.0]
+    """
+
+    name = "sor"
+    symmetric = False
+
+
+@register("pc", "gauss-seidel")
+class GaussSeidelPC(SORPC):
+    """Forward Gauss-Seidel sweeps from zero (SOR with omega = 1)."""
+
+    name = "gauss-seidel"
+    defaults = {"its": 1}
+
+    def _setup(self):
+        self.split = Splitting(self.A, 1.0, self.name)
+
+
+@register("pc", "ssor")
+class SSORPC(_RelaxationPC):
+    """Symmetric SOR: a forward then a backward sweep, a symmetric positive definite operator for SPD A
+    and ``0 < omega < 2``, so it serves CG.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(5, 5), format="csr")
+    >>> M = SSORPC(omega=1.5).setup(A).as_linear_operator() @ np.eye(5)
+    >>> bool(np.allclose(M, M.T))
+    True
+    """
+
+    name = "ssor"
+
+    def _sweep(self, r, z):
+        return self.split.symmetric(r, z)

@@ -1,0 +1,178 @@
+"""The component registry: name -> factory for methods, preconditioners, tuners and PDE problems.
+
+Built-in components register with the :func:`register` decorator. Upper layers (``learned``,
+``bandits``, ``pde_examples``) and third parties register through entry points declared in their
+``pyproject.toml`` (groups ``solverkit.methods``, ``solverkit.preconditioners``, ``solverkit.tuners``,
+``solverkit.pde``); those are loaded on first use, so ``import solvers`` never imports an upper layer.
+
+A factory may declare, as attributes: ``backends`` (tuple of array backends, default ``("numpy",)``),
+``requires`` (module names it imports lazily) and ``extra`` (the pip extra that provides them).
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from .errors import MissingDependencyError, UnknownComponentError
+
+__all__ = ["KINDS", "register", "get", "names", "available", "info", "ComponentInfo"]
+
+log = logging.getLogger(__name__)
+
+#: registry kind -> entry-point group
+KINDS = {
+    "method": "solverkit.methods",
+    "pc": "solverkit.preconditioners",
+    "tuner": "solverkit.tuners",
+    "pde": "solverkit.pde",
+}
+
+
+@dataclass
+class ComponentInfo:
+    """One registry row. ``factory`` is ``None`` until an entry point is loaded."""
+
+    name: str
+    kind: str
+    factory: Callable[..., Any] | None = None
+    entry_point: Any = None
+    load_error: str | None = None
+
+    def load(self) -> Callable[..., Any]:
+        if self.factory is None:
+            try:
+                self.factory = self.entry_point.load()
+            except ImportError as exc:  # the module itself could not be imported
+                self.load_error = str(exc)
+                raise MissingDependencyError(self.name, _dist_name(self.entry_point), exc.name or str(exc)) from exc
+        return self.factory
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        return tuple(getattr(self.factory, "backends", ("numpy",)))
+
+    def status(self) -> str:
+        """``'ready'`` or ``'needs extra X'`` (checked without importing the dependency)."""
+        try:
+            factory = self.load()
+        except MissingDependencyError as exc:
+            return f"needs extra {exc.extra}"
+        missing = [m for m in getattr(factory, "requires", ()) if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"needs extra {getattr(factory, 'extra', '?')}"
+        return "ready"
+
+
+_REGISTRY: dict[str, dict[str, ComponentInfo]] = {kind: {} for kind in KINDS}
+_ENTRY_POINTS_LOADED: set[str] = set()
+
+
+def _dist_name(ep: Any) -> str:
+    dist = getattr(ep, "dist", None)
+    return getattr(dist, "name", None) or "?"
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise UnknownComponentError("registry kind", kind, KINDS)
+
+
+def register(kind: str, name: str, *, replace: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Class/function decorator that registers a built-in component under ``name``.
+
+    Examples
+    --------
+    >>> from solvers import registry
+    >>> @registry.register("pc", "my-identity")
+    ... class Identity:
+    ...     symmetric = True
+    ...     def setup(self, A): return self
+    ...     def apply(self, r): return r.copy()
+    >>> "my-identity" in registry.names("pc")
+    True
+    >>> registry.unregister("pc", "my-identity")
+    """
+    _check_kind(kind)
+
+    def deco(factory: Callable[..., Any]) -> Callable[..., Any]:
+        if name in _REGISTRY[kind] and not replace:
+            raise ValueError(f"{kind} {name!r} is already registered")
+        _REGISTRY[kind][name] = ComponentInfo(name, kind, factory=factory)
+        return factory
+
+    return deco
+
+
+def unregister(kind: str, name: str) -> None:
+    """Remove a component (mainly for tests and plug-in authors)."""
+    _check_kind(kind)
+    _REGISTRY[kind].pop(name, None)
+
+
+def _load_entry_points(kind: str) -> None:
+    if kind in _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED.add(kind)
+    for ep in entry_points(group=KINDS[kind]):
+        if ep.name not in _REGISTRY[kind]:
+            _REGISTRY[kind][ep.name] = ComponentInfo(ep.name, kind, entry_point=ep)
+
+
+def names(kind: str) -> list[str]:
+    """Sorted names registered under ``kind`` (built-ins and entry points)."""
+    _check_kind(kind)
+    _load_entry_points(kind)
+    return sorted(_REGISTRY[kind])
+
+
+def info(kind: str, name: str) -> ComponentInfo:
+    """The registry row for ``name``; :class:`UnknownComponentError` (with a did-you-mean) if absent."""
+    _check_kind(kind)
+    _load_entry_points(kind)
+    try:
+        return _REGISTRY[kind][name]
+    except KeyError:
+        raise UnknownComponentError(kind, name, _REGISTRY[kind]) from None
+
+
+def get(kind: str, name: str) -> Callable[..., Any]:
+    """The factory registered as ``name``, loading its entry point on first use.
+
+    Raises :class:`MissingDependencyError` naming the extra when its dependency is not installed.
+
+    Examples
+    --------
+    >>> from solvers import registry
+    >>> registry.get("method", "cg").__name__
+    'CG'
+    """
+    row = info(kind, name)
+    factory = row.load()
+    missing = [m for m in getattr(factory, "requires", ()) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise MissingDependencyError(name, getattr(factory, "extra", "?"), missing[0])
+    return factory
+
+
+def available(kind: str | None = None) -> list[dict[str, Any]]:
+    """Every registered component as a row: ``name``, ``kind``, ``backends``, ``status``.
+
+    Examples
+    --------
+    >>> import solvers
+    >>> rows = solvers.available("method")
+    >>> {"name": "cg", "kind": "method", "backends": ["numpy"], "status": "ready"} in rows
+    True
+    """
+    kinds = [kind] if kind is not None else list(KINDS)
+    rows = []
+    for k in kinds:
+        for n in names(k):
+            row = _REGISTRY[k][n]
+            status = row.status()
+            rows.append({"name": n, "kind": k, "backends": list(row.backends) if row.factory else [], "status": status})
+    return rows
