@@ -72,6 +72,9 @@ class Method:
         self.rtol, self.atol, self.maxiter, self.monitor = float(rtol), float(atol), maxiter, monitor
         self.options = {**self.defaults, **options}
         self.pc = pc
+        #: called as ``callback(x)`` after every iteration by the methods with a Python loop (cg, fcg) and
+        #: after every restart cycle by gmres; what ``solvers.scipy_api`` uses for SciPy's callbacks
+        self.callback: Callable[[np.ndarray], Any] | None = None
         self.A: Any = None
         self.setup_time = 0.0
         self._check_options()

@@ -108,3 +108,5 @@ class CG(Method):
                 r -= alpha * ap
                 rn = float(np.linalg.norm(r))
             hist.append(rn)
+            if self.callback is not None:
+                self.callback(x)

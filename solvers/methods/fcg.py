@@ -94,3 +94,5 @@ class FCG(Method):
                 r -= alpha * ap
                 rn = float(np.linalg.norm(r))
             hist.append(rn)
+            if self.callback is not None:
+                self.callback(x)

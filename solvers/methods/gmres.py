@@ -106,5 +106,7 @@ class GMRES(Method):
                 x += self.apply_pc(y @ V[:k])
             beta = self.residual(b, x, r)
             hist[-1] = beta
+            if self.callback is not None:
+                self.callback(x)
             if breakdown and beta > tol:
                 return x, Reason.DIVERGED_BREAKDOWN, hist

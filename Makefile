@@ -1,0 +1,29 @@
+# Two commands set everything up from a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+STAMP := $(VENV)/.installed
+EXTRAS ?= test,plot
+
+.PHONY: demo test venv bench compare clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/solverkit demo --plot out/demo_residuals.png
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples tests
+
+compare: $(STAMP)
+	$(PY) -m benchmarks.compare core
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .hypothesis

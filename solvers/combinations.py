@@ -1,0 +1,46 @@
+"""Which method x preconditioner pairs make sense, read from the components' own declarations."""
+from __future__ import annotations
+
+from . import registry
+
+__all__ = ["is_applicable", "combinations"]
+
+
+def is_applicable(method: str, pc: str | None, *, symmetric: bool = True) -> bool:
+    """Whether ``method`` with ``pc`` is a valid pairing for a (non)symmetric matrix.
+
+    Examples
+    --------
+    >>> is_applicable("cg", "ssor"), is_applicable("cg", "sor"), is_applicable("sor", "amg")
+    (True, False, False)
+    >>> is_applicable("cg", None, symmetric=False)
+    False
+    """
+    m = registry.get("method", method)
+    if not symmetric and getattr(m, "spd_only", False):
+        return False
+    if pc is None:
+        return True
+    if not getattr(m, "accepts_pc", False):
+        return False
+    p = registry.get("pc", pc)
+    if getattr(m, "symmetric_pc_only", False) and not getattr(p, "symmetric", False):
+        return False
+    if symmetric is False and pc == "ic":
+        return False
+    return True
+
+
+def combinations(*, symmetric: bool = True, ready_only: bool = True) -> list[tuple[str, str | None]]:
+    """Every applicable ``(method, pc)`` among the registered, ready components."""
+    def ready(kind: str, name: str) -> bool:
+        return not ready_only or registry.info(kind, name).status() == "ready"
+
+    methods = [m for m in registry.names("method") if ready("method", m)]
+    pcs = [p for p in registry.names("pc") if ready("pc", p)]
+    out = []
+    for m in methods:
+        for p in [None, *pcs]:
+            if is_applicable(m, p, symmetric=symmetric):
+                out.append((m, p))
+    return out
