@@ -4,6 +4,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+import numpy as np
+
 from . import registry
 from .errors import InvalidInputError
 from .inputs import unwrap_problem
@@ -121,11 +123,18 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
     """
     matrix, _grid = unwrap_problem(A)
     solver = make_solver(method, pc=pc, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor, **options)
-    dtype = getattr(b, "dtype", None)
-    if dtype is not None and str(dtype) in ("float32", "float64") and getattr(matrix, "dtype", None) is not None \
-            and str(matrix.dtype) != str(dtype) and hasattr(matrix, "astype"):
-        matrix = matrix.astype(dtype)  # x takes b's dtype: work in b's precision
+    b_dtype, a_dtype = getattr(b, "dtype", None), getattr(matrix, "dtype", None)
+    if _is_real_float(b_dtype) and _is_real_float(a_dtype) and np.dtype(a_dtype) != np.dtype(b_dtype) \
+            and hasattr(matrix, "astype"):
+        matrix = matrix.astype(b_dtype)  # x takes b's dtype: work in b's precision
     if _grid is not None and getattr(solver, "wants_grid", False):
         matrix = _grid
     solver.setup(matrix)
     return solver.solve(b, x0=x0, backend=backend)
+
+
+def _is_real_float(dtype: Any) -> bool:
+    try:
+        return dtype is not None and np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
+    except TypeError:
+        return False

@@ -103,7 +103,7 @@ class GMRES(Method):
                 V[k] = w / hn
             if k > 0:
                 y = sla.solve_triangular(H[:k, :k], g[:k])
-                x += self.apply_pc(y @ V[:k])
+                x += self.apply_pc((y @ V[:k]).astype(b.dtype, copy=False))
             beta = self.residual(b, x, r)
             hist[-1] = beta
             if self.callback is not None:

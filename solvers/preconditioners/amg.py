@@ -56,4 +56,4 @@ class AMGPC(Preconditioner):
         self._op = self.ml.aspreconditioner(cycle=self.options["cycle"])
 
     def apply(self, r: np.ndarray) -> np.ndarray:
-        return np.asarray(self._op @ r, dtype=r.dtype)
+        return np.asarray(self._op @ r.astype(self.A.dtype, copy=False), dtype=r.dtype)

@@ -109,4 +109,4 @@ class ILUPC(Preconditioner):
             raise SolverError(f"ilu: SuperLU could not factor A ({exc}); the matrix may be singular") from exc
 
     def apply(self, r: np.ndarray) -> np.ndarray:
-        return self.ilu.solve(r).astype(r.dtype, copy=False)
+        return np.asarray(self.ilu.solve(r.astype(self.A.dtype, copy=False)), dtype=r.dtype)
