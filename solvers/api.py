@@ -73,7 +73,7 @@ def _merge_option_string(method: str, pc: Any, options: dict[str, Any]) -> tuple
         parsed = parse_options(text)
         method = parsed.pop("method", method)
         pc = parsed.pop("pc", pc)
-        options = {**parsed, **options}
+        options = {**options, **parsed}  # as in PETSc, the options database wins over code
     if not isinstance(method, str):
         raise InvalidInputError(f"method must be a registered name, got {method!r}")
     return method, pc, options
