@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..errors import InvalidInputError
 from ..registry import register
 from .base import Preconditioner
@@ -53,7 +54,47 @@ class AMGPC(Preconditioner):
             self.ml = pyamg.smoothed_aggregation_solver(self.A, strength=("symmetric", {"theta": s}))
         else:
             self.ml = pyamg.ruge_stuben_solver(self.A, strength=("classical", {"theta": s or 0.25}))
-        self._op = self.ml.aspreconditioner(cycle=self.options["cycle"])
+        self._op = self.ml.aspreconditioner(cycle="F") if self.options["cycle"] == "F" else None
+        self._kernels = [kernels.for_size(lvl.A.nnz) for lvl in self.ml.levels]
 
     def apply(self, r: np.ndarray) -> np.ndarray:
-        return np.asarray(self._op @ r.astype(self.A.dtype, copy=False), dtype=r.dtype)
+        r = r.astype(self.A.dtype, copy=False)
+        if self._op is not None:
+            return np.asarray(self._op @ r, dtype=r.dtype)
+        x = np.zeros_like(r)
+        self._cycle(0, x, r, self.options["cycle"])
+        return x
+
+    def _cycle(self, lvl: int, x: np.ndarray, b: np.ndarray, cycle: str) -> None:
+        """One V or W cycle on PyAMG's levels and smoothers.
+
+        PyAMG's own ``aspreconditioner`` runs ``ml.solve(maxiter=1)``, which also forms norms and residuals
+        for its stopping test on every call; this cycle does only the multigrid work, with the fine-level
+        residual and prolongation through the threaded kernels.
+        """
+        levels = self.ml.levels
+        level = levels[lvl]
+        A = level.A
+        level.presmoother(A, x, b)
+        k = self._kernels[lvl]
+        if A.format == "csr":
+            r = np.empty_like(b)
+            k.residual(A.indptr, A.indices, A.data, x, b, r)
+        else:  # PyAMG may keep a level in BSR form
+            r = b - A @ x
+        coarse_b = level.R @ r
+        coarse_x = np.zeros_like(coarse_b)
+        if lvl == len(levels) - 2:
+            coarse_x[:] = self.ml.coarse_solver(levels[-1].A, coarse_b)
+        else:
+            self._cycle(lvl + 1, coarse_x, coarse_b, cycle)
+            if cycle == "W":
+                self._cycle(lvl + 1, coarse_x, coarse_b, cycle)
+        P = level.P
+        if P.format == "csr":
+            correction = np.empty_like(x)
+            k.spmv(P.indptr, P.indices, P.data, coarse_x, correction)
+            x += correction
+        else:
+            x += P @ coarse_x
+        level.postsmoother(A, x, b)
