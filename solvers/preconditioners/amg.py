@@ -61,6 +61,8 @@ class AMGPC(Preconditioner):
         r = r.astype(self.A.dtype, copy=False)
         if self._op is not None:
             return np.asarray(self._op @ r, dtype=r.dtype)
+        if len(self.ml.levels) == 1:  # a small matrix: the hierarchy is just the coarse solve
+            return np.asarray(self.ml.coarse_solver(self.ml.levels[0].A, r), dtype=r.dtype)
         x = np.zeros_like(r)
         self._cycle(0, x, r, self.options["cycle"])
         return x
