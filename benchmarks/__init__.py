@@ -1,0 +1,1 @@
+"""solverkit's benchmarks: the asv suite and ``python -m benchmarks.compare`` (side-by-side reports)."""
