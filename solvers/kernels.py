@@ -149,12 +149,19 @@ def _build(parallel: bool) -> _Kernels:
 
     @jit
     def stationary(ap, ai, ax, lp, li, lx, up, ui, ux, dinv_w, dscale, b, x, r, z, kind,
-                   tol, dtol, maxiter, hist):
+                   tol, dtol, maxiter, hist, diag, omega, adapt_every):
         """Residual-correction loop x += M^-1 (b - A x) for Jacobi, SOR, SSOR, backward SOR.
 
         The true residual is computed every iteration (threaded); the correction is one triangular sweep
         (two for SSOR) on the residual, which costs less than a classical sweep plus a separate residual.
-        Returns (iterations, status); hist[k] = ||b - A x_k||.
+
+        With ``adapt_every > 0`` (SOR only) omega is raised during the solve, Hageman-Young style: every
+        ``adapt_every`` iterations the observed convergence factor ``lam`` gives the Jacobi spectral radius
+        through Young's relation ``(lam + omega - 1)^2 = lam omega^2 mu^2`` (valid while omega is below the
+        optimum, where the dominant eigenvalue is real), and omega moves to ``2 / (1 + sqrt(1 - mu^2))``.
+        A factor at or below ``omega - 1`` means omega has reached the optimum: adaptation stops.
+        ``dinv_w`` is overwritten when omega changes. Returns (iterations, status, omega);
+        hist[k] = ||b - A x_k||.
         """
         rr = 0.0
         for i in prange(r.shape[0]):
@@ -169,13 +176,13 @@ def _build(parallel: bool) -> _Kernels:
         it = 0
         while True:
             if rn <= tol:
-                return it, 0
+                return it, 0, omega
             if not np.isfinite(rn):
-                return it, 2
+                return it, 2, omega
             if rn > limit:
-                return it, 3
+                return it, 3, omega
             if it >= maxiter:
-                return it, 1
+                return it, 1, omega
             if kind == 0:
                 for i in prange(x.shape[0]):
                     x[i] += dinv_w[i] * r[i]
@@ -204,6 +211,18 @@ def _build(parallel: bool) -> _Kernels:
                 rr += s * s
             rn = np.sqrt(rr)
             hist[it] = rn
+            if adapt_every > 0 and kind == 1 and it % adapt_every == 0 and it > adapt_every and rn > 0:
+                lam = (rn / hist[it - adapt_every]) ** (1.0 / adapt_every)
+                if lam <= omega - 1.0 + 1e-3 or lam >= 1.0:
+                    adapt_every = 0  # at (or past) the optimum, or no usable estimate: keep omega
+                else:
+                    mu2 = (lam + omega - 1.0) ** 2 / (lam * omega * omega)
+                    if mu2 < 1.0:
+                        new = 2.0 / (1.0 + np.sqrt(1.0 - mu2))
+                        if new > omega + 1e-3:
+                            omega = min(new, 1.99)
+                            for i in range(dinv_w.shape[0]):
+                                dinv_w[i] = omega / diag[i]
 
     ns = _Kernels()
     for name, fn in list(locals().items()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
+from ..errors import InvalidInputError
 from ..inputs import check_omega
 from ..preconditioners.relaxation import Splitting
 from ..registry import register
@@ -49,10 +50,20 @@ class _Stationary(Method):
         r = np.empty_like(b)
         z = np.empty_like(b)
         hist = np.empty(maxiter + 1)
-        its, status = self.kern.stationary(A.indptr, A.indices, A.data, L.indptr, L.indices, L.data,
-                                           U.indptr, U.indices, U.data, s.dinv_w, s.dscale, b, x, r, z,
-                                           self.kind, tol, DTOL, maxiter, hist)
+        adapt = int(self.options.get("adapt_every", 0))
+        dinv_w = s.dinv_w.copy() if adapt else s.dinv_w
+        its, status, omega = self.kern.stationary(A.indptr, A.indices, A.data, L.indptr, L.indices, L.data,
+                                                  U.indptr, U.indices, U.data, dinv_w, s.dscale, b, x, r, z,
+                                                  self.kind, tol, DTOL, maxiter, hist, s.diag.astype(b.dtype),
+                                                  float(s.omega), adapt)
+        self.final_omega = float(omega)
         return x, _STATUS[status], hist[: its + 1]
+
+    def used_options(self):
+        opts = super().used_options()
+        if self.options.get("adapt_every"):
+            opts["omega_final"] = getattr(self, "final_omega", opts.get("omega"))
+        return opts
 
 
 @register("method", "jacobi")
@@ -79,6 +90,15 @@ class Jacobi(_Stationary):
 class SOR(_Stationary):
     """Successive over-relaxation (forward, lexicographic order), ``0 < omega < 2``.
 
+    Options
+    -------
+    omega : float, default 1.0
+    adapt_every : int, default 0
+        When > 0, raise omega during the solve from the observed convergence factor (Young's relation,
+        checked every ``adapt_every`` iterations) until it reaches the estimated optimum; start below the
+        optimum. ``result.options['omega_final']`` is where it ended. Exact for consistently ordered
+        matrices (5-point and 7-point stencils in lexicographic order), a heuristic elsewhere.
+
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
@@ -91,6 +111,13 @@ class SOR(_Stationary):
     """
 
     name = "sor"
+    defaults = {"omega": 1.0, "adapt_every": 0}
+
+    def _check_options(self):
+        super()._check_options()
+        a = self.options["adapt_every"]
+        if int(a) != a or a < 0:
+            raise InvalidInputError(f"sor: adapt_every must be a whole number >= 0, got {a}")
 
 
 @register("method", "gauss-seidel")

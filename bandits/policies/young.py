@@ -1,0 +1,162 @@
+"""Beyond the paper: a tuner that reads the residual history every solve produces.
+
+Young's theory ties SOR's asymptotic convergence factor ``lam`` at relaxation ``omega`` to the Jacobi
+spectral radius ``mu`` of the matrix: ``(lam + omega - 1)^2 = lam omega^2 mu^2`` while ``omega`` is below
+the optimum. So one residual history reveals ``mu`` of its instance, and ``mu`` gives the optimal
+relaxation: ``2 / (1 + sqrt(1 - mu^2))`` for SOR, and ``2 / (1 + sqrt(2 (1 - mu)))`` for SSOR used as a CG
+preconditioner (the minimizer of Axelsson's condition-number bound with ``delta = 1 - mu``).
+
+To carry ``mu`` from solved instances to a new one without a user-supplied context, the policy scales
+it by a statistic that every matrix gives for free: the Gershgorin ratio ``g = max_i sum_{j != i}
+|a_ij| / a_ii`` (an upper bound of ``mu``). For a family of matrices on one grid (diagonal shifts, a
+time-varying coefficient) ``kappa = mu / g`` stays nearly constant; the policy learns it from the
+residual histories of its first informative solves (Gauss-Seidel, where ``lam = mu^2``) and afterwards
+plays ``omega(kappa * g_t)`` for each new matrix, a continuous value rather than a grid arm.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from solvers import InvalidInputError
+
+from .base import Policy
+
+__all__ = ["YoungPolicy", "gershgorin_ratio", "jacobi_radius_from_history", "optimal_omega"]
+
+
+def gershgorin_ratio(A: sp.spmatrix) -> float:
+    """``max_i sum_{j != i} |a_ij| / |a_ii|``, an upper bound of the Jacobi spectral radius.
+
+    Examples
+    --------
+    >>> from pde_examples.sequences import laplacian_delsq
+    >>> gershgorin_ratio(laplacian_delsq(5))
+    1.0
+    """
+    A = sp.csr_matrix(A)
+    d = np.abs(A.diagonal())
+    rows = np.asarray(abs(A).sum(axis=1)).ravel() - d
+    return float(np.max(rows / d))
+
+
+def jacobi_radius_from_history(residual_norms: np.ndarray, omega: float, tail: int = 20) -> float | None:
+    """Young's inversion: the Jacobi spectral radius from an SOR residual history at ``omega``.
+
+    Returns ``None`` when the history says nothing (too short, stagnating, or at/over the optimal
+    omega, where the observed factor is ``omega - 1`` whatever ``mu`` is).
+
+    Examples
+    --------
+    >>> import numpy as np, solvers
+    >>> from pde_examples.sequences import laplacian_delsq
+    >>> A = laplacian_delsq(10)
+    >>> res = solvers.solve(A, np.ones(100), method="gauss-seidel", rtol=1e-12)
+    >>> round(jacobi_radius_from_history(res.residual_norms, 1.0), 4), round(float(np.cos(np.pi / 11)), 4)
+    (0.9595, 0.9595)
+    """
+    r = np.asarray(residual_norms, dtype=float)
+    k = min(tail, (len(r) - 1) // 3)
+    if k < 3 or r[-1 - k] <= 0 or r[-1] <= 0:
+        return None
+    lam = (r[-1] / r[-1 - k]) ** (1.0 / k)
+    if not (omega - 1.0 + 1e-3 < lam < 1.0):
+        return None
+    mu2 = (lam + omega - 1.0) ** 2 / (lam * omega ** 2)
+    return float(np.sqrt(mu2)) if 0 < mu2 < 1 else None
+
+
+def optimal_omega(mu: float, kind: str) -> float:
+    """Young's SOR optimum (``kind='sor'``) or the SSOR-preconditioner optimum (``kind='ssor'``).
+
+    Examples
+    --------
+    >>> round(optimal_omega(0.9595, "sor"), 3), round(optimal_omega(0.9595, "ssor"), 3)
+    (1.561, 1.552)
+    """
+    mu = float(np.clip(mu, 0.0, 1.0 - 1e-12))
+    if kind == "sor":
+        return 2.0 / (1.0 + np.sqrt(1.0 - mu * mu))
+    return 2.0 / (1.0 + np.sqrt(2.0 * (1.0 - mu)))
+
+
+class YoungPolicy(Policy):
+    """Chooses omega per instance from ``kappa * g(A)`` (see the module docstring).
+
+    Parameters
+    ----------
+    n_arms : int
+    values : sequence of float
+        The omega grid (only its range is used: chosen values are clipped into it).
+    kind : {"sor", "ssor"}
+        Which optimum formula applies (SOR iterations, or SSOR as the preconditioner of CG).
+    warmup : int
+        Number of informative residual histories to average ``kappa`` over before trusting it.
+    min_ratio : float
+        Instances whose Gershgorin ratio is below this say too little about ``mu``: Gauss-Seidel converges
+        in a handful of iterations, before its residual norms settle on the asymptotic factor (the
+        iteration matrix is far from normal). They are solved with omega = 1 and not used for learning.
+
+    The tuner calls :meth:`choose_value` with the matrix, :meth:`observe` with each result and, when
+    :meth:`wants_probe` says so, runs a short Gauss-Seidel probe of the instance (counted in its cost)
+    and passes it to :meth:`observe_probe`.
+    """
+
+    name = "young"
+    _state_fields = ("kappas",)
+
+    def __init__(self, n_arms: int, *, values=None, kind: str = "sor", warmup: int = 3, min_ratio: float = 0.7,
+                 seed: int | None = None, context_range=None):
+        super().__init__(n_arms, seed=seed)
+        if values is None or len(values) != n_arms:
+            raise InvalidInputError("young needs the omega values of the arms")
+        if kind not in ("sor", "ssor"):
+            raise InvalidInputError(f"young tunes omega of 'sor' or of an 'ssor' preconditioner, not {kind!r}")
+        self.values = np.asarray(values, dtype=float)
+        self.kind = kind
+        self.warmup = int(warmup)
+        self.min_ratio = float(min_ratio)
+        self.kappas: list[float] = []
+        self._g = 0.0
+        self._omega = 1.0
+
+    @property
+    def learned(self) -> bool:
+        return len(self.kappas) >= self.warmup
+
+    def kappa(self) -> float:
+        return float(np.median(self.kappas)) if self.kappas else 1.0
+
+    def wants_probe(self) -> bool:
+        """Whether the tuner should run a Gauss-Seidel probe on the current instance (SSOR case)."""
+        return self.kind == "ssor" and not self.learned and self._g >= self.min_ratio
+
+    def choose_value(self, A, context=None) -> float:
+        self._g = gershgorin_ratio(A)
+        if not self.learned:
+            self._omega = 1.0
+        else:
+            omega = optimal_omega(self.kappa() * self._g, self.kind)
+            self._omega = float(np.clip(omega, self.values.min(), self.values.max()))
+        return self._omega
+
+    def select(self, context=None) -> int:
+        return int(np.argmin(np.abs(self.values - self._omega)))
+
+    def _learn(self, residual_norms, omega) -> None:
+        if self.learned or self._g < self.min_ratio:
+            return
+        mu = jacobi_radius_from_history(residual_norms, omega)
+        if mu is not None:  # g bounds mu from above, so kappa <= 1; a larger estimate is residual-norm bias
+            self.kappas.append(min(mu / self._g, 1.0))
+
+    def observe(self, arm: int, result) -> None:
+        if self.kind == "sor":
+            self._learn(result.residual_norms, float(result.options.get("omega", self._omega)))
+
+    def observe_probe(self, result) -> None:
+        self._learn(result.residual_norms, 1.0)
+
+    def update(self, arm: int, loss: float) -> None:
+        self._check_update(arm, loss)
+        self.t += 1
