@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/solverkit demo --plot out/demo_residuals.png
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples tests
+	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples bandits tests
 
 compare: $(STAMP)
 	$(PY) -m benchmarks.compare core

@@ -174,6 +174,7 @@ def _build(parallel: bool) -> _Kernels:
         hist[0] = rn
         limit = dtol * rn
         it = 0
+        lam_prev = -1.0
         while True:
             if rn <= tol:
                 return it, 0, omega
@@ -215,7 +216,7 @@ def _build(parallel: bool) -> _Kernels:
                 lam = (rn / hist[it - adapt_every]) ** (1.0 / adapt_every)
                 if lam <= omega - 1.0 + 1e-3 or lam >= 1.0:
                     adapt_every = 0  # at (or past) the optimum, or no usable estimate: keep omega
-                else:
+                elif abs(lam - lam_prev) <= 0.01 * lam:  # two windows agree: the factor has settled
                     mu2 = (lam + omega - 1.0) ** 2 / (lam * omega * omega)
                     if mu2 < 1.0:
                         new = 2.0 / (1.0 + np.sqrt(1.0 - mu2))
@@ -223,6 +224,8 @@ def _build(parallel: bool) -> _Kernels:
                             omega = min(new, 1.99)
                             for i in range(dinv_w.shape[0]):
                                 dinv_w[i] = omega / diag[i]
+                            lam = -1.0  # a new omega: wait for two fresh windows
+                lam_prev = lam
 
     ns = _Kernels()
     for name, fn in list(locals().items()):

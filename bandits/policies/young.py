@@ -59,11 +59,19 @@ def jacobi_radius_from_history(residual_norms: np.ndarray, omega: float, tail: i
     k = min(tail, (len(r) - 1) // 3)
     if k < 3 or r[-1 - k] <= 0 or r[-1] <= 0:
         return None
-    lam = (r[-1] / r[-1 - k]) ** (1.0 / k)
+    # least-squares slope of log ||r|| over the tail: robust to the oscillation of complex eigenvalues
+    lam = float(np.exp(np.polyfit(np.arange(k + 1), np.log(r[-1 - k:]), 1)[0]))
     if not (omega - 1.0 + 1e-3 < lam < 1.0):
         return None
     mu2 = (lam + omega - 1.0) ** 2 / (lam * omega ** 2)
-    return float(np.sqrt(mu2)) if 0 < mu2 < 1 else None
+    if not 0 < mu2 < 1:
+        return None
+    mu = float(np.sqrt(mu2))
+    # a history taken at (or over) the optimum decays like omega - 1 plus non-normal transients, which
+    # can pass for an under-relaxed one; such an estimate implies an optimum at omega itself: discard it
+    if optimal_omega(mu, "sor") <= omega + 0.02:
+        return None
+    return mu
 
 
 def optimal_omega(mu: float, kind: str) -> float:

@@ -81,3 +81,11 @@ def test_set_omega_reuses_setup(system):
     s.set_omega(OMEGA_OPT)
     fast = s.solve(b)
     assert fast.iterations < slow / 4 and fast.options["omega"] == OMEGA_OPT
+
+
+def test_adaptive_sor_climbs_to_the_optimum(system):
+    A, b = system
+    res = solvers.solve(A, b, method="sor", omega=1.0, adapt_every=5, rtol=1e-10)
+    plain = solvers.solve(A, b, method="sor", omega=1.0, rtol=1e-10)
+    assert res.converged and res.iterations < plain.iterations / 3
+    assert OMEGA_OPT - 0.08 < res.options["omega_final"] <= OMEGA_OPT + 0.05
