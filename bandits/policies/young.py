@@ -80,7 +80,7 @@ def optimal_omega(mu: float, kind: str) -> float:
     Examples
     --------
     >>> round(optimal_omega(0.9595, "sor"), 3), round(optimal_omega(0.9595, "ssor"), 3)
-    (1.561, 1.552)
+    (1.56, 1.557)
     """
     mu = float(np.clip(mu, 0.0, 1.0 - 1e-12))
     if kind == "sor":
