@@ -84,8 +84,8 @@ def optimal_omega(mu: float, kind: str) -> float:
     """
     mu = float(np.clip(mu, 0.0, 1.0 - 1e-12))
     if kind == "sor":
-        return 2.0 / (1.0 + np.sqrt(1.0 - mu * mu))
-    return 2.0 / (1.0 + np.sqrt(2.0 * (1.0 - mu)))
+        return float(2.0 / (1.0 + np.sqrt(1.0 - mu * mu)))
+    return float(2.0 / (1.0 + np.sqrt(2.0 * (1.0 - mu))))
 
 
 class YoungPolicy(Policy):
