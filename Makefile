@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/solverkit demo --plot out/demo_residuals.png
+	$(VENV)/bin/solverkit simulate heat --out out
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples bandits tests

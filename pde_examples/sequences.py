@@ -18,7 +18,7 @@ from .diffusion import lognormal_field
 from .problem import Problem
 from .stencils import diffusion_stencil, make_operator
 
-__all__ = ["shifted_laplacian_sequence", "heat_sequence", "variable_heat_sequence", "drifting_diffusion_sequence",
+__all__ = ["HeatSimulation", "shifted_laplacian_sequence", "heat_sequence", "variable_heat_sequence", "drifting_diffusion_sequence",
            "truncated_normal", "bump", "HEAT_COEFFICIENT", "laplacian_delsq"]
 
 
@@ -28,7 +28,7 @@ def laplacian_delsq(m: int) -> sp.csr_matrix:
 
     Examples
     --------
-    >>> laplacian_delsq(10).shape, laplacian_delsq(10).diagonal()[0]
+    >>> laplacian_delsq(10).shape, float(laplacian_delsq(10).diagonal()[0])
     ((100, 100), 4.0)
     """
     T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(m, m))
@@ -86,26 +86,87 @@ def bump(points: np.ndarray, centre: tuple[float, float], radius: float) -> np.n
         return np.where(d2 < 1.0, np.exp(1.0 - 1.0 / (1.0 - d2)), 0.0)
 
 
-def _heat_run(stiffness: Callable[[float], sp.csr_matrix], points: np.ndarray, T: int, dt: float,
-              coefficient: Callable[[float], float], name: str, shape: tuple[int, int],
-              spacing: tuple[float, float], context_range: tuple[float, float]) -> Iterator[Problem]:
-    """Crank-Nicolson ``(I + dt/2 K) u+ = (I - dt/2 K) u + dt f`` with ``K = stiffness(t)``; the
-    trajectory is advanced with exact solves, so every tuner sees the same instances."""
-    n = points.shape[0]
-    eye = sp.eye(n, format="csr")
-    u = bump(points, (0.5, 0.5), 0.25)
-    for step in range(int(T)):
-        t = step * dt
-        half = t + 0.5 * dt
-        K = stiffness(half)
-        A = (eye + 0.5 * dt * K).tocsr()
+class HeatSimulation:
+    """Crank-Nicolson time stepping of ``u_t = -K(t) u + f(t)``: ``(I + dt/2 K) u+ = (I - dt/2 K) u + dt f``.
+
+    The loop a user writes::
+
+        sim = HeatSimulation.paper()
+        for step in range(steps):
+            problem = sim.system()
+            res = solvers.solve(problem, problem.b, method="cg", pc="ssor", x0=sim.u)
+            sim.advance(res.x)
+
+    Parameters
+    ----------
+    stiffness : callable ``t -> sparse matrix K(t)``
+    points : array (n, 2)
+        Coordinates of the unknowns (for the source and the initial state).
+    dt : float
+    coefficient : callable ``t -> float``
+        The scalar that describes ``K(t)`` (the context).
+    """
+
+    def __init__(self, stiffness: Callable[[float], sp.spmatrix], points: np.ndarray, dt: float,
+                 coefficient: Callable[[float], float], name: str, shape: tuple[int, int],
+                 spacing: tuple[float, float], context_range: tuple[float, float]):
+        self.stiffness, self.points, self.dt, self.coefficient = stiffness, points, float(dt), coefficient
+        self.name, self.shape, self.spacing, self.context_range = name, shape, spacing, context_range
+        self.eye = sp.eye(points.shape[0], format="csr")
+        self.u = bump(points, (0.5, 0.5), 0.25)
+        self.t = 0.0
+
+    @classmethod
+    def paper(cls, nx: int = 25, dt: float = 1e-3, T: int = 5000) -> "HeatSimulation":
+        """The setting of the paper's SSOR-PCG experiment, ``(nx-1)^2`` unknowns."""
+        m = nx - 1
+        h = 1.0 / nx
+        K = laplacian_delsq(m) / h ** 2
+        g = h * np.arange(1, m + 1)
+        X, Y = np.meshgrid(g, g, indexing="ij")
+        coeffs = HEAT_COEFFICIENT(np.linspace(0.0, T * dt, T))
+        return cls(lambda t: HEAT_COEFFICIENT(t) * K, np.stack([X.ravel(), Y.ravel()], axis=1), dt,
+                   HEAT_COEFFICIENT, f"heat{m}x{m}", (m, m), (h, h), (float(coeffs.min()), float(coeffs.max())))
+
+    @classmethod
+    def variable(cls, n: int = 128, dt: float = 1e-3, sigma: float = 1.0, seed: int | None = 0,
+                 T: int = 500) -> "HeatSimulation":
+        """A log-normal conductivity field scaled by :data:`HEAT_COEFFICIENT`, ``n x n`` unknowns."""
+        h = 1.0 / (n + 1)
+        k = lognormal_field((n, n), sigma=sigma, seed=seed)
+        K = make_operator(diffusion_stencil(k, (n, n), (h, h)), (n, n)).to_csr()
+        g = h * np.arange(1, n + 1)
+        X, Y = np.meshgrid(g, g, indexing="ij")
+        coeffs = HEAT_COEFFICIENT(np.linspace(0.0, T * dt, T))
+        return cls(lambda t: HEAT_COEFFICIENT(t) * K, np.stack([X.ravel(), Y.ravel()], axis=1), dt,
+                   HEAT_COEFFICIENT, f"variable-heat{n}x{n}", (n, n), (h, h),
+                   (float(coeffs.min()), float(coeffs.max())))
+
+    def system(self) -> Problem:
+        """The system of the next step (coefficient and source at the half step); ``meta['x0']`` = u."""
+        half = self.t + 0.5 * self.dt
+        K = self.stiffness(half)
+        A = (self.eye + 0.5 * self.dt * K).tocsr()
         A.sort_indices()
         centre = (0.5 + np.cos(16 * np.pi * half) / 4, 0.5 + np.sin(16 * np.pi * half) / 4)
-        b = (eye - 0.5 * dt * K) @ u + dt * 32.0 * bump(points, centre, 0.125)
-        yield Problem(A=A, b=b, shape=shape, spacing=spacing, name=name,
-                      meta={"context": float(coefficient(half)), "t": t, "x0": u.copy(),
-                            "context_range": context_range})
-        u = spla.spsolve(A.tocsc(), b)
+        b = (self.eye - 0.5 * self.dt * K) @ self.u + self.dt * 32.0 * bump(self.points, centre, 0.125)
+        return Problem(A=A, b=b, shape=self.shape, spacing=self.spacing, name=self.name,
+                       meta={"context": float(self.coefficient(half)), "t": self.t, "x0": self.u.copy(),
+                             "context_range": self.context_range})
+
+    def advance(self, u: np.ndarray) -> None:
+        if u.shape != self.u.shape or not np.all(np.isfinite(u)):
+            raise InvalidInputError("advance() needs a finite state of the grid's size")
+        self.u = np.asarray(u, dtype=np.float64)
+        self.t += self.dt
+
+
+def _exact_run(sim: HeatSimulation, T: int) -> Iterator[Problem]:
+    """The instances of ``T`` steps, advanced with exact solves, so every tuner sees the same ones."""
+    for _ in range(int(T)):
+        p = sim.system()
+        yield p
+        sim.advance(spla.spsolve(p.A.tocsc(), p.b))
 
 
 def heat_sequence(T: int = 5000, nx: int = 25, dt: float = 1e-3) -> Iterator[Problem]:
@@ -119,15 +180,7 @@ def heat_sequence(T: int = 5000, nx: int = 25, dt: float = 1e-3) -> Iterator[Pro
     >>> p.A.shape, p.meta["x0"].shape
     ((576, 576), (576,))
     """
-    m = nx - 1
-    h = 1.0 / nx
-    K = laplacian_delsq(m) / h ** 2
-    g = h * np.arange(1, m + 1)
-    X, Y = np.meshgrid(g, g, indexing="ij")
-    points = np.stack([X.ravel(), Y.ravel()], axis=1)
-    coeffs = HEAT_COEFFICIENT(np.linspace(0.0, T * dt, T))
-    yield from _heat_run(lambda t: HEAT_COEFFICIENT(t) * K, points, T, dt, HEAT_COEFFICIENT, f"heat{m}x{m}",
-                         (m, m), (h, h), (float(coeffs.min()), float(coeffs.max())))
+    yield from _exact_run(HeatSimulation.paper(nx, dt, T), T)
 
 
 def variable_heat_sequence(T: int = 500, n: int = 128, dt: float = 1e-3, sigma: float = 1.0,
@@ -141,15 +194,7 @@ def variable_heat_sequence(T: int = 500, n: int = 128, dt: float = 1e-3, sigma: 
     >>> p.A.shape
     (256, 256)
     """
-    h = 1.0 / (n + 1)
-    k = lognormal_field((n, n), sigma=sigma, seed=seed)
-    K = make_operator(diffusion_stencil(k, (n, n), (h, h)), (n, n)).to_csr()
-    g = h * np.arange(1, n + 1)
-    X, Y = np.meshgrid(g, g, indexing="ij")
-    points = np.stack([X.ravel(), Y.ravel()], axis=1)
-    coeffs = HEAT_COEFFICIENT(np.linspace(0.0, T * dt, T))
-    yield from _heat_run(lambda t: HEAT_COEFFICIENT(t) * K, points, T, dt, HEAT_COEFFICIENT,
-                         f"variable-heat{n}x{n}", (n, n), (h, h), (float(coeffs.min()), float(coeffs.max())))
+    yield from _exact_run(HeatSimulation.variable(n, dt, sigma, seed, T), T)
 
 
 def drifting_diffusion_sequence(T: int = 200, n: int = 64, sigma: float = 1.5, period: int = 100,

@@ -1,0 +1,103 @@
+"""``solverkit simulate``: a time-stepping simulation that tunes its solver as it runs, with a report."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from solvers.table import markdown_table
+
+__all__ = ["register", "run_simulate"]
+
+DEFAULT_POLICIES = "young,chebcb,tsallis-inf,binned-tsallis-inf"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("simulate", help="run a simulation whose solver parameters are tuned while it runs")
+    p.add_argument("case", choices=["heat", "sor"], help="heat: 2-D heat equation, SSOR-PCG (the main job); "
+                   "sor: the paper's sequence of shifted Laplacians solved by SOR")
+    p.add_argument("--steps", type=int, default=None, help="time steps / instances (default 5000)")
+    p.add_argument("--nx", type=int, default=25, help="heat: grid intervals per side, (nx-1)^2 unknowns (default 25)")
+    p.add_argument("--variant", choices=["high", "low"], default="high", help="sor: offset distribution")
+    p.add_argument("--policies", default=DEFAULT_POLICIES, help=f"comma-separated (default {DEFAULT_POLICIES})")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("out"), help="report directory (default out/)")
+    p.set_defaults(func=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from bandits import POLICIES
+    from bandits.evaluation import full_information_table, run_policy, summarize
+    from bandits.tuner import DEFAULT_OMEGAS
+    from solvers import InvalidInputError
+
+    from .sequences import HeatSimulation, shifted_laplacian_sequence
+
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    unknown = [p for p in policies if p not in POLICIES]
+    if unknown:
+        raise InvalidInputError(f"unknown policies {unknown}; known: {', '.join(sorted(POLICIES))}")
+    steps = args.steps or 5000
+    if steps < 1:
+        raise InvalidInputError("--steps must be >= 1")
+    if args.case == "heat":
+        method, pc = "cg", "ssor"
+        sim = HeatSimulation.paper(nx=args.nx, T=steps)
+        title = f"heat {sim.shape[0]}x{sim.shape[1]}, Crank-Nicolson, SSOR-PCG, {steps} steps"
+        # 1. the tuned simulation itself: what a user's loop looks like
+        from bandits import Tuner
+
+        tuner = Tuner(method, "omega", policy=policies[0], pc=pc, seed=args.seed, context_range=sim.context_range)
+        problems = []
+        for _ in tqdm(range(steps), desc=f"simulate heat ({policies[0]})", unit="step"):
+            p = sim.system()
+            res = tuner.solve(p, p.b, context=p.meta["context"], x0=sim.u)
+            problems.append(p)
+            sim.advance(res.x)
+        context_range = sim.context_range
+    else:
+        method, pc = "sor", None
+        problems = list(shifted_laplacian_sequence(steps, args.variant, seed=args.seed))
+        context_range = (-0.15, 0.65)
+        title = f"SOR on shifted Laplacians ({args.variant}), {steps} instances"
+    # 2. the yardsticks: every omega on every instance the simulation met
+    with tqdm(total=len(problems), desc="full-information table (20 omegas)", unit="step") as bar:
+        table = full_information_table(problems, method=method, pc=pc, progress=bar.update)
+    # 3. every policy on the same instances
+    runs = []
+    for name in policies:
+        with tqdm(total=len(problems), desc=f"policy {name}", unit="step") as bar:
+            runs.append(run_policy(problems, name, method=method, pc=pc, seed=args.seed, context_range=context_range,
+                                   progress=bar.update))
+    rows = summarize(runs, table, DEFAULT_OMEGAS)
+    report = _write_report(args, title, rows, runs, table, DEFAULT_OMEGAS)
+    print(report)
+    return 0 if all(r.extra["converged"] for r in runs) else 1
+
+
+def _write_report(args, title, rows, runs, table, values) -> str:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    prefix = args.case
+    text = [f"# {title}", "", markdown_table(rows, ["policy", "total", "/ omega=1", "/ best fixed", "/ instance-opt",
+                                                      "seconds"]), ""]
+    text.append("Totals are iterations summed over all steps (the young policy's Gauss-Seidel probes included). "
+                "omega = 1, best fixed and instance-optimal come from the full-information table of all 20 omegas "
+                "on the same instances.")
+    try:
+        from bandits.plots import plot_tuning
+
+        for path in plot_tuning(runs, table, values, out, prefix, title):
+            text.append(f"\n![{path.stem}]({path.name})")
+    except ImportError as exc:
+        text.append(f"\n(no plots: {exc})")
+    cmd = f"solverkit simulate {args.case} --steps {len(table)} --policies {','.join(r.name for r in runs)}"
+    text.append(f"\nCommand: `{cmd}`")
+    md = "\n".join(text) + "\n"
+    tmp = out / f"{prefix}_report.md.tmp"
+    tmp.write_text(md)
+    tmp.replace(out / f"{prefix}_report.md")
+    np.save(out / f"{prefix}_table.npy", table)
+    return md + f"\nreport: {out / f'{prefix}_report.md'}"
