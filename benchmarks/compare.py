@@ -16,7 +16,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core",)
+SUITES = ("core", "tuning")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -34,18 +34,34 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
         rows, histories = run_core(quick=quick, repeats=repeats)
         columns = ["case", "problem", "rtol", "ours its", "peer its", "ours [ms/it]", "peer [ms/it]", "ours [s]",
                    "peer [s]", "ratio", "goal", "peer"]
+    elif name == "tuning":
+        from .compare_tuning import run_tuning
+
+        rows, notes = run_tuning(quick=quick, out=out)
+        histories = {}
+        columns = ["experiment", "policy", "T", "seeds", "mean total", "std", "/ omega=1", "/ best fixed",
+                   "/ instance-opt", "paper", "ours / paper", "seconds"]
+        command = command.replace(f" --repeats {repeats}", "")
     else:  # pragma: no cover - argparse restricts the choices
         raise ValueError(name)
-    text = (f"# {name}\n\n{markdown_table(rows, columns)}\n\nMachine: {machine_description()}. "
-            f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}`; medians of {repeats} "
-            f"alternated runs; ratio = ours / peer.\n")
+    extra = ""
+    if name == "tuning":
+        extra = ("\n\nTotals are iterations over all instances (means over seeds); omega = 1, best fixed and "
+                 "instance-optimal come from the full-information table of the 20 omegas on linspace(1, 1.95, 20). "
+                 "'paper' is the re-run of the authors' learners quoted in issue #3. seconds: one pass of the "
+                 "policy (tuner overhead and solves included).\n\n" + "\n".join(f"- {n}" for n in notes)
+                 + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
+    how = "" if name == "tuning" else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
+            f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}`{how}.\n")
     _write_atomic(out / f"{name}.md", text)
-    try:
-        from solvers.plotting import plot_residuals
+    if histories:
+        try:
+            from solvers.plotting import plot_residuals
 
-        plot_residuals(histories, out / f"{name}_residuals.png", title=f"{name}: residual histories")
-    except ImportError:
-        pass
+            plot_residuals(histories, out / f"{name}_residuals.png", title=f"{name}: residual histories")
+        except ImportError:
+            pass
     return text
 
 
