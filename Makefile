@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 STAMP := $(VENV)/.installed
 EXTRAS ?= test,plot
 
-.PHONY: demo test venv bench compare clean
+.PHONY: demo test venv bench bench-preview compare clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples bandits tests
+	$(VENV)/bin/asv check --python=same
+
+# asv on the installed project (no per-commit builds); `make bench-preview` serves the HTML.
+bench: $(STAMP)
+	$(VENV)/bin/asv machine --yes
+	$(VENV)/bin/asv run --python=same --show-stderr
+	$(VENV)/bin/asv publish
+
+bench-preview: $(STAMP)
+	$(VENV)/bin/asv preview
 
 compare: $(STAMP)
-	$(PY) -m benchmarks.compare core
+	$(PY) -m benchmarks.compare all
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .hypothesis
