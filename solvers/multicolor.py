@@ -1,0 +1,117 @@
+"""Multicolour relaxation and its solve loop, written once against the array's namespace.
+
+Gauss-Seidel, SOR and SSOR are sequential in lexicographic order; in multicolour order (red-black on
+5/7-point stencils) all rows of one colour are relaxed at once, which is how they run on a GPU. The
+same code runs under numpy (``ordering="multicolor"`` on the CPU), so CI covers its logic.
+
+The ordering changes the iteration, not only its speed: for consistently ordered matrices such as the
+5-point Laplacian the red-black ordering keeps Young's theory (same optimal omega, same asymptotic
+rate), so the iteration counts stay within a few per cent of the lexicographic ones; for general
+matrices the greedy colouring can need more or fewer iterations.
+
+Stopping: the residual norm of every iteration is written to a history array on the device and a
+0/1 ``active`` flag, also on the device, multiplies every update, so once the tolerance is met the
+iterate stops changing; the host reads the flag only every ``check_every`` iterations. The reported
+count is the first iterate that met the tolerance, whatever ``check_every`` is.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import kernels
+from .backends import array_namespace, backend_of
+from .result import Reason
+
+__all__ = ["MulticolorSplitting", "stationary_solve", "to_backend_csr"]
+
+
+def to_backend_csr(A: sp.csr_matrix, backend: str) -> Any:
+    if backend == "cupy":
+        import cupyx.scipy.sparse as csp
+
+        return csp.csr_matrix(A)
+    return A
+
+
+def _to_backend(a: np.ndarray, backend: str) -> Any:
+    if backend == "cupy":
+        import cupy
+
+        return cupy.asarray(a)
+    return a
+
+
+class MulticolorSplitting:
+    """Rows grouped by colour, each group's rows of ``A`` and inverse diagonal on the backend.
+
+    Examples
+    --------
+    >>> from pde_examples.sequences import laplacian_delsq
+    >>> MulticolorSplitting(laplacian_delsq(6)).n_colors      # red-black
+    2
+    """
+
+    def __init__(self, A_host: sp.csr_matrix, backend: str = "numpy"):
+        colours = kernels.greedy_coloring(A_host.indptr, A_host.indices)
+        self.n_colors = int(colours.max()) + 1
+        d = A_host.diagonal()
+        self.rows, self.blocks, self.dinv = [], [], []
+        for c in range(self.n_colors):
+            rows = np.flatnonzero(colours == c)
+            self.rows.append(_to_backend(rows, backend))
+            self.blocks.append(to_backend_csr(A_host[rows].tocsr(), backend))
+            self.dinv.append(_to_backend((1.0 / d[rows]).astype(A_host.dtype), backend))
+        self.diag_inv = _to_backend((1.0 / d).astype(A_host.dtype), backend)
+
+    def sweep(self, x, b, omega: float, forward: bool = True, active: Any = 1) -> None:
+        """One SOR sweep colour by colour (``omega = 1``: Gauss-Seidel), in place on ``x``."""
+        order = range(self.n_colors) if forward else range(self.n_colors - 1, -1, -1)
+        for c in order:
+            rows = self.rows[c]
+            x[rows] += (active * omega) * (b[rows] - self.blocks[c] @ x) * self.dinv[c]
+
+    def apply(self, r, omega: float, symmetric: bool) -> Any:
+        """``z = M^-1 r`` for SOR (forward sweep from zero) or SSOR (forward then backward)."""
+        xp = array_namespace(r)
+        z = xp.zeros_like(r)
+        self.sweep(z, r, omega, True)
+        if symmetric:
+            self.sweep(z, r, omega, False)
+        return z
+
+
+def stationary_solve(A: Any, split: MulticolorSplitting, kind: str, omega: float, b: Any, x: Any, tol: float,
+                     maxiter: int, dtol: float, check_every: int = 10) -> tuple[Any, Reason, np.ndarray]:
+    """Jacobi (``kind='jacobi'``), SOR or SSOR in multicolour order until ``||b - A x|| <= tol``."""
+    xp = array_namespace(b)
+    hist = xp.zeros(maxiter + 1, dtype=xp.float64)
+    r = b - A @ x
+    hist[0] = xp.linalg.norm(r)
+    active = (hist[0] > tol).astype(b.dtype)
+    it = 0
+    while it < maxiter:
+        stop = min(maxiter, it + check_every)
+        while it < stop:
+            it += 1
+            if kind == "jacobi":
+                x += (active * omega) * split.diag_inv * r
+            else:
+                split.sweep(x, b, omega, True, active)
+                if kind == "ssor":
+                    split.sweep(x, b, omega, False, active)
+            r = b - A @ x
+            hist[it] = xp.linalg.norm(r)
+            active = active * (hist[it] > tol)
+        h = hist[: it + 1].get() if backend_of(hist) == "cupy" else hist[: it + 1]
+        met = np.flatnonzero(h <= tol)
+        if met.size:
+            return x, Reason.CONVERGED_RTOL, np.array(h[: met[0] + 1])
+        if not np.isfinite(h[-1]):
+            return x, Reason.DIVERGED_NANORINF, np.array(h)
+        if h[-1] > dtol * max(h[0], tol):
+            return x, Reason.DIVERGED_DTOL, np.array(h)
+    h = hist[: it + 1].get() if backend_of(hist) == "cupy" else hist[: it + 1]
+    return x, Reason.DIVERGED_ITS, np.array(h)
