@@ -16,7 +16,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core", "tuning", "scaling")
+SUITES = ("core", "tuning", "scaling", "gpu")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -50,6 +50,17 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
         histories = {}
         columns = ["method", "unknowns", "iterations", "seconds", "peak MiB", "converged"]
         command = command.replace(f" --repeats {repeats}", "")
+    elif name == "gpu":
+        from solvers.gpu import gpu_available
+
+        if not gpu_available():
+            return "gpu: skipped, no CUDA GPU with CuPy on this machine"
+        from .compare_gpu import run_gpu
+
+        rows, notes = run_gpu(quick=quick)
+        histories = {}
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        command = command.replace(f" --repeats {repeats}", "")
     else:  # pragma: no cover - argparse restricts the choices
         raise ValueError(name)
     extra = ""
@@ -59,9 +70,11 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
                  "'paper' is the re-run of the authors' learners quoted in issue #3. seconds: one pass of the "
                  "policy (tuner overhead and solves included).\n\n" + "\n".join(f"- {n}" for n in notes)
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
+    if name == "gpu":
+        extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
-    how = "" if name in ("tuning", "scaling") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    how = "" if name in ("tuning", "scaling", "gpu") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}`{how}.\n")
     _write_atomic(out / f"{name}.md", text)
@@ -114,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     repeats = args.repeats or (2 if args.quick else 3)
-    for suite in SUITES if args.suite == "all" else (args.suite,):
+    suites = [s for s in SUITES if s != "gpu"] if args.suite == "all" else [args.suite]  # gpu: on a GPU machine
+    for suite in suites:
         print(run_suite(suite, args.quick, repeats, args.out))
     if args.out.resolve() == RESULTS.resolve():
         print(f"docs: {write_docs(args.out)}")

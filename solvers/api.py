@@ -129,6 +129,7 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
         matrix = matrix.astype(b_dtype)  # x takes b's dtype: work in b's precision
     if _grid is not None and getattr(solver, "wants_grid", False):
         matrix = _grid
+    matrix = _place(matrix, b, backend, solver)
     solver.setup(matrix)
     return solver.solve(b, x0=x0, backend=backend)
 
@@ -138,3 +139,20 @@ def _is_real_float(dtype: Any) -> bool:
         return dtype is not None and np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
     except TypeError:
         return False
+
+
+def _place(matrix: Any, b: Any, backend: str, solver: Any) -> Any:
+    """With ``b`` on the GPU (or ``backend="cupy"``) and a host matrix, copy the matrix to the GPU once,
+    before the set-up; never inside an iteration."""
+    from .backends import backend_of
+    from .inputs import as_matrix, is_gpu_matrix
+
+    wants_gpu = backend == "cupy" or (backend == "auto" and backend_of(b) == "cupy")
+    if not wants_gpu or is_gpu_matrix(matrix):
+        return matrix
+    if "cupy" not in getattr(solver, "backends", ()):
+        raise InvalidInputError(f"{solver.name!r} does not run on the GPU; its backends are "
+                                f"{', '.join(solver.backends)}")
+    import cupyx.scipy.sparse as csp
+
+    return csp.csr_matrix(as_matrix(matrix))

@@ -15,7 +15,7 @@ from .backends import array_namespace, to_numpy_dtype
 from .errors import InvalidInputError
 from .grid import GridOperator
 
-__all__ = ["unwrap_problem", "as_matrix", "check_rhs", "check_guess", "check_tolerances", "check_omega",
+__all__ = ["unwrap_problem", "as_matrix", "is_gpu_matrix", "check_rhs", "check_guess", "check_tolerances", "check_omega",
            "SUPPORTED_DTYPES"]
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,26 @@ def _check_float_dtype(dtype: np.dtype, what: str) -> None:
         raise InvalidInputError(f"{what} has dtype {dtype}; use float64 or float32 (x takes b's dtype)")
 
 
-def as_matrix(A: Any, dtype: np.dtype | None = None, *, allow_operator: bool = False) -> Any:
+def is_gpu_matrix(A: Any) -> bool:
+    """A CuPy array or ``cupyx.scipy.sparse`` matrix."""
+    return type(A).__module__.split(".")[0] in ("cupy", "cupyx")
+
+
+def _gpu_matrix(A: Any) -> Any:
+    import cupy
+    import cupyx.scipy.sparse as csp
+
+    A = csp.csr_matrix(A) if csp.issparse(A) else csp.csr_matrix(cupy.asarray(A))
+    _check_shape(A.shape)
+    _check_float_dtype(np.dtype(A.dtype), "A")
+    if not bool(cupy.all(cupy.isfinite(A.data))):
+        raise InvalidInputError("A contains NaN or Inf")
+    if not A.has_canonical_format:
+        A.sum_duplicates()
+    return A
+
+
+def as_matrix(A: Any, dtype: np.dtype | None = None, *, allow_operator: bool = False, allow_gpu: bool = False) -> Any:
     """Return ``A`` as a sorted CSR matrix of ``dtype`` (or a ``LinearOperator`` when allowed).
 
     Dense arrays, any scipy.sparse format, ``GridOperator`` and ``Problem`` are accepted. Integer matrices
@@ -68,8 +87,11 @@ def as_matrix(A: Any, dtype: np.dtype | None = None, *, allow_operator: bool = F
                                     "Pass a sparse matrix, or use cg/gmres/fcg without a matrix-based preconditioner")
         _check_shape(A.shape)
         return A
-    if hasattr(A, "__cuda_array_interface__") or type(A).__module__.startswith("cupy"):
-        raise InvalidInputError("a CuPy matrix needs backend='cupy', which this method does not support yet")
+    if is_gpu_matrix(A):
+        if not allow_gpu:
+            raise InvalidInputError("this component runs on the host only (backend 'numpy'); pass a SciPy matrix, "
+                                    "or pick a method and preconditioner listed with backend 'cupy' by solverkit list")
+        return _gpu_matrix(A)
     if sp.issparse(A):
         A = sp.csr_matrix(A)
     elif isinstance(A, np.ndarray) or hasattr(A, "__array__"):

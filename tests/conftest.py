@@ -6,6 +6,18 @@ import pytest
 import scipy.sparse as sp
 
 
+def pytest_collection_modifyitems(config, items):
+    """``gpu`` tests run where CuPy sees a GPU and skip cleanly elsewhere."""
+    from solvers.gpu import gpu_available
+
+    if gpu_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU with CuPy (runs on a GPU machine)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 def laplacian_2d(n: int) -> sp.csr_matrix:
     T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(n, n))
     return (sp.kron(sp.eye(n), T) + sp.kron(T, sp.eye(n))).tocsr()

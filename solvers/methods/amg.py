@@ -36,12 +36,13 @@ class AMG(Method):
 
     name = "amg"
     defaults = dict(AMGPC.defaults)
+    backends = ("numpy", "cupy")
 
     def _setup(self):
         self.cycle = AMGPC(**self.options).setup(self.A)
 
     def _solve(self, b, x, tol, maxiter):
-        r = np.empty_like(b)
+        r = b.copy()
         rn = self.residual(b, x, r)
         hist = [rn]
         limit = DTOL * max(rn, tol)

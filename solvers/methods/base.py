@@ -10,9 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import kernels
-from ..backends import array_namespace, resolve_backend
+from ..backends import array_namespace, backend_of, resolve_backend
 from ..errors import InvalidInputError, SolverError
-from ..inputs import as_matrix, check_guess, check_omega, check_rhs, check_tolerances
+from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, is_gpu_matrix
 from ..result import Reason, SolveResult
 
 __all__ = ["Method", "DEFAULT_MAXITER", "DTOL"]
@@ -97,7 +97,15 @@ class Method:
         """
         t0 = time.perf_counter()
         allow_op = not self.needs_matrix and (self.pc is None or not getattr(self.pc, "needs_matrix", True))
-        self.A = as_matrix(A, allow_operator=allow_op)
+        gpu = is_gpu_matrix(A)
+        if gpu:
+            for name, supported in ((self.name, self.backends), (getattr(self.pc, "name", "pc"),
+                                                                  getattr(self.pc, "backends", ("cupy",)))):
+                if "cupy" not in supported:
+                    raise InvalidInputError(f"{name!r} runs on backends {', '.join(supported)}, not on the GPU; "
+                                            "use A.get() for the host, or a component that lists 'cupy'")
+        self.A = as_matrix(A, allow_operator=allow_op, allow_gpu=gpu)
+        self.backend = "cupy" if gpu else "numpy"
         self.n = self.A.shape[0]
         self.dtype = np.dtype(self.A.dtype) if _is_float(self.A) else np.dtype(np.float64)
         self.is_csr = sp.issparse(self.A)
@@ -105,6 +113,8 @@ class Method:
             self.kern = kernels.for_size(self.A.nnz)
             if self.spd_only:
                 _check_symmetric(self.A, self.name)
+        elif gpu and self.spd_only:
+            _check_symmetric(self.A, self.name)
         if self.pc is not None:
             try:
                 self.pc.setup(self.A)
@@ -127,6 +137,9 @@ class Method:
         check_tolerances(rtol, atol, maxiter)
         maxiter = DEFAULT_MAXITER if maxiter is None else int(maxiter)
         resolve_backend(backend, b, self.backends, self.name)
+        if backend_of(b) != self.backend:
+            raise InvalidInputError(f"{self.name} was set up with a matrix on {self.backend!r} and b lives on "
+                                    f"{backend_of(b)!r}; move one of them (solverkit never copies inside a solve)")
         b = check_rhs(b, self.n)
         x = check_guess(x0, b)
         out_dtype = b.dtype
@@ -166,7 +179,7 @@ class Method:
             A = self.A
             return float(np.sqrt(self.kern.residual(A.indptr, A.indices, A.data, x, b, r)))
         r[:] = b - self.A @ x
-        return float(np.linalg.norm(r))
+        return float(array_namespace(r).linalg.norm(r))
 
     def matvec(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         if self.is_csr:
@@ -190,21 +203,33 @@ def _is_float(A: Any) -> bool:
     return dt is not None and np.dtype(dt) in (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def host_matrix(A: Any) -> sp.csr_matrix:
+    """The host copy of a (possibly GPU) matrix, for set-up work done on the CPU."""
+    return A.get() if is_gpu_matrix(A) else A
+
+
 def _check_symmetric(A: sp.csr_matrix, method: str) -> None:
     """Refuse a clearly nonsymmetric matrix for a method that needs SPD.
 
     A probe with two random vectors, ``y.(A x)`` against ``x.(A y)``, costs two threaded products, far
     less than forming ``A - A^T``; it misses an asymmetry with probability zero.
     """
-    kern = kernels.for_size(A.nnz)
     rng = np.random.default_rng(12345)
     x = rng.standard_normal(A.shape[0]).astype(A.dtype)
     y = rng.standard_normal(A.shape[0]).astype(A.dtype)
-    ax, ay = np.empty_like(x), np.empty_like(y)
-    kern.spmv(A.indptr, A.indices, A.data, x, ax)
-    kern.spmv(A.indptr, A.indices, A.data, y, ay)
+    if sp.issparse(A):
+        kern = kernels.for_size(A.nnz)
+        ax, ay = np.empty_like(x), np.empty_like(y)
+        kern.spmv(A.indptr, A.indices, A.data, x, ax)
+        kern.spmv(A.indptr, A.indices, A.data, y, ay)
+    else:  # a GPU matrix: the same probe on the device
+        import cupy
+
+        x, y = cupy.asarray(x), cupy.asarray(y)
+        ax, ay = A @ x, A @ y
+    xp = array_namespace(x)
     gap = abs(float(y @ ax) - float(x @ ay))
-    scale = float(np.linalg.norm(y) * np.linalg.norm(ax) + np.linalg.norm(x) * np.linalg.norm(ay))
+    scale = float(xp.linalg.norm(y) * xp.linalg.norm(ax) + xp.linalg.norm(x) * xp.linalg.norm(ay))
     eps = float(np.finfo(A.dtype).eps)
     if gap > 1e3 * eps * np.sqrt(A.shape[0]) * scale:
         raise InvalidInputError(f"{method} needs a symmetric positive definite matrix and A is not symmetric "

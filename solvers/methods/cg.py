@@ -23,6 +23,11 @@ class CG(Method):
     -------
     recompute_every : int, default 50
 
+    On the GPU (a ``cupyx.scipy.sparse`` matrix, or ``backend="cupy"``) the iteration runs in fused CUDA
+    kernels with the stopping test on the device, read by the host every 10 iterations (see
+    ``solvers.gpu.cg_kernels``); there the recursive residual is replaced by the true one only when it
+    passes the tolerance.
+
     A non-symmetric matrix is refused in ``setup()``; ``p.Ap <= 0`` during the iteration stops it with
     ``Reason.DIVERGED_INDEFINITE_MAT``, ``r.z <= 0`` with ``Reason.DIVERGED_INDEFINITE_PC``.
 
@@ -37,6 +42,7 @@ class CG(Method):
     """
 
     name = "cg"
+    backends = ("numpy", "cupy")
     defaults = {"recompute_every": 50}
     accepts_pc = True
     symmetric_pc_only = True
@@ -44,6 +50,10 @@ class CG(Method):
     spd_only = True
 
     def _solve(self, b, x, tol, maxiter):
+        if self.backend == "cupy":
+            from ..gpu.cg import cg_cupy
+
+            return cg_cupy(self.A, b, x, tol, maxiter, pc=self.pc.apply if self.pc is not None else None)
         A = self.A
         csr = self.is_csr
         kern = self.kern if csr else None

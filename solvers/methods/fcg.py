@@ -5,6 +5,7 @@ from collections import deque
 
 import numpy as np
 
+from ..backends import array_namespace
 from ..errors import InvalidInputError
 from ..registry import register
 from ..result import Reason
@@ -39,6 +40,7 @@ class FCG(Method):
     """
 
     name = "fcg"
+    backends = ("numpy", "cupy")
     defaults = {"mmax": 30, "recompute_every": 50}
     accepts_pc = True
     needs_matrix = False
@@ -51,7 +53,8 @@ class FCG(Method):
     def _solve(self, b, x, tol, maxiter):
         mmax = int(self.options["mmax"])
         recompute = int(self.options["recompute_every"])
-        r = np.empty_like(b)
+        xp = array_namespace(b)
+        r = b.copy()
         rn = self.residual(b, x, r)
         hist = [rn]
         limit = DTOL * max(rn, tol)
@@ -71,17 +74,17 @@ class FCG(Method):
             if it >= maxiter:
                 hist[-1] = self.residual(b, x, r)
                 return x, Reason.DIVERGED_ITS, hist
-            p = np.array(self.apply_pc(r), dtype=b.dtype, copy=True)
-            if not np.all(np.isfinite(p)):
+            p = xp.array(self.apply_pc(r), dtype=b.dtype, copy=True)
+            if not bool(xp.all(xp.isfinite(p))):
                 return x, Reason.DIVERGED_PC_FAILED, hist
             for pj, apj, pjapj in dirs:
                 p -= (float(p @ apj) / pjapj) * pj
-            ap = self.matvec(p, np.empty_like(b))
+            ap = self.matvec(p, xp.empty_like(b))
             pap = float(p @ ap)
             if not pap > 0:
                 if not np.isfinite(pap):
                     return x, Reason.DIVERGED_NANORINF, hist
-                if np.linalg.norm(p) == 0:
+                if float(xp.linalg.norm(p)) == 0:
                     return x, Reason.DIVERGED_BREAKDOWN, hist
                 return x, Reason.DIVERGED_INDEFINITE_MAT, hist
             alpha = float(p @ r) / pap
@@ -92,7 +95,7 @@ class FCG(Method):
                 rn = self.residual(b, x, r)
             else:
                 r -= alpha * ap
-                rn = float(np.linalg.norm(r))
+                rn = float(xp.linalg.norm(r))
             hist.append(rn)
             if self.callback is not None:
                 self.callback(x)

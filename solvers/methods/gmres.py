@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
+from ..backends import array_namespace
 from ..errors import InvalidInputError
 from ..registry import register
 from ..result import Reason
@@ -20,7 +21,8 @@ class GMRES(Method):
     unpreconditioned system, so the per-iteration norms in ``residual_norms`` are those of ``b - A x``
     (Givens estimates within a cycle; the true residual is computed at every restart and at the end).
     Arnoldi uses classical Gram-Schmidt with one re-orthogonalization (CGS2): two BLAS-2 products per
-    step, as stable as modified Gram-Schmidt.
+    step, as stable as modified Gram-Schmidt. On the GPU the basis stays on the device and only the
+    small Hessenberg column crosses to the host each step.
 
     Options
     -------
@@ -37,6 +39,7 @@ class GMRES(Method):
     """
 
     name = "gmres"
+    backends = ("numpy", "cupy")
     defaults = {"restart": 30}
     accepts_pc = True
     needs_matrix = False
@@ -48,14 +51,16 @@ class GMRES(Method):
     def _solve(self, b, x, tol, maxiter):
         m = int(self.options["restart"])
         n = b.shape[0]
-        r = np.empty_like(b)
+        xp = array_namespace(b)
+        host = (lambda a: a.get()) if xp is not np else (lambda a: a)  # the small Hessenberg lives on the host
+        r = b.copy()
         beta = self.residual(b, x, r)
         hist = [beta]
         limit = DTOL * max(beta, tol)
-        V = np.empty((m + 1, n), dtype=b.dtype)
+        V = xp.empty((m + 1, n), dtype=b.dtype)
         H = np.zeros((m + 1, m))
         cs, sn = np.zeros(m), np.zeros(m)
-        w = np.empty_like(b)
+        w = xp.empty_like(b)
         it = 0
         while True:
             if not np.isfinite(beta):
@@ -79,8 +84,8 @@ class GMRES(Method):
                 h2 = V[: k + 1] @ w
                 w -= h2 @ V[: k + 1]
                 h += h2
-                hn = float(np.linalg.norm(w))
-                H[: k + 1, k] = h
+                hn = float(xp.linalg.norm(w))
+                H[: k + 1, k] = host(h)
                 H[k + 1, k] = hn
                 for j in range(k):  # apply the earlier rotations to the new column
                     t = cs[j] * H[j, k] + sn[j] * H[j + 1, k]
@@ -103,7 +108,7 @@ class GMRES(Method):
                 V[k] = w / hn
             if k > 0:
                 y = sla.solve_triangular(H[:k, :k], g[:k])
-                x += self.apply_pc((y @ V[:k]).astype(b.dtype, copy=False))
+                x += self.apply_pc((xp.asarray(y, dtype=b.dtype) @ V[:k]).astype(b.dtype, copy=False))
             beta = self.residual(b, x, r)
             hist[-1] = beta
             if self.callback is not None:

@@ -1,7 +1,11 @@
 """Stationary iterations: damped Jacobi, Gauss-Seidel, SOR and SSOR (``jacobi``, ``gauss-seidel``, ``sor``,
 ``ssor``).
 
-All four run the residual-correction form ``x += M^-1 (b - A x)`` inside one compiled loop: the true
+Options common to all four: ``omega`` (not for Gauss-Seidel) and ``ordering``: ``"lexicographic"``
+(default on the CPU) or ``"multicolor"`` (greedy colouring, red-black on 5/7-point stencils; always used
+on the GPU, see ``solvers.multicolor``).
+
+In lexicographic order, all four run the residual-correction form ``x += M^-1 (b - A x)`` inside one compiled loop: the true
 residual, which the stopping test needs anyway, is computed with threads, and the correction is one
 triangular sweep over half the matrix (two for SSOR). That is the classical sweep's arithmetic, in fewer
 passes over memory than a sweep followed by a separate residual.
@@ -16,7 +20,7 @@ from ..inputs import check_omega
 from ..preconditioners.relaxation import Splitting
 from ..registry import register
 from ..result import Reason
-from .base import DTOL, Method
+from .base import DTOL, Method, host_matrix
 
 __all__ = ["Jacobi", "GaussSeidel", "SOR", "SSOR"]
 
@@ -28,24 +32,48 @@ _STATUS = {
 }
 
 
+_KIND_NAMES = {kernels.KIND_JACOBI: "jacobi", kernels.KIND_SOR: "sor", kernels.KIND_SSOR: "ssor"}
+
+
 class _Stationary(Method):
-    defaults = {"omega": 1.0}
+    defaults = {"omega": 1.0, "ordering": "lexicographic"}
+    backends = ("numpy", "cupy")
     kind = kernels.KIND_SOR
 
     def _check_options(self):
         if "omega" in self.options:
             self.options["omega"] = check_omega(self.options["omega"], what=f"{self.name} omega")
+        if self.options["ordering"] not in ("lexicographic", "multicolor"):
+            raise InvalidInputError(f"{self.name}: ordering must be 'lexicographic' or 'multicolor', "
+                                    f"got {self.options['ordering']!r}")
+
+    @property
+    def multicolor(self) -> bool:
+        """Multicolour (red-black on stencils) order: always on the GPU, on request on the CPU."""
+        return self.backend == "cupy" or self.options["ordering"] == "multicolor"
 
     def _setup(self):
+        if self.multicolor:
+            from ..multicolor import MulticolorSplitting
+
+            if self.options.get("adapt_every"):
+                raise InvalidInputError(f"{self.name}: adapt_every needs the lexicographic order on the CPU")
+            self.mc = MulticolorSplitting(host_matrix(self.A), self.backend)
+            return
         self.split = Splitting(self.A, float(self.options.get("omega", 1.0)), self.name)
 
     def set_omega(self, omega: float) -> None:
         """Change omega without redoing the set-up (what a tuner does between solves)."""
         self.options["omega"] = check_omega(omega, what=f"{self.name} omega")
-        if self.A is not None:
+        if self.A is not None and not self.multicolor:
             self.split.set_omega(self.options["omega"])
 
     def _solve(self, b, x, tol, maxiter):
+        if self.multicolor:
+            from ..multicolor import stationary_solve
+
+            return stationary_solve(self.A, self.mc, _KIND_NAMES[self.kind], float(self.options.get("omega", 1.0)),
+                                    b, x, tol, maxiter, DTOL)
         A, L, U, s = self.A, self.split.lower, self.split.upper, self.split
         r = np.empty_like(b)
         z = np.empty_like(b)
@@ -111,7 +139,7 @@ class SOR(_Stationary):
     """
 
     name = "sor"
-    defaults = {"omega": 1.0, "adapt_every": 0}
+    defaults = {"omega": 1.0, "ordering": "lexicographic", "adapt_every": 0}
 
     def _check_options(self):
         super()._check_options()
@@ -134,7 +162,7 @@ class GaussSeidel(_Stationary):
     """
 
     name = "gauss-seidel"
-    defaults = {}
+    defaults = {"ordering": "lexicographic"}
 
 
 @register("method", "ssor")

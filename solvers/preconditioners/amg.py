@@ -22,6 +22,10 @@ class AMGPC(Preconditioner):
     strength : float, default 0.0
         Strength-of-connection threshold (SA: symmetric measure; RS: classical, 0 meaning PyAMG's 0.25).
     cycle : {"V", "W", "F"}, default "V"
+    smoother : {"pyamg", "jacobi"}, default "pyamg"
+        PyAMG's (block) Gauss-Seidel, or damped Jacobi in our own V-cycle (``solvers.amg_cycle``), which
+        is what runs on the GPU: there the hierarchy is built by PyAMG on the host once and every level
+        moves to the device.
 
     Examples
     --------
@@ -34,7 +38,8 @@ class AMGPC(Preconditioner):
     """
 
     name = "amg"
-    defaults = {"amg_type": "sa", "strength": 0.0, "cycle": "V"}
+    defaults = {"amg_type": "sa", "strength": 0.0, "cycle": "V", "smoother": "pyamg"}
+    backends = ("numpy", "cupy")
 
     def _check_options(self):
         if self.options["amg_type"] not in ("sa", "rs"):
@@ -42,6 +47,9 @@ class AMGPC(Preconditioner):
                                     f"got {self.options['amg_type']!r}")
         if self.options["cycle"] not in ("V", "W", "F"):
             raise InvalidInputError(f"cycle must be 'V', 'W' or 'F', got {self.options['cycle']!r}")
+        if self.options["smoother"] not in ("pyamg", "jacobi"):
+            raise InvalidInputError(f"amg smoother must be 'pyamg' (its Gauss-Seidel) or 'jacobi', "
+                                    f"got {self.options['smoother']!r}")
         s = self.options["strength"]
         if not (isinstance(s, (int, float)) and 0 <= s < 1):
             raise InvalidInputError(f"amg strength threshold must be in [0, 1), got {s!r}")
@@ -50,15 +58,26 @@ class AMGPC(Preconditioner):
         import pyamg
 
         s = float(self.options["strength"])
+        host = self.A.get() if self.backend == "cupy" else self.A
         if self.options["amg_type"] == "sa":
-            self.ml = pyamg.smoothed_aggregation_solver(self.A, strength=("symmetric", {"theta": s}))
+            self.ml = pyamg.smoothed_aggregation_solver(host, strength=("symmetric", {"theta": s}))
         else:
-            self.ml = pyamg.ruge_stuben_solver(self.A, strength=("classical", {"theta": s or 0.25}))
+            self.ml = pyamg.ruge_stuben_solver(host, strength=("classical", {"theta": s or 0.25}))
+        self._jacobi = None
+        if self.backend == "cupy" or self.options["smoother"] == "jacobi":
+            from ..amg_cycle import JacobiCycle
+
+            if self.options["cycle"] != "V":
+                raise InvalidInputError("the Jacobi-smoothed (GPU) AMG cycle is a V-cycle: use cycle='V'")
+            self._jacobi = JacobiCycle(self.ml, self.backend, dtype=host.dtype)
+            return
         self._op = self.ml.aspreconditioner(cycle="F") if self.options["cycle"] == "F" else None
         self._kernels = [kernels.for_size(lvl.A.nnz) for lvl in self.ml.levels]
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         r = r.astype(self.A.dtype, copy=False)
+        if self._jacobi is not None:
+            return self._jacobi.apply(r)
         if self._op is not None:
             return np.asarray(self._op @ r, dtype=r.dtype)
         if len(self.ml.levels) == 1:  # a small matrix: the hierarchy is just the coarse solve

@@ -37,9 +37,14 @@ class Preconditioner:
         """Validate ``self.options``."""
 
     def setup(self, A: Any) -> "Preconditioner":
-        from ..inputs import as_matrix
+        from ..inputs import as_matrix, is_gpu_matrix
 
-        self.A = as_matrix(A)
+        gpu = is_gpu_matrix(A)
+        if gpu and "cupy" not in self.backends:
+            raise InvalidInputError(f"preconditioner {self.name!r} runs on the host only; on the GPU use "
+                                    "jacobi, sor, ssor, gauss-seidel or amg")
+        self.backend = "cupy" if gpu else "numpy"
+        self.A = as_matrix(A, allow_gpu=gpu)
         self._setup()
         return self
 

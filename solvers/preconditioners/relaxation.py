@@ -55,7 +55,9 @@ class Splitting:
 
 class _RelaxationPC(Preconditioner):
     defaults = {"omega": 1.0, "its": 1}
+    backends = ("numpy", "cupy")
     kind = "sor"
+    symmetric_sweep = False
 
     def _check_options(self):
         if "omega" in self.options:
@@ -65,13 +67,21 @@ class _RelaxationPC(Preconditioner):
             raise InvalidInputError(f"{self.name}: its must be a whole number >= 1, got {its}")
 
     def _setup(self):
-        self.split = Splitting(self.A, float(self.options["omega"]), self.name)
+        if self.backend == "cupy":  # multicolour sweeps on the GPU
+            from ..multicolor import MulticolorSplitting
+
+            self.mc = MulticolorSplitting(self.A.get(), "cupy")
+            return
+        self.split = Splitting(self.A, float(self.options.get("omega", 1.0)), self.name)
 
     def _sweep(self, r, z):
+        if self.backend == "cupy":
+            z[:] = self.mc.apply(r, float(self.options.get("omega", 1.0)), self.symmetric_sweep)
+            return z
         return self.split.forward(r, z)
 
     def apply(self, r):
-        z = np.empty_like(r)
+        z = r.copy() if self.backend == "cupy" else np.empty_like(r)
         self._sweep(r, z)
         for _ in range(int(self.options["its"]) - 1):  # further sweeps: z += M^-1 (r - A z)
             res = r - self.A @ z
@@ -95,12 +105,12 @@ class JacobiPC(_RelaxationPC):
 
     def _setup(self):
         d = self.A.diagonal()
-        if np.any(d == 0):
+        if bool((d == 0).any()):
             raise InvalidInputError("jacobi divides by the diagonal and A has a zero on its diagonal")
         self.scale = (self.options["omega"] / d).astype(self.A.dtype)
 
     def _sweep(self, r, z):
-        np.multiply(self.scale, r, out=z)
+        z[:] = self.scale * r
         return z
 
 
@@ -128,6 +138,8 @@ class GaussSeidelPC(SORPC):
     defaults = {"its": 1}
 
     def _setup(self):
+        if self.backend == "cupy":
+            return super()._setup()
         self.split = Splitting(self.A, 1.0, self.name)
 
 
@@ -146,6 +158,9 @@ class SSORPC(_RelaxationPC):
     """
 
     name = "ssor"
+    symmetric_sweep = True
 
     def _sweep(self, r, z):
+        if self.backend == "cupy":
+            return super()._sweep(r, z)
         return self.split.symmetric(r, z)
