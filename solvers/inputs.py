@@ -30,6 +30,8 @@ def unwrap_problem(A: Any) -> tuple[Any, GridOperator | None]:
     """
     if isinstance(A, GridOperator):
         return A, A
+    if is_gpu_matrix(A):
+        return A, None
     if hasattr(A, "A") and not (sp.issparse(A) or isinstance(A, (np.ndarray, LinearOperator))) \
             and not hasattr(A, "__cuda_array_interface__"):
         return A.A, getattr(A, "grid", None)

@@ -19,8 +19,13 @@ _CODES = {1: Reason.CONVERGED_RTOL, 2: Reason.DIVERGED_ITS, 3: Reason.DIVERGED_I
 
 
 def cg_cupy(A: Any, b: Any, x: Any, tol: float, maxiter: int, pc: Callable[[Any], Any] | None = None,
-            check_every: int = CHECK_EVERY) -> tuple[Any, Reason, np.ndarray]:
-    """(P)CG on a ``cupyx.scipy.sparse`` CSR matrix; ``pc(r) -> z`` runs on the device too."""
+            check_every: int = CHECK_EVERY, recompute_every: int = 50) -> tuple[Any, Reason, np.ndarray]:
+    """(P)CG on a ``cupyx.scipy.sparse`` CSR matrix; ``pc(r) -> z`` runs on the device too.
+
+    At the host's checks (every ``check_every`` iterations) the recursive residual is replaced by the
+    true one once ``recompute_every`` iterations have passed since the last replacement (0: never), as
+    the CPU path does; in float32 that is what lets CG reach tolerances near the precision.
+    """
     import cupy
 
     k = kernels(b.dtype.name)
@@ -53,6 +58,7 @@ def cg_cupy(A: Any, b: Any, x: Any, tol: float, maxiter: int, pc: Callable[[Any]
         state[0], state[1], state[2] = 0, total, maxiter
         pre = np.int32(pc is not None)
         done = 0
+        last_replaced = total
         while not done:
             for _ in range(check_every):
                 k["spmv_dot"](grid, block, (n, ptr, idx, val, p, ap, s, state))
@@ -63,6 +69,11 @@ def cg_cupy(A: Any, b: Any, x: Any, tol: float, maxiter: int, pc: Callable[[Any]
                 k["scalar_step"]((1,), (1,), (s, state, hist, pre))
                 k["xpby"](grid, block, (n, z if pc is not None else r, p, s, state))
             done, total = (int(v) for v in state[:2].get())
+            if not done and recompute_every and total - last_replaced >= recompute_every:
+                r[:] = b - A @ x  # residual replacement; the device scalars follow without a host copy
+                z = pc(r) if pc is not None else r
+                s[0] = cupy.dot(r, z)
+                last_replaced = total
         if done != 1:
             return x, _CODES[done], hist[: total + 1].get()
         # converged on the recursive residual: confirm on the true one, else go on from it

@@ -25,8 +25,7 @@ class CG(Method):
 
     On the GPU (a ``cupyx.scipy.sparse`` matrix, or ``backend="cupy"``) the iteration runs in fused CUDA
     kernels with the stopping test on the device, read by the host every 10 iterations (see
-    ``solvers.gpu.cg_kernels``); there the recursive residual is replaced by the true one only when it
-    passes the tolerance.
+    ``solvers.gpu.cg_kernels``); the residual replacement happens at those reads.
 
     A non-symmetric matrix is refused in ``setup()``; ``p.Ap <= 0`` during the iteration stops it with
     ``Reason.DIVERGED_INDEFINITE_MAT``, ``r.z <= 0`` with ``Reason.DIVERGED_INDEFINITE_PC``.
@@ -53,7 +52,8 @@ class CG(Method):
         if self.backend == "cupy":
             from ..gpu.cg import cg_cupy
 
-            return cg_cupy(self.A, b, x, tol, maxiter, pc=self.pc.apply if self.pc is not None else None)
+            return cg_cupy(self.A, b, x, tol, maxiter, pc=self.pc.apply if self.pc is not None else None,
+                           recompute_every=int(self.options["recompute_every"]))
         A = self.A
         csr = self.is_csr
         kern = self.kern if csr else None
