@@ -35,8 +35,8 @@ def _problem(method, dtype):
 @pytest.mark.parametrize("method,pc", KRYLOV + STATIONARY)
 def test_gpu_solve_matches_cpu(cp, method, pc, dtype):
     problem = _problem(method, dtype)
-    rtol = 1e-8 if dtype == np.float64 else 1e-5
-    b = cp.asarray(problem.b.astype(dtype))
+    # float32: 1e-4, a few hundred times eps, above the floor of a residual computed in float32
+    rtol = 1e-8 if dtype == np.float64 else 1e-4
     opts = {"omega": 1.6} if method in ("sor", "ssor") else {}
     res = solvers.solve(problem, b, method=method, pc=pc, rtol=rtol, maxiter=20_000, **opts)
     assert res.converged, res
@@ -64,8 +64,9 @@ def test_gpu_cg_reports_the_first_iterate_that_met_the_tolerance(cp):
     res = solvers.solve(A, b, method="cg", rtol=1e-7)
     tol = 1e-7 * float(cp.linalg.norm(b))
     assert res.residual_norms[-1] <= tol < res.residual_norms[-2]
-    assert res.residual_norms[-1] == pytest.approx(float(cp.linalg.norm(b - solvers.inputs._gpu_matrix(A) @ res.x)),
-                                                   rel=1e-6)
+    import cupyx.scipy.sparse as csp
+
+    assert res.residual_norms[-1] == pytest.approx(float(cp.linalg.norm(b - csp.csr_matrix(A) @ res.x)), rel=1e-6)
 
 
 def test_gpu_maxiter_and_indefinite(cp):
