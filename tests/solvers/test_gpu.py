@@ -37,6 +37,7 @@ def test_gpu_solve_matches_cpu(cp, method, pc, dtype):
     problem = _problem(method, dtype)
     # float32: 1e-4, a few hundred times eps, above the floor of a residual computed in float32
     rtol = 1e-8 if dtype == np.float64 else 1e-4
+    b = cp.asarray(problem.b.astype(dtype))
     opts = {"omega": 1.6} if method in ("sor", "ssor") else {}
     res = solvers.solve(problem, b, method=method, pc=pc, rtol=rtol, maxiter=20_000, **opts)
     assert res.converged, res
