@@ -5,13 +5,15 @@ from bandits import POLICIES
 from bandits.evaluation import run_policy
 from pde_examples.sequences import heat_sequence, shifted_laplacian_sequence
 
-T_SOR, T_HEAT = 1000, 1000
+T_SOR, T_HEAT = 500, 500
 
 
 class Tuning:
     params = (sorted(POLICIES), ["sor-high", "sor-low", "heat"])
     param_names = ["policy", "sequence"]
     timeout = 300
+    number = 1
+    repeat = (1, 3, 20.0)
 
     def setup_cache(self):
         return {"sor-high": list(shifted_laplacian_sequence(T_SOR, "high", seed=0)),
