@@ -165,7 +165,7 @@ def available(kind: str | None = None) -> list[dict[str, Any]]:
     --------
     >>> import solvers
     >>> rows = solvers.available("method")
-    >>> {"name": "cg", "kind": "method", "backends": ["numpy"], "status": "ready"} in rows
+    >>> {"name": "cg", "kind": "method", "backends": ["numpy", "cupy"], "status": "ready"} in rows
     True
     """
     kinds = [kind] if kind is not None else list(KINDS)
