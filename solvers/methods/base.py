@@ -181,6 +181,30 @@ class Method:
         r[:] = b - self.A @ x
         return float(array_namespace(r).linalg.norm(r))
 
+    def stopping_test(self, b: Any, x: Any, r: Any, hist: list, tol: float, limit: float, it: int,
+                      maxiter: int) -> tuple[Reason | None, float]:
+        """The Krylov loops' stopping test on ``hist[-1]``, the recursive residual norm of iterate ``it``.
+
+        Converged only on the true residual: when the recursive one passes ``tol``, ``r`` is recomputed
+        as ``b - A x`` and, if that does not pass, the loop goes on from it. Returns ``(reason or None,
+        the residual norm to continue with)``; ``hist[-1]`` ends as the true norm whenever it stops.
+        """
+        rn = hist[-1]
+        if not np.isfinite(rn):
+            return Reason.DIVERGED_NANORINF, rn
+        if rn <= tol:
+            true = self.residual(b, x, r)
+            hist[-1] = true
+            if true <= tol or it == 0:
+                return Reason.CONVERGED_RTOL, true
+            rn = true  # the recursive residual drifted: continue from the true one
+        if rn > limit:
+            return Reason.DIVERGED_DTOL, rn
+        if it >= maxiter:
+            hist[-1] = self.residual(b, x, r)
+            return Reason.DIVERGED_ITS, hist[-1]
+        return None, rn
+
     def matvec(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         if self.is_csr:
             A = self.A

@@ -67,19 +67,9 @@ class CG(Method):
         rz_old = 0.0
         it = 0
         while True:
-            if not np.isfinite(rn):
-                return x, Reason.DIVERGED_NANORINF, hist
-            if rn <= tol:
-                true = self.residual(b, x, r)
-                if true <= tol or it == 0:
-                    hist[-1] = true
-                    return x, Reason.CONVERGED_RTOL, hist
-                rn = hist[-1] = true  # recursive residual drifted: continue from the true one
-            if rn > limit:
-                return x, Reason.DIVERGED_DTOL, hist
-            if it >= maxiter:
-                hist[-1] = self.residual(b, x, r)
-                return x, Reason.DIVERGED_ITS, hist
+            reason, rn = self.stopping_test(b, x, r, hist, tol, limit, it, maxiter)
+            if reason is not None:
+                return x, reason, hist
             z = self.apply_pc(r)
             if self.pc is None:
                 rz = rn * rn  # r.r is what the fused update just returned

@@ -61,19 +61,9 @@ class FCG(Method):
         dirs: deque[tuple[np.ndarray, np.ndarray, float]] = deque(maxlen=mmax)
         it = 0
         while True:
-            if not np.isfinite(rn):
-                return x, Reason.DIVERGED_NANORINF, hist
-            if rn <= tol:
-                true = self.residual(b, x, r)
-                if true <= tol or it == 0:
-                    hist[-1] = true
-                    return x, Reason.CONVERGED_RTOL, hist
-                rn = hist[-1] = true
-            if rn > limit:
-                return x, Reason.DIVERGED_DTOL, hist
-            if it >= maxiter:
-                hist[-1] = self.residual(b, x, r)
-                return x, Reason.DIVERGED_ITS, hist
+            reason, rn = self.stopping_test(b, x, r, hist, tol, limit, it, maxiter)
+            if reason is not None:
+                return x, reason, hist
             p = xp.array(self.apply_pc(r), dtype=b.dtype, copy=True)
             if not bool(xp.all(xp.isfinite(p))):
                 return x, Reason.DIVERGED_PC_FAILED, hist
