@@ -7,7 +7,7 @@ import numpy as np
 
 from solvers import InvalidInputError
 
-__all__ = ["Policy", "rng_state", "set_rng_state"]
+__all__ = ["Policy", "SamplingPolicy", "rng_state", "set_rng_state"]
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
@@ -79,3 +79,19 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n_arms={self.n_arms}, t={self.t})"
+
+
+class SamplingPolicy(Policy):
+    """A policy that draws its arm from ``probabilities()`` and remembers the drawn arm's probability
+    (``last_prob``) for the importance-weighted update (Tsallis-INF, Exp3)."""
+
+    last_prob: float
+
+    def probabilities(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def select(self, context: float | None = None) -> int:
+        p = self.probabilities()
+        arm = int(self.rng.choice(self.n_arms, p=p))
+        self.last_prob = float(p[arm])
+        return arm

@@ -5,7 +5,7 @@ import numpy as np
 
 from solvers import InvalidInputError
 
-from .base import Policy
+from .base import Policy, SamplingPolicy
 
 __all__ = ["Fixed", "EpsilonGreedy", "UCB", "Exp3"]
 
@@ -52,6 +52,11 @@ class _MeanTracker(Policy):
     def means(self) -> np.ndarray:
         return np.divide(self.sums, self.counts, out=np.full(self.n_arms, np.inf), where=self.counts > 0)
 
+    def first_untried(self) -> int | None:
+        """The lowest arm never played, or ``None``: both baselines play every arm once first."""
+        untried = np.flatnonzero(self.counts == 0)
+        return int(untried[0]) if untried.size else None
+
 
 class EpsilonGreedy(_MeanTracker):
     """Explore uniformly with probability ``epsilon / sqrt(t)`` (decaying), else play the best mean.
@@ -75,9 +80,9 @@ class EpsilonGreedy(_MeanTracker):
         self.epsilon = float(epsilon)
 
     def select(self, context=None):
-        untried = np.flatnonzero(self.counts == 0)
-        if untried.size:
-            return int(untried[0])
+        arm = self.first_untried()
+        if arm is not None:
+            return arm
         if self.rng.random() < self.epsilon / np.sqrt(self.t + 1):
             return int(self.rng.integers(self.n_arms))
         return int(np.argmin(self.means()))
@@ -106,9 +111,9 @@ class UCB(_MeanTracker):
         self.lo, self.hi = np.inf, -np.inf
 
     def select(self, context=None):
-        untried = np.flatnonzero(self.counts == 0)
-        if untried.size:
-            return int(untried[0])
+        arm = self.first_untried()
+        if arm is not None:
+            return arm
         spread = max(self.hi - self.lo, 1e-12)
         bonus = self.c * spread * np.sqrt(2.0 * np.log(self.t + 1) / self.counts)
         return int(np.argmin(self.means() - bonus))
@@ -118,7 +123,7 @@ class UCB(_MeanTracker):
         self.lo, self.hi = min(self.lo, float(loss)), max(self.hi, float(loss))
 
 
-class Exp3(Policy):
+class Exp3(SamplingPolicy):
     """Exp3 with learning rate ``sqrt(2 ln K / (t K))`` on losses divided by the running maximum.
 
     Examples
@@ -146,12 +151,6 @@ class Exp3(Policy):
         w = -eta * self.cum_estimate / scale
         p = np.exp(w - w.max())
         return p / p.sum()
-
-    def select(self, context=None):
-        p = self.probabilities()
-        arm = int(self.rng.choice(self.n_arms, p=p))
-        self.last_prob = float(p[arm])
-        return arm
 
     def update(self, arm, loss):
         self._check_update(arm, loss)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Policy
+from .base import Policy, SamplingPolicy
 
 __all__ = ["TsallisINF", "BinnedTsallisINF", "tsallis_probabilities"]
 
@@ -25,7 +25,7 @@ def tsallis_probabilities(cum_loss: np.ndarray, eta: float, iterations: int = 20
     return p / p.sum()
 
 
-class TsallisINF(Policy):
+class TsallisINF(SamplingPolicy):
     """Tsallis-INF with learning rate ``2 / sqrt(t)`` and importance-weighted loss estimates.
 
     As in the authors' code, the loss fed to the estimate is ``loss - 1`` (one iteration is the least
@@ -56,12 +56,6 @@ class TsallisINF(Policy):
         mean = self.loss_sum / self.t - 1.0 if self.t else 1.0
         scale = mean if mean > 0 else 1.0
         return tsallis_probabilities(self.cum_estimate / scale, eta)
-
-    def select(self, context: float | None = None) -> int:
-        p = self.probabilities()
-        arm = int(self.rng.choice(self.n_arms, p=p))
-        self.last_prob = float(p[arm])
-        return arm
 
     def update(self, arm: int, loss: float) -> None:
         self._check_update(arm, loss)
