@@ -98,8 +98,9 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
         Stop when ``||b - A x||_2 <= max(rtol ||b||_2, atol)`` (true residual).
     maxiter : int, optional
         Iteration limit; reaching it gives ``Reason.DIVERGED_ITS`` with the last iterate.
-    backend : {"auto", "numpy", "cupy"}
-        ``auto`` follows where ``b`` lives.
+    backend : {"auto", "numpy", "cupy", "petsc"}
+        ``auto`` follows where ``b`` lives; ``petsc`` runs the solve as a PETSc KSP (extra ``petsc``,
+        see :func:`solvers.petsc.ksp.solve_petsc`).
     monitor : callable ``monitor(iteration, residual_norm)``, optional
     **options
         Hyper-parameters of the method or preconditioner (``omega=1.5``, ``restart=50``, ...), or
@@ -121,6 +122,12 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
     >>> solvers.solve(A, np.ones(400), "-ksp_type gmres -pc_type ilu").converged
     True
     """
+    if backend == "petsc":
+        from .petsc.ksp import solve_petsc
+
+        method, pc, options = _merge_option_string_for_petsc(method, pc, options)
+        return solve_petsc(A, b, method, pc, x0=x0, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor,
+                           **options)
     matrix, _grid = unwrap_problem(A)
     solver = make_solver(method, pc=pc, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor, **options)
     b_dtype, a_dtype = getattr(b, "dtype", None), getattr(matrix, "dtype", None)
@@ -132,6 +139,16 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
     matrix = _place(matrix, b, backend, solver)
     solver.setup(matrix)
     return solver.solve(b, x0=x0, backend=backend)
+
+
+def _merge_option_string_for_petsc(method: str, pc: Any, options: dict[str, Any]) -> tuple[str, Any, dict]:
+    """With backend='petsc' an option string goes to PETSc's database as is; only -ksp_type/-pc_type are
+    read here (mapped back to our names) so that the rest of the string reaches PETSc untouched."""
+    if isinstance(method, str) and method.lstrip().startswith("-"):
+        text = method if options.get("options") is None else f"{method} {options['options']}"
+        options = {**options, "options": text}
+        method = "cg"
+    return method, pc, options
 
 
 def _is_real_float(dtype: Any) -> bool:

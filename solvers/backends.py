@@ -39,8 +39,8 @@ def to_numpy_dtype(dtype: Any) -> np.dtype:
 
 def resolve_backend(requested: str, b: Any, supported: tuple[str, ...], method: str) -> str:
     """Pick the backend for a solve: ``auto`` follows ``b``; anything unsupported is a clear error."""
-    if requested not in ("auto",) + BACKENDS:
-        raise InvalidInputError(f"backend must be 'auto', 'numpy' or 'cupy', got {requested!r}")
+    if requested not in ("auto", "petsc") + BACKENDS:
+        raise InvalidInputError(f"backend must be 'auto', 'numpy', 'cupy' or 'petsc', got {requested!r}")
     backend = backend_of(b) if requested == "auto" else requested
     if backend == "cupy":
         try:

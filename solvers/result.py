@@ -23,13 +23,22 @@ class Reason(IntEnum):
     'CONVERGED_RTOL'
     """
 
+    CONVERGED_ITERATING = 0  # PETSc's "not finished yet"; never the reason of a returned result
+    CONVERGED_RTOL_NORMAL = 1  # PETSc's normal-equation variants (KSPLSQR, ...), kept for a 1:1 mapping
     CONVERGED_RTOL = 2
     CONVERGED_ATOL = 3
     CONVERGED_ITS = 4  # a method that finishes in a fixed number of steps (direct solves)
+    CONVERGED_CG_NEG_CURVE = 5
+    CONVERGED_CG_CONSTRAINED = 6
+    CONVERGED_STEP_LENGTH = 7
+    CONVERGED_HAPPY_BREAKDOWN = 8
+    CONVERGED_ATOL_NORMAL = 9
     DIVERGED_NULL = -2
     DIVERGED_ITS = -3
     DIVERGED_DTOL = -4
     DIVERGED_BREAKDOWN = -5
+    DIVERGED_BREAKDOWN_BICG = -6
+    DIVERGED_NONSYMMETRIC = -7
     DIVERGED_INDEFINITE_PC = -8
     DIVERGED_NANORINF = -9
     DIVERGED_INDEFINITE_MAT = -10
@@ -47,6 +56,13 @@ class Reason(IntEnum):
 _MESSAGES = {
     Reason.CONVERGED_RTOL: "converged: ||r|| <= rtol * ||b||",
     Reason.CONVERGED_ATOL: "converged: ||r|| <= atol",
+    Reason.CONVERGED_ITERATING: "still iterating (the solve was interrupted)",
+    Reason.CONVERGED_RTOL_NORMAL: "converged: the normal-equation residual met rtol",
+    Reason.CONVERGED_ATOL_NORMAL: "converged: the normal-equation residual met atol",
+    Reason.CONVERGED_CG_NEG_CURVE: "stopped on negative curvature (trust-region CG); the matrix is not SPD",
+    Reason.CONVERGED_CG_CONSTRAINED: "stopped on the trust-region boundary (trust-region CG)",
+    Reason.CONVERGED_STEP_LENGTH: "stopped: the step length became too small",
+    Reason.CONVERGED_HAPPY_BREAKDOWN: "converged: the Krylov space contains the exact solution (happy breakdown)",
     Reason.CONVERGED_ITS: "finished: the method ran its fixed number of steps (direct solve)",
     Reason.DIVERGED_NULL: "breakdown: the matrix seems singular; remove its null space or use a Neumann-aware problem",
     Reason.DIVERGED_ITS: "maxiter reached before the tolerance; raise maxiter, add a preconditioner (pc='amg' or 'ic'), "
@@ -54,6 +70,8 @@ _MESSAGES = {
     Reason.DIVERGED_DTOL: "the residual grew far above its initial value; the method diverges on this matrix "
     "(for SOR/SSOR try a smaller omega, for Jacobi damping omega < 1)",
     Reason.DIVERGED_BREAKDOWN: "breakdown in the recurrence (a zero denominator); try gmres or another preconditioner",
+    Reason.DIVERGED_BREAKDOWN_BICG: "breakdown in BiCG; try gmres",
+    Reason.DIVERGED_NONSYMMETRIC: "the operator or preconditioner is not symmetric; CG needs symmetry, use gmres or fcg",
     Reason.DIVERGED_INDEFINITE_PC: "the preconditioner is not positive definite; CG needs an SPD preconditioner "
     "(use ssor instead of sor, ic, amg) or switch to fcg/gmres",
     Reason.DIVERGED_NANORINF: "NaN or Inf appeared in the iteration; check the matrix scaling and the preconditioner",

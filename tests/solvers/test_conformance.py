@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import pytest
 
 import solvers
@@ -33,9 +34,27 @@ def _label(combo):
 def test_every_registered_method_and_pc_is_covered():
     methods = {m for m, _ in SPD_COMBOS}
     pcs = {p for _, p in SPD_COMBOS if p}
-    assert methods == set(solvers.registry.names("method"))
-    assert pcs == set(solvers.registry.names("pc"))
+    ready = {k: {n for n in solvers.registry.names(k) if solvers.registry.info(k, n).status() == "ready"}
+             for k in ("method", "pc")}
+    assert methods == ready["method"]
+    assert pcs == ready["pc"]
     assert len(SPD_COMBOS) >= 25
+    for kind in ("method", "pc"):  # the rest are plug-ins whose extra is not installed here
+        for name in set(solvers.registry.names(kind)) - ready[kind]:
+            assert solvers.registry.info(kind, name).status().startswith("needs extra ")
+
+
+def test_petsc_plugin_reports_its_extra_when_petsc4py_is_missing():
+    import importlib.util
+
+    status = solvers.registry.info("method", "petsc-ksp").status()
+    if importlib.util.find_spec("petsc4py") is None:
+        assert status == "needs extra petsc"
+        A = sp.eye(4, format="csr")
+        with pytest.raises(solvers.MissingDependencyError, match="petsc"):
+            solvers.solve(A, np.ones(4), "cg", backend="petsc")
+    else:
+        assert status == "ready"
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
