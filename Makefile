@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 STAMP := $(VENV)/.installed
 EXTRAS ?= test,plot
 
-.PHONY: demo test venv bench bench-preview compare clean
+.PHONY: demo test test-petsc venv venv-petsc bench bench-preview compare clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,28 @@ test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples bandits tests
 	$(VENV)/bin/asv check --python=same
 
+# The PETSc plugin's tests run in a second environment made from the system interpreter, beside
+# Debian's petsc4py 3.18 and mpi4py (numpy 2 breaks that petsc4py, hence numpy<2 there).
+PETSC_DIR ?= /usr/lib/petscdir/petsc3.18/x86_64-linux-gnu-real
+export PETSC_DIR
+VENV_PETSC := .venv-petsc
+PY_PETSC := $(VENV_PETSC)/bin/python
+STAMP_PETSC := $(VENV_PETSC)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(STAMP_PETSC): pyproject.toml constraints.txt
+	/usr/bin/python3 -c "import petsc4py, mpi4py" 2>/dev/null || \
+	  ( $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    python3-petsc4py-real python3-mpi4py python3-venv >/dev/null )
+	test -x $(PY_PETSC) || /usr/bin/python3 -m venv --system-site-packages $(VENV_PETSC)
+	$(PY_PETSC) -m pip install --quiet --disable-pip-version-check -c constraints.txt "numpy<2" -e ".[test]"
+	touch $(STAMP_PETSC)
+
+venv-petsc: $(STAMP_PETSC)
+
+test-petsc: $(STAMP_PETSC)
+	$(PY_PETSC) -m pytest -q -m petsc tests/petsc
+
 # asv on the installed project (no per-commit builds); `make bench-preview` serves the HTML.
 bench: $(STAMP)
 	$(VENV)/bin/asv machine --yes
@@ -36,4 +58,4 @@ compare: $(STAMP)
 	$(PY) -m benchmarks.compare all
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV_PETSC) out .pytest_cache .hypothesis

@@ -1,0 +1,162 @@
+"""Tuning inside PETSc programs: learn a PETSc option (``pc_sor_omega`` ...) across a time-stepping loop.
+
+The PETSc program keeps its solver code: it wraps its KSP once (``ksp = KSPTuner(...).wrap(ksp)``) and
+goes on calling ``ksp.solve(b, x)``. Before each solve the tuner writes the chosen value into the
+options database under the KSP's prefix and calls ``ksp.setFromOptions()``; after it, the cost is
+``KSPGetIterationNumber`` (or the solve's wall time).
+
+Under MPI every rank must use the same value: **rank 0 decides and broadcasts** the arm (the policy's
+random draws happen on rank 0 only, so a shared seed is not needed and ranks cannot drift apart), and
+rank 0 alone updates the policy. The iteration count is a global quantity, the same on all ranks;
+wall time is reduced with max.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+import solvers
+from solvers import InvalidInputError
+
+from .policies import POLICIES
+from .tuner import DEFAULT_OMEGAS
+
+__all__ = ["KSPTuner", "TunedKSP"]
+
+
+class KSPTuner:
+    """A bandit over the values of one PETSc option, fed by the KSP's iteration counts.
+
+    Parameters
+    ----------
+    option : str
+        PETSc option without the dash and without the KSP's prefix (``"pc_sor_omega"``,
+        ``"pc_gamg_threshold"``, ``"ksp_gmres_restart"`` ...).
+    values : sequence, optional
+        The arms; default for ``*_omega`` options: the paper's 20 values on [1, 1.95].
+    policy : str
+        A name from ``bandits.POLICIES`` (``young`` needs the matrix in Python and is not offered here).
+    cost : {"iterations", "time"}
+    seed : int, optional
+        Seeds rank 0's policy.
+    context_range : (low, high), optional
+        For contextual policies; pass the context with ``tuned.context = c`` before each solve.
+
+    Examples
+    --------
+    >>> from petsc4py import PETSc                           # doctest: +SKIP
+    >>> ksp = PETSc.KSP().create(); ksp.setType("cg")        # doctest: +SKIP
+    >>> ksp.getPC().setType("sor"); ksp.setFromOptions()     # doctest: +SKIP
+    >>> ksp = KSPTuner("pc_sor_omega", seed=0).wrap(ksp)     # doctest: +SKIP
+    >>> for step in range(100):                              # doctest: +SKIP
+    ...     ksp.setOperators(A_step); ksp.solve(b, x)        # the simulation's own code, unchanged
+    """
+
+    def __init__(self, option: str = "pc_sor_omega", values: Any = None, policy: str = "tsallis-inf",
+                 cost: str = "iterations", seed: int | None = None, context_range: tuple[float, float] | None = None,
+                 policy_options: dict | None = None):
+        option = option.lstrip("-")
+        if not option:
+            raise InvalidInputError("option must name a PETSc option, e.g. 'pc_sor_omega'")
+        if cost not in ("iterations", "time"):
+            raise InvalidInputError(f"cost must be 'iterations' or 'time', got {cost!r}")
+        if policy not in POLICIES:
+            raise solvers.UnknownComponentError("policy", policy, POLICIES)
+        if policy == "young":
+            raise InvalidInputError("the young policy reads the matrix in Python; use bandits.Tuner with "
+                                    "backend='petsc' for it, or another policy here")
+        if values is None:
+            if not option.endswith("omega"):
+                raise InvalidInputError(f"give the values to try for {option!r}")
+            values = DEFAULT_OMEGAS
+        values = list(values)
+        if not values:
+            raise InvalidInputError("a tuner needs at least one value")
+        if option.endswith("sor_omega"):
+            for v in values:
+                solvers.inputs.check_omega(float(v))
+        self.option, self.values, self.cost, self.seed = option, values, cost, seed
+        self.policy_name = policy
+        self.policy = POLICIES[policy](len(values), seed=seed, context_range=context_range, **(policy_options or {}))
+        self.history: list[dict[str, Any]] = []
+        self._pending: tuple[int, Any, float, float | None] | None = None
+
+    def wrap(self, ksp: Any) -> "TunedKSP":
+        """A stand-in for ``ksp`` whose ``solve(b, x)`` is tuned; everything else goes to ``ksp``."""
+        return TunedKSP(ksp, self)
+
+    def choose(self, ksp: Any, context: float | None = None) -> Any:
+        """Pick the value for the next solve (rank 0 decides, every rank receives it) and set it on ``ksp``."""
+        from petsc4py import PETSc
+
+        comm = ksp.getComm().tompi4py()
+        arm = self.policy.select(context) if comm.rank == 0 else None
+        arm = int(comm.bcast(arm, root=0))
+        value = self.values[arm]
+        PETSc.Options(ksp.getOptionsPrefix())[self.option] = value
+        ksp.setFromOptions()
+        self._pending = (arm, value, time.perf_counter(), context)
+        return value
+
+    def learn(self, ksp: Any) -> float:
+        """Feed the cost of the solve just done back to the policy (rank 0) and record it (all ranks)."""
+        if self._pending is None:
+            raise InvalidInputError("learn() without choose(): call choose(ksp) before ksp.solve")
+        arm, value, t0, context = self._pending
+        self._pending = None
+        comm = ksp.getComm().tompi4py()
+        its = int(ksp.getIterationNumber())
+        seconds = comm.allreduce(time.perf_counter() - t0, op=_mpi_max())
+        cost = float(its) if self.cost == "iterations" else float(seconds)
+        if comm.rank == 0:
+            self.policy.update(arm, cost)
+        reason = int(ksp.getConvergedReason())
+        self.history.append({"t": len(self.history), "arm": arm, "value": _plain(value), "cost": cost,
+                             "iterations": its, "seconds": seconds, "converged": reason > 0,
+                             "reason": solvers.Reason(reason).name,
+                             "context": None if context is None else float(context)})
+        return cost
+
+    def solve(self, ksp: Any, b: Any, x: Any, context: float | None = None) -> Any:
+        """``choose``, ``ksp.solve(b, x)``, ``learn``; returns the value used."""
+        value = self.choose(ksp, context)
+        ksp.solve(b, x)
+        self.learn(ksp)
+        return value
+
+    @property
+    def total_cost(self) -> float:
+        return float(sum(h["cost"] for h in self.history))
+
+
+class TunedKSP:
+    """``ksp`` with a tuned ``solve``; set ``context`` before a solve for contextual policies."""
+
+    def __init__(self, ksp: Any, tuner: KSPTuner):
+        object.__setattr__(self, "ksp", ksp)
+        object.__setattr__(self, "tuner", tuner)
+        object.__setattr__(self, "context", None)
+
+    def solve(self, b: Any, x: Any) -> None:
+        self.tuner.solve(self.ksp, b, x, self.context)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ksp, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("context",):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.ksp, name, value)
+
+
+def _mpi_max() -> Any:
+    from mpi4py import MPI
+
+    return MPI.MAX
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
