@@ -105,7 +105,7 @@ class Tuner:
         if self.param != "method":
             opts[self.param] = value
         if check:
-            solvers.make_solver(**opts)  # raises InvalidInputError / UnknownComponentError
+            solvers.make_solver(**{k: v for k, v in opts.items() if k != "backend"})  # raises InvalidInputError / UnknownComponentError
         return opts
 
     def solve(self, A: Any, b: Any, context: float | None = None, **solve_options: Any) -> solvers.SolveResult:

@@ -41,3 +41,16 @@ def test_bad_tuner_configuration_is_refused():
     ksp = PETSc.KSP().create(PETSc.COMM_SELF)
     with pytest.raises(InvalidInputError, match="choose"):
         KSPTuner(seed=0).learn(ksp)
+
+
+def test_python_tuner_drives_petsc_with_the_same_choices_and_counts():
+    from bandits import Tuner
+    from pde_examples.sequences import shifted_laplacian_sequence
+
+    on_petsc = Tuner("sor", "omega", policy="young", seed=0, backend="petsc")
+    ours = Tuner("sor", "omega", policy="young", seed=0)
+    for p in shifted_laplacian_sequence(8, seed=0):
+        assert on_petsc.solve(p.A, p.b).method == "petsc:sor"
+        ours.solve(p.A, p.b)
+    assert [h["iterations"] for h in on_petsc.history] == [h["iterations"] for h in ours.history]
+    assert [h["value"] for h in on_petsc.history] == [h["value"] for h in ours.history]
