@@ -53,4 +53,5 @@ def test_python_tuner_drives_petsc_with_the_same_choices_and_counts():
         assert on_petsc.solve(p.A, p.b).method == "petsc:sor"
         ours.solve(p.A, p.b)
     assert [h["iterations"] for h in on_petsc.history] == [h["iterations"] for h in ours.history]
-    assert [h["value"] for h in on_petsc.history] == [h["value"] for h in ours.history]
+    # omega is read from residual histories: equal up to rounding
+    assert [h["value"] for h in on_petsc.history] == pytest.approx([h["value"] for h in ours.history], rel=1e-8)
