@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.installed
-EXTRAS ?= test,plot
+EXTRAS ?= test,plot,learned
 
 .PHONY: demo test test-petsc venv venv-petsc bench bench-preview compare clean
 
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/solverkit simulate heat --out out
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples bandits tests
+	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples bandits learned tests
 	$(VENV)/bin/asv check --python=same
 
 # The PETSc plugin's tests run in a second environment made from the system interpreter, beside

@@ -29,6 +29,7 @@ KINDS = {
     "pc": "solverkit.preconditioners",
     "tuner": "solverkit.tuners",
     "pde": "solverkit.pde",
+    "pde-solver": "solverkit.pde_solvers",  # solvers of a PDE itself, not of A x = b (learned.gp)
 }
 
 

@@ -1,0 +1,187 @@
+"""High-frequency and multi-scale PDE cases with exact solutions (Fang et al., ICLR 2024).
+
+Each :class:`HighFreqCase` holds a :class:`PDE` (linear terms plus an optional pointwise nonlinearity),
+a box domain, and the exact solution with the derivatives the operator needs, so the source ``f`` and
+the boundary values come from ``u`` exactly. Solvers (``learned.gp``, finite differences, spectral
+collocation) read these objects; nothing here depends on them.
+
+Examples
+--------
+>>> from pde_examples.highfreq import CASES
+>>> case = CASES["poisson1d-sin100"]
+>>> case.dim, case.domain
+(1, ((0.0, 6.283185307179586),))
+>>> import numpy as np
+>>> x = np.array([[0.1], [0.2]])
+>>> np.allclose(case.source(x), -1e4 * np.sin(100 * x[:, 0]))
+True
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["PDE", "HighFreqCase", "CASES", "case"]
+
+Array = np.ndarray
+#: a 1-D factor as (g, g', g'') callables
+Factor = tuple[Callable[[Array], Array], Callable[[Array], Array], Callable[[Array], Array]]
+
+
+@dataclass(frozen=True)
+class PDE:
+    """``sum_k c_k D^{alpha_k} u + phi(u) = f``.
+
+    ``terms`` maps a derivative multi-index (order per axis, each 0, 1 or 2) to its coefficient;
+    ``nonlinearity`` is ``phi`` and ``nonlinearity_derivative`` its derivative (``None`` for a linear PDE).
+
+    Examples
+    --------
+    >>> PDE.poisson(2).terms
+    {(2, 0): 1.0, (0, 2): 1.0}
+    >>> PDE.allen_cahn(1).nonlinearity(np.array([2.0]))
+    array([6.])
+    """
+
+    terms: dict[tuple[int, ...], float]
+    nonlinearity: Callable[[Array], Array] | None = None
+    nonlinearity_derivative: Callable[[Array], Array] | None = None
+    name: str = "pde"
+
+    @property
+    def dim(self) -> int:
+        return len(next(iter(self.terms)))
+
+    @property
+    def linear(self) -> bool:
+        return self.nonlinearity is None
+
+    @classmethod
+    def poisson(cls, dim: int) -> "PDE":
+        return cls({tuple(2 if d == k else 0 for d in range(dim)): 1.0 for k in range(dim)}, name="poisson")
+
+    @classmethod
+    def allen_cahn(cls, dim: int) -> "PDE":
+        """``Laplacian u + u (u^2 - 1) = f``."""
+        return cls(PDE.poisson(dim).terms, lambda u: u * (u * u - 1.0), lambda u: 3.0 * u * u - 1.0, name="allen-cahn")
+
+    @classmethod
+    def advection(cls, velocity: tuple[float, ...]) -> "PDE":
+        """``sum_d v_d du/dx_d = f``."""
+        dim = len(velocity)
+        return cls({tuple(1 if d == k else 0 for d in range(dim)): float(v) for k, v in enumerate(velocity)},
+                   name="advection")
+
+
+@dataclass(frozen=True)
+class HighFreqCase:
+    """A PDE on a box with its exact solution ``u = combine(factors)``.
+
+    ``factors[d]`` lists the 1-D factors of axis ``d``; the exact solution is either the product over axes
+    of one factor each (``form="product"``), the sum over axes (``form="sum"``), or a plane wave
+    ``sin(k . x)`` with ``extra["wavevector"] = k`` (``form="wave"``).
+    """
+
+    name: str
+    pde: PDE
+    domain: tuple[tuple[float, float], ...]
+    factors: tuple[Factor, ...]
+    form: str = "product"
+    max_frequency: float | tuple[float, ...] = 1.0  # highest angular frequency in u (per axis), rad/unit
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return len(self.domain)
+
+    def derivative(self, x: Array, alpha: tuple[int, ...]) -> Array:
+        """``D^alpha u`` at points ``x`` of shape (m, dim)."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim)
+        if self.form == "product":
+            out = np.ones(x.shape[0])
+            for d, order in enumerate(alpha):
+                out = out * self.factors[d][order](x[:, d])
+            return out
+        if self.form == "wave":  # u = sin(k . x)
+            k = np.asarray(self.extra["wavevector"])
+            order = int(sum(alpha))
+            phase = x @ k + order * np.pi / 2  # the order-th derivative of sin is a shifted sin
+            return float(np.prod(k ** np.asarray(alpha))) * np.sin(phase)
+        if sum(1 for a in alpha if a) > 1:
+            return np.zeros(x.shape[0])
+        out = np.zeros(x.shape[0])
+        for d, order in enumerate(alpha):
+            if order or not any(alpha):
+                out = out + self.factors[d][order](x[:, d])
+        return out
+
+    def exact(self, x: Array) -> Array:
+        """The exact solution at points of shape (m, dim)."""
+        return self.derivative(x, (0,) * self.dim)
+
+    def source(self, x: Array) -> Array:
+        """``f`` such that the exact solution satisfies the PDE."""
+        f = sum(c * self.derivative(x, alpha) for alpha, c in self.pde.terms.items())
+        if self.pde.nonlinearity is not None:
+            f = f + self.pde.nonlinearity(self.exact(x))
+        return f
+
+
+def _sin(a: float, c: float = 1.0) -> Factor:
+    return (lambda x: c * np.sin(a * x), lambda x: c * a * np.cos(a * x), lambda x: -c * a * a * np.sin(a * x))
+
+
+def _sum(*fs: Factor) -> Factor:
+    return tuple(lambda x, k=k: sum(f[k](x) for f in fs) for k in range(3))  # type: ignore[return-value]
+
+
+def _mul(f: Factor, g: Factor) -> Factor:
+    return (lambda x: f[0](x) * g[0](x), lambda x: f[1](x) * g[0](x) + f[0](x) * g[1](x),
+            lambda x: f[2](x) * g[0](x) + 2 * f[1](x) * g[1](x) + f[0](x) * g[2](x))
+
+
+def _cos(a: float, c: float = 1.0) -> Factor:
+    return (lambda x: c * np.cos(a * x), lambda x: -c * a * np.sin(a * x), lambda x: -c * a * a * np.cos(a * x))
+
+
+def _poly(c2: float, shift: float) -> Factor:  # c2 (x - shift)^2
+    return (lambda x: c2 * (x - shift) ** 2, lambda x: 2 * c2 * (x - shift), lambda x: 2 * c2 + 0 * x)
+
+
+def _identity() -> Factor:
+    return (lambda x: x, lambda x: np.ones_like(x), lambda x: np.zeros_like(x))
+
+
+UNIT = (0.0, 1.0)
+_multiscale = _sum(_sin(1.0), _sin(20.0, 0.1), _sin(100.0, 0.05))
+_ac2d = _sum(_sin(1.0), _sin(20.0, 0.1), _cos(100.0))
+
+CASES: dict[str, HighFreqCase] = {c.name: c for c in [
+    HighFreqCase("poisson1d-lowfreq", PDE.poisson(1), (UNIT,), (_sin(6.0),), max_frequency=6.0,
+                 note="a quick check, not from the paper"),
+    HighFreqCase("poisson1d-sin100", PDE.poisson(1), ((0.0, 2 * np.pi),), (_sin(100.0),), max_frequency=100.0),
+    HighFreqCase("poisson1d-sin6cos100", PDE.poisson(1), (UNIT,), (_mul(_sin(6.0), _cos(100.0)),), max_frequency=106.0),
+    HighFreqCase("poisson1d-xsin200", PDE.poisson(1), (UNIT,), (_mul(_identity(), _sin(200.0)),), max_frequency=200.0),
+    HighFreqCase("poisson1d-multiscale", PDE.poisson(1), (UNIT,), (_multiscale,), max_frequency=100.0),
+    HighFreqCase("poisson1d-sin500", PDE.poisson(1), (UNIT,), (_sum(_sin(500.0), _poly(-2.0, 0.5)),),
+                 max_frequency=500.0),
+    HighFreqCase("allencahn1d-sin100", PDE.allen_cahn(1), (UNIT,), (_sin(100.0),), max_frequency=100.0),
+    HighFreqCase("poisson2d-sin100", PDE.poisson(2), (UNIT, UNIT), (_sin(100.0), _sin(100.0)), max_frequency=100.0),
+    HighFreqCase("poisson2d-sin6cos20", PDE.poisson(2), (UNIT, UNIT), (_mul(_sin(6.0), _cos(20.0)),
+                 _mul(_sin(6.0), _cos(20.0))), form="sum", max_frequency=26.0),
+    HighFreqCase("allencahn2d-multiscale", PDE.allen_cahn(2), (UNIT, UNIT), (_ac2d, _ac2d), max_frequency=100.0),
+    HighFreqCase("advection2d", PDE.advection((200.0, 1.0)), (UNIT, UNIT), (), form="wave", max_frequency=(1.0, 200.0),
+                 note="u = sin(x - 200 y), a wave carried along (200, 1)", extra={"wavevector": (1.0, -200.0)}),
+]}
+
+
+def case(name: str) -> HighFreqCase:
+    """The case called ``name`` (a clear error with the known names otherwise)."""
+    from solvers import UnknownComponentError
+
+    if name not in CASES:
+        raise UnknownComponentError("case", name, CASES)
+    return CASES[name]
