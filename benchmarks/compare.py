@@ -16,7 +16,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core", "tuning", "scaling", "gpu")
+SUITES = ("core", "tuning", "scaling", "gpu", "gp")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -61,6 +61,13 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
         histories = {}
         columns = list(dict.fromkeys(k for r in rows for k in r))
         command = command.replace(f" --repeats {repeats}", "")
+    elif name == "gp":
+        from .compare_gp import run_gp
+
+        rows, notes = run_gp(quick=quick, out=out)
+        histories = {}
+        columns = ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]
+        command = command.replace(f" --repeats {repeats}", "")
     else:  # pragma: no cover - argparse restricts the choices
         raise ValueError(name)
     extra = ""
@@ -70,11 +77,11 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
                  "'paper' is the re-run of the authors' learners quoted in issue #3. seconds: one pass of the "
                  "policy (tuner overhead and solves included).\n\n" + "\n".join(f"- {n}" for n in notes)
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
-    if name == "gpu":
+    if name in ("gpu", "gp"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
-    how = "" if name in ("tuning", "scaling", "gpu") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    how = "" if name in ("tuning", "scaling", "gpu", "gp") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}`{how}.\n")
     _write_atomic(out / f"{name}.md", text)
@@ -100,6 +107,8 @@ What the numbers mean:
 - **tuning**: total iterations over a whole sequence of systems (the paper's SOR and heat experiments),
   for every tuner policy, next to omega = 1, the best fixed omega and the instance-optimal choice (all
   from the full-information table of 20 omegas), and next to the figures of the authors' learners.
+- **gp**: the Gaussian-process PDE solver (ours and the paper's path) against an SE-kernel GP, finite
+  differences and Chebyshev collocation: relative L2 error on a 300 (300 x 300) test grid and wall time.
 - **scaling**: set-up plus solve time and peak traced memory (tracemalloc) against the number of unknowns,
   with the fitted exponent.
 """
