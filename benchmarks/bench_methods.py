@@ -28,6 +28,11 @@ def combinations() -> list[str]:
 
 def _build(problem: str, size: str, combo: str):
     method, _, pc = combo.partition("+")
+    for kind, name in (("method", method), ("pc", pc)):
+        if name and registry.info(kind, name).status() != "ready":
+            raise NotImplementedError(f"{name}: {registry.info(kind, name).status()}")
+        if name and getattr(registry.get(kind, name), "wants_grid", False):
+            raise NotImplementedError(f"{name} needs a grid problem: see `python -m benchmarks.compare dcdm`")
     if method in STATIONARY and size == "large":
         raise NotImplementedError("stationary methods need O(h^-2) iterations: small size only")
     if combo == "gmres" and size == "large":

@@ -16,7 +16,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core", "tuning", "scaling", "gpu", "gp")
+SUITES = ("core", "tuning", "scaling", "gpu", "gp", "dcdm")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -68,6 +68,14 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
         histories = {}
         columns = ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]
         command = command.replace(f" --repeats {repeats}", "")
+    elif name == "dcdm":
+        from .compare_dcdm import run_dcdm
+
+        rows, notes = run_dcdm(quick=quick, out=out)
+        histories = {}
+        columns = ["case", "unknowns", "solver", "iterations", "true rel. residual", "best reached", "setup [s]",
+                   "solve [s]", "total [s]"]
+        command = command.replace(f" --repeats {repeats}", "")
     else:  # pragma: no cover - argparse restricts the choices
         raise ValueError(name)
     extra = ""
@@ -77,11 +85,11 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
                  "'paper' is the re-run of the authors' learners quoted in issue #3. seconds: one pass of the "
                  "policy (tuner overhead and solves included).\n\n" + "\n".join(f"- {n}" for n in notes)
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
-    if name in ("gpu", "gp"):
+    if name in ("gpu", "gp", "dcdm"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
-    how = "" if name in ("tuning", "scaling", "gpu", "gp") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}`{how}.\n")
     _write_atomic(out / f"{name}.md", text)
@@ -109,6 +117,8 @@ What the numbers mean:
   from the full-information table of 20 omegas), and next to the figures of the authors' learners.
 - **gp**: the Gaussian-process PDE solver (ours and the paper's path) against an SE-kernel GP, finite
   differences and Chebyshev collocation: relative L2 error on a 300 (300 x 300) test grid and wall time.
+- **dcdm**: the deep conjugate-direction solver (the paper's and our FCG variant) against CG, IC-PCG and
+  AMG-PCG on fluid pressure problems, to a true relative residual of 1e-6; stagnation shown as such.
 - **scaling**: set-up plus solve time and peak traced memory (tracemalloc) against the number of unknowns,
   with the fitted exponent.
 """

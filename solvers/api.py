@@ -134,7 +134,7 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
     if _is_real_float(b_dtype) and _is_real_float(a_dtype) and np.dtype(a_dtype) != np.dtype(b_dtype) \
             and hasattr(matrix, "astype"):
         matrix = matrix.astype(b_dtype)  # x takes b's dtype: work in b's precision
-    if _grid is not None and getattr(solver, "wants_grid", False):
+    if _grid is not None and (getattr(solver, "wants_grid", False) or getattr(solver.pc, "wants_grid", False)):
         matrix = _grid
     matrix = _place(matrix, b, backend, solver)
     solver.setup(matrix)

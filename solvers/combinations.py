@@ -32,12 +32,16 @@ def is_applicable(method: str, pc: str | None, *, symmetric: bool = True) -> boo
 
 
 def combinations(*, symmetric: bool = True, ready_only: bool = True) -> list[tuple[str, str | None]]:
-    """Every applicable ``(method, pc)`` among the registered, ready components."""
+    """Every applicable ``(method, pc)`` among the registered, ready components that work on a plain matrix
+    (components that need a grid, such as the learned ones, are left out)."""
     def ready(kind: str, name: str) -> bool:
         return not ready_only or registry.info(kind, name).status() == "ready"
 
-    methods = [m for m in registry.names("method") if ready("method", m)]
-    pcs = [p for p in registry.names("pc") if ready("pc", p)]
+    def plain(kind: str, name: str) -> bool:  # learned components need a grid problem: their own tests
+        return not getattr(registry.get(kind, name), "wants_grid", False)
+
+    methods = [m for m in registry.names("method") if ready("method", m) and plain("method", m)]
+    pcs = [p for p in registry.names("pc") if ready("pc", p) and plain("pc", p)]
     out = []
     for m in methods:
         for p in [None, *pcs]:

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import kernels
+from ..grid import GridOperator
 from ..backends import array_namespace, backend_of, resolve_backend
 from ..errors import InvalidInputError, SolverError
 from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, is_gpu_matrix
@@ -104,6 +105,7 @@ class Method:
                 if "cupy" not in supported:
                     raise InvalidInputError(f"{name!r} runs on backends {', '.join(supported)}, not on the GPU; "
                                             "use A.get() for the host, or a component that lists 'cupy'")
+        self.grid = A if isinstance(A, GridOperator) else None
         self.A = as_matrix(A, allow_operator=allow_op, allow_gpu=gpu)
         self.backend = "cupy" if gpu else "numpy"
         self.n = self.A.shape[0]
@@ -117,7 +119,8 @@ class Method:
             _check_symmetric(self.A, self.name)
         if self.pc is not None:
             try:
-                self.pc.setup(self.A)
+                # a preconditioner that needs the grid (a learned one) gets the GridOperator itself
+                self.pc.setup(A if getattr(self.pc, "wants_grid", False) else self.A)
             except SolverError:
                 raise
             except Exception as exc:  # a library failure inside a preconditioner: say which one

@@ -1,0 +1,118 @@
+"""The registered components: method ``dcdm`` (the paper's solver) and preconditioner ``dcdm`` (the
+network inside flexible CG, our variant).
+
+The paper's solve step is ``q = f(r / ||r||)``, A-orthogonalized against the last ``k`` directions, exact
+line search, true residual: that is flexible CG with ``mmax = k`` and the residual recomputed every
+iteration, so ``dcdm`` is :class:`solvers.methods.fcg.FCG` with the network as its fixed preconditioner.
+Krylov arithmetic runs in float64, the network in float32.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from solvers import GridOperator, InvalidInputError
+from solvers.methods.fcg import FCG
+from solvers.preconditioners.base import Preconditioner
+
+from .checkpoint import load_checkpoint, shipped_checkpoint
+from .model import DirectionModel
+
+__all__ = ["DCDMPreconditioner", "DCDM", "network_for"]
+
+_NETWORKS: dict[tuple[str, int], Any] = {}
+
+GRID_NEEDED = ("{name} needs the grid structure: pass a pde_examples Problem (e.g. fluid_pressure(...)) or a "
+               "solvers.GridOperator, not a plain matrix")
+
+
+def network_for(dim: int, checkpoint: str | None, preset: str) -> Any:
+    """The network of ``checkpoint`` (default: the shipped one for ``dim`` and ``preset``), loaded once."""
+    path = Path(checkpoint) if checkpoint else shipped_checkpoint(dim, preset)
+    key = (str(path.resolve()), dim)
+    if key not in _NETWORKS:
+        _NETWORKS[key] = load_checkpoint(path, dim=dim)[0]
+    return _NETWORKS[key]
+
+
+class DCDMPreconditioner(Preconditioner):
+    """``z = f(r / ||r||)``: the trained network as a (nonlinear) preconditioner, for ``fcg``.
+
+    Options: ``checkpoint`` (a path; default the shipped checkpoint of ``preset``), ``preset``
+    (``"deep"``: our multilevel network with the mask channel; ``"paper"``: the paper's network).
+
+    Examples
+    --------
+    >>> import solvers
+    >>> from pde_examples.fluid import fluid_pressure
+    >>> p = fluid_pressure((64, 64), obstacles=3, seed=5)
+    >>> res = solvers.solve(p, p.b, method="fcg", pc="dcdm", rtol=1e-6)
+    >>> res.converged, res.iterations < solvers.solve(p, p.b, method="cg", rtol=1e-6).iterations // 5
+    (True, True)
+    """
+
+    name = "dcdm"
+    defaults = {"checkpoint": None, "preset": "deep"}
+    symmetric = False
+    needs_matrix = False
+    wants_grid = True
+    block_jacobi_safe = False  # the network needs the whole grid, not a rank's block of rows
+    requires = ("torch",)
+    extra = "learned"
+
+    def setup(self, A: Any) -> "DCDMPreconditioner":
+        if not isinstance(A, GridOperator):
+            raise InvalidInputError(GRID_NEEDED.format(name="pc 'dcdm'"))
+        net = network_for(A.ndim, self.options["checkpoint"], self.options["preset"])
+        self.A = A
+        self.model = DirectionModel(net, A)
+        return self
+
+    def apply(self, r: np.ndarray) -> np.ndarray:
+        return self.model(np.asarray(r, dtype=np.float64))
+
+
+class DCDM(FCG):
+    """The deep conjugate-direction method (Kaneda et al., ICML 2023), faithful to the paper.
+
+    Options: ``k`` (directions kept for the A-orthogonalization, paper: 2), ``checkpoint`` and ``preset``
+    (default ``"paper"``: the paper's network, trained here by ``solverkit train dcdm --preset paper``).
+
+    Examples
+    --------
+    >>> import solvers
+    >>> from pde_examples.fluid import fluid_pressure
+    >>> p = fluid_pressure((64, 64), obstacles=0, seed=2)
+    >>> res = solvers.solve(p, p.b, method="dcdm", rtol=1e-6, maxiter=300)
+    >>> res.converged
+    True
+    """
+
+    name = "dcdm"
+    defaults = {"k": 2, "checkpoint": None, "preset": "paper"}
+    accepts_pc = False
+    needs_matrix = False
+    wants_grid = True
+    backends = ("numpy",)
+    requires = ("torch",)
+    extra = "learned"
+
+    def __init__(self, pc: Any = None, **options: Any):
+        super().__init__(pc, **options)
+        self.pc = DCDMPreconditioner(checkpoint=self.options["checkpoint"], preset=self.options["preset"])
+
+    def _check_options(self) -> None:
+        if int(self.options["k"]) < 1:
+            raise InvalidInputError(f"dcdm: k must be >= 1, got {self.options['k']}")
+        self.options["mmax"] = int(self.options["k"])
+        self.options["recompute_every"] = 1  # the paper uses the true residual every iteration
+
+    def setup(self, A: Any) -> "DCDM":
+        if not isinstance(A, GridOperator):
+            raise InvalidInputError(GRID_NEEDED.format(name="method 'dcdm'"))
+        return super().setup(A)
+
+    def used_options(self) -> dict[str, Any]:
+        return {"k": self.options["k"], "preset": self.options["preset"], "checkpoint": self.options["checkpoint"]}
