@@ -37,7 +37,7 @@ $(STAMP_PETSC): pyproject.toml constraints.txt
 	  ( $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    python3-petsc4py-real python3-mpi4py python3-venv >/dev/null )
 	test -x $(PY_PETSC) || /usr/bin/python3 -m venv --system-site-packages $(VENV_PETSC)
-	$(PY_PETSC) -m pip install --quiet --disable-pip-version-check -c constraints.txt "numpy<2" -e ".[test]"
+	$(PY_PETSC) -m pip install --quiet --disable-pip-version-check -c constraints.txt "numpy<2" -e ".[test,learned]"
 	touch $(STAMP_PETSC)
 
 venv-petsc: $(STAMP_PETSC)

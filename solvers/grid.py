@@ -92,6 +92,45 @@ class GridOperator:
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
         return self.matvec(x)
 
+    @classmethod
+    def from_csr(cls, A: sp.spmatrix, grid_shape: tuple[int, ...]) -> "GridOperator":
+        """The star stencil (centre and +-1 along each axis) read off an assembled matrix on ``grid_shape``.
+
+        Used where only the matrix and the grid's shape are known (a PETSc DMDA matrix). Entries outside
+        the star stencil are refused. Rows that are identity rows without couplings become solid cells.
+
+        Examples
+        --------
+        >>> op = GridOperator((3, 4), {(0, 0): 4.0, (1, 0): -1.0, (-1, 0): -1.0, (0, 1): -1.0, (0, -1): -1.0})
+        >>> back = GridOperator.from_csr(op.to_csr(), (3, 4))
+        >>> bool(abs(back.to_csr() - op.to_csr()).max() == 0)
+        True
+        """
+        A = sp.csr_matrix(A)
+        grid_shape = tuple(int(s) for s in grid_shape)
+        n = int(np.prod(grid_shape))
+        if A.shape != (n, n):
+            raise InvalidInputError(f"a {A.shape} matrix does not live on a {grid_shape} grid")
+        index = np.arange(n).reshape(grid_shape)
+        dim = len(grid_shape)
+        offsets = [(0,) * dim] + [tuple(s if d == a else 0 for d in range(dim)) for a in range(dim) for s in (-1, 1)]
+        stencil: dict[tuple[int, ...], np.ndarray] = {}
+        counted = 0
+        probe = cls(grid_shape, {(0,) * dim: 0.0})
+        for offset in offsets:
+            coef = np.zeros(grid_shape)
+            tgt, src = probe._slices(offset)
+            rows, cols = index[tgt].ravel(), index[src].ravel()
+            vals = np.asarray(A[rows, cols]).ravel()
+            coef[tgt] = vals.reshape(coef[tgt].shape)
+            counted += int(np.count_nonzero(vals))
+            stencil[offset] = coef
+        if counted != A.count_nonzero():
+            raise InvalidInputError("the matrix has couplings outside the star stencil of its grid")
+        off = sum(np.abs(c) for o, c in stencil.items() if any(o))
+        solid = (off == 0) & (stencil[(0,) * dim] == 1.0)
+        return cls(grid_shape, stencil, mask=~solid if solid.any() else None)
+
     @cached_property
     def _csr(self) -> sp.csr_matrix:
         n = self.shape[0]

@@ -53,13 +53,22 @@ class TrainingDomain:
     ritz: np.ndarray
 
 
-def sample_batch(domain: TrainingDomain, batch: int, rng: np.random.Generator) -> torch.Tensor:
-    """Right-hand sides ``b = V c / ||V c||``; the lowest half (plus a margin) of the spectrum weighted 9x."""
+def sample_batch(domain: TrainingDomain, batch: int, rng: np.random.Generator,
+                 white_fraction: float = 0.25) -> torch.Tensor:
+    """Right-hand sides ``b = V c / ||V c||``; the lowest half (plus a margin) of the spectrum weighted 9x.
+
+    Beyond the paper, ``white_fraction`` of the batch is white noise (every frequency): the residuals a
+    solver meets after a few steps are rough, and a network trained on smooth data only did worse than
+    the identity on them (measured: loss 0.30 against 0.26).
+    """
     k = domain.ritz.shape[1]
     low = min(k, k // 2 + max(1, k // 20))
     coef = rng.standard_normal((k, batch))
     coef[:low] *= 9.0
     b = domain.ritz @ coef
+    white = int(round(white_fraction * batch))
+    if white:
+        b[:, :white] = rng.standard_normal((b.shape[0], white))
     if domain.op.mask is not None:
         b *= domain.op.mask.reshape(-1, 1)
     b /= np.linalg.norm(b, axis=0, keepdims=True)

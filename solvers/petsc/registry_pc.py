@@ -76,7 +76,10 @@ class RegistryPC:
                                         f"{size} MPI ranks as a block-Jacobi plug-in; run it on one rank")
             local = P.getDiagonalBlock() if size > 1 else P
             self.component = factory(**self.options)
-            self.component.setup(_to_scipy(local))
+            matrix = _to_scipy(local)
+            if getattr(factory, "wants_grid", False):  # a learned pc: rebuild the grid from the DMDA
+                matrix = _grid_of(P, matrix)
+            self.component.setup(matrix)
             self.n_local = local.getSize()[0]
             self.error = None
         except Exception as exc:  # reported through PETSc, not as a traceback that kills the rank
@@ -114,6 +117,17 @@ class RegistryPC:
 
     def destroy(self, pc: Any) -> None:
         self.component = None
+
+
+def _grid_of(P: Any, matrix: sp.csr_matrix) -> Any:
+    from ..grid import GridOperator
+
+    dm = P.getDM() if hasattr(P, "getDM") else None
+    if dm is None or not hasattr(dm, "getSizes"):
+        raise InvalidInputError("this preconditioner needs the grid: create the matrix from a DMDA "
+                                "(da.createMatrix()) so that its shape is known")
+    sizes = tuple(dm.getSizes())
+    return GridOperator.from_csr(matrix, tuple(reversed(sizes)))  # DMDA numbers x fastest
 
 
 def _to_scipy(mat: Any) -> sp.csr_matrix:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from .conftest import mpirun
 
@@ -46,3 +47,16 @@ def test_component_that_needs_the_whole_operator_is_refused_on_two_ranks():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "cannot run on 2 MPI ranks" in proc.stderr
     assert "REASON -11" in proc.stdout  # DIVERGED_PC_FAILED, the ranks keep running
+
+
+def test_dcdm_runs_as_a_petsc_plugin_on_a_dmda_matrix(tmp_path):
+    pytest.importorskip("torch", reason="needs extra learned (torch)")
+    ref = _heat(1, tmp_path / "ref.npy", "-ksp_type", "cg", "-pc_type", "icc")
+    out = _heat(1, tmp_path / "dcdm.npy", "-ksp_type", "fcg", *PLUGIN, "-registry_pc_type", "dcdm")
+    assert "reason 2" in out and "reason -" not in out
+    u_ref, u = np.load(tmp_path / "ref.npy"), np.load(tmp_path / "dcdm.npy")
+    assert np.linalg.norm(u - u_ref) <= 1e-8 * np.linalg.norm(u_ref)
+    assert "reason 2" in ref
+    two = mpirun(2, "-m", "pde_examples.petsc_heat", "-heat_n", "32", "-heat_steps", "1", "-ksp_type", "fcg",
+                 *PLUGIN, "-registry_pc_type", "dcdm")
+    assert two.returncode == 0 and "cannot run on 2 MPI ranks" in two.stderr and "reason -11" in two.stdout
