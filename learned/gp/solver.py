@@ -50,7 +50,7 @@ def _resolve(case_or_pde: Any, domain, source, boundary, max_frequency):
 
 def solve_pde(case_or_pde: Any, *, n: int | tuple[int, ...] | None = None, kernel: str = "student-t",
               components: int = 30, method: str = "alternating", rounds: int = 15, inner_steps: int = 100,
-              lr: float = 1e-2, adam_steps: int = 3000, patience: int = 3, domain: Any = None,
+              lr: float = 1e-2, adam_steps: int = 3000, patience: int = 5, domain: Any = None,
               source: Callable | None = None, boundary: Callable | None = None, max_frequency: float | None = None,
               seed: int = 0, progress: bool = True) -> GPSolution:
     """Solve a (semi)linear PDE with a spectral-mixture GP on a collocation grid (Fang et al., ICLR 2024).
