@@ -21,7 +21,7 @@ import solvers
 from solvers import InvalidInputError
 
 from .policies import POLICIES
-from .tuner import DEFAULT_OMEGAS
+from .tuner import check_tuner_setup
 
 __all__ = ["KSPTuner", "TunedKSP"]
 
@@ -60,20 +60,10 @@ class KSPTuner:
         option = option.lstrip("-")
         if not option:
             raise InvalidInputError("option must name a PETSc option, e.g. 'pc_sor_omega'")
-        if cost not in ("iterations", "time"):
-            raise InvalidInputError(f"cost must be 'iterations' or 'time', got {cost!r}")
-        if policy not in POLICIES:
-            raise solvers.UnknownComponentError("policy", policy, POLICIES)
+        values = check_tuner_setup(cost, policy, values, option, option.endswith("omega"))
         if policy == "young":
             raise InvalidInputError("the young policy reads the matrix in Python; use bandits.Tuner with "
                                     "backend='petsc' for it, or another policy here")
-        if values is None:
-            if not option.endswith("omega"):
-                raise InvalidInputError(f"give the values to try for {option!r}")
-            values = DEFAULT_OMEGAS
-        values = list(values)
-        if not values:
-            raise InvalidInputError("a tuner needs at least one value")
         if option.endswith("sor_omega"):
             for v in values:
                 solvers.inputs.check_omega(float(v))

@@ -16,11 +16,27 @@ from solvers.inputs import unwrap_problem
 
 from .policies import POLICIES
 
-__all__ = ["Tuner", "DEFAULT_OMEGAS"]
+__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup"]
 
 #: the paper's arms: 20 values of omega on [1, 1.95]
 DEFAULT_OMEGAS = tuple(float(w) for w in np.linspace(1.0, 1.95, 20))
 COSTS = ("iterations", "time")
+
+
+def check_tuner_setup(cost: str, policy: str, values: Any, what: str, is_omega: bool) -> list:
+    """Validate a tuner's cost and policy names and return its arms (the paper's omegas by default)."""
+    if cost not in COSTS:
+        raise InvalidInputError(f"cost must be one of {COSTS}, got {cost!r}")
+    if policy not in POLICIES:
+        raise solvers.UnknownComponentError("policy", policy, POLICIES)
+    if values is None:
+        if not is_omega:
+            raise InvalidInputError(f"give the values to try for {what!r}")
+        values = DEFAULT_OMEGAS
+    values = list(values)
+    if not values:
+        raise InvalidInputError("a tuner needs at least one value")
+    return values
 
 
 class Tuner:
@@ -66,17 +82,7 @@ class Tuner:
     def __init__(self, method: str = "sor", param: str = "omega", values: Any = None, policy: str = "tsallis-inf",
                  cost: str = "iterations", seed: int | None = None, context_range: tuple[float, float] | None = None,
                  *, pc: str | None = None, policy_options: dict | None = None, **solve_options: Any):
-        if cost not in COSTS:
-            raise InvalidInputError(f"cost must be one of {COSTS}, got {cost!r}")
-        if policy not in POLICIES:
-            raise solvers.UnknownComponentError("policy", policy, POLICIES)
-        if values is None:
-            if param != "omega":
-                raise InvalidInputError(f"give the values to try for {param!r}")
-            values = DEFAULT_OMEGAS
-        values = list(values)
-        if not values:
-            raise InvalidInputError("a tuner needs at least one value")
+        values = check_tuner_setup(cost, policy, values, param, param == "omega")
         self.method, self.param, self.values, self.cost, self.pc = method, param, values, cost, pc
         self.policy_name, self.seed, self.context_range = policy, seed, context_range
         self.policy_options = dict(policy_options or {})
