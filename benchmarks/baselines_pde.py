@@ -8,17 +8,9 @@ import scipy.sparse as sp
 from scipy.interpolate import RegularGridInterpolator
 
 import solvers
+from learned.gp.collocation import axis_operators
 
 __all__ = ["finite_difference", "chebyshev", "cheb_matrix"]
-
-
-def _axis_operator(pde, mats: list[dict[int, np.ndarray]]) -> list:
-    """Per-axis operator for terms acting along one axis: sum_k c D_d^(k)."""
-    ops = [0 * mats[d][1] for d in range(len(mats))]
-    for alpha, c in pde.terms.items():
-        d = next(i for i, o in enumerate(alpha) if o)
-        ops[d] = ops[d] + c * mats[d][alpha[d]]
-    return ops
 
 
 def _newton(residual, jacobian, U, solve_linear, tol=1e-12, iters=30):
@@ -39,7 +31,7 @@ def finite_difference(case, n: int):
         d1 = sp.diags([-1.0, 1.0], [-1, 1], shape=(n, n)) / (2 * h)
         d2 = sp.diags([1.0, -2.0, 1.0], [-1, 0, 1], shape=(n, n)) / h**2
         mats.append({1: d1.tocsr(), 2: d2.tocsr()})
-    ops = _axis_operator(case.pde, mats)
+    ops = axis_operators(case.pde, mats)
     eye = [sp.identity(n, format="csr") for _ in axes]
     if case.dim == 1:
         L = ops[0]
@@ -93,7 +85,7 @@ def chebyshev(case, n: int):
         x, D = cheb_matrix(n, a, b)
         axes.append(x)
         mats.append({1: D, 2: D @ D})
-    ops = _axis_operator(case.pde, mats)
+    ops = axis_operators(case.pde, mats)
     mesh = np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
     shape = [n] * case.dim
     F, G = case.source(mesh).reshape(shape), case.exact(mesh).reshape(shape)

@@ -17,27 +17,32 @@ from scipy.sparse.linalg import LinearOperator
 import solvers
 from solvers import InvalidInputError
 
-__all__ = ["solve_collocation", "apply_operator"]
+from .grid import apply_axis
+
+__all__ = ["solve_collocation", "apply_operator", "axis_operators"]
 
 
-def apply_operator(pde: Any, maps: list[dict[int, np.ndarray]], U: np.ndarray) -> np.ndarray:
-    """``sum_alpha c_alpha D^alpha U (+ phi(U))`` on the whole grid."""
-    out = np.zeros_like(U)
+def apply_operator(pde: Any, maps: list[dict[int, Any]], U: Any) -> Any:
+    """``sum_alpha c_alpha D^alpha U (+ phi(U))`` on the whole grid (numpy arrays or torch tensors)."""
+    out = 0.0 * U
     for alpha, c in pde.terms.items():
         V = U
         for axis, order in enumerate(alpha):
             if order:
-                V = np.moveaxis(np.tensordot(maps[axis][order], np.moveaxis(V, axis, 0), axes=1), 0, axis)
+                V = apply_axis(maps[axis][order], V, axis)
         out = out + c * V
     if pde.nonlinearity is not None:
         out = out + pde.nonlinearity(U)
     return out
 
 
-def _axis_operators(pde: Any, maps: list[dict[int, np.ndarray]]) -> list[np.ndarray]:
-    """Per-axis matrices ``A_d`` with ``L U = sum_d A_d along axis d`` (terms that act on one axis only)."""
-    dim = len(maps)
-    ops = [np.zeros_like(maps[d][0]) for d in range(dim)]
+def axis_operators(pde: Any, maps: list[dict[int, Any]]) -> list[Any]:
+    """Per-axis matrices ``A_d`` with ``L U = sum_d A_d along axis d`` (terms that act on one axis only).
+
+    ``maps[d][k]`` is axis ``d``'s k-th derivative matrix (dense or scipy.sparse: the GP's maps, or finite
+    differences in the benchmark's baselines).
+    """
+    ops = [0 * next(iter(m.values())) for m in maps]
     for alpha, c in pde.terms.items():
         active = [d for d, o in enumerate(alpha) if o]
         if len(active) != 1:
@@ -52,7 +57,7 @@ def solve_collocation(pde: Any, maps: list[dict[int, np.ndarray]], F: np.ndarray
                       boundary: np.ndarray, U0: np.ndarray | None = None, newton_tol: float = 1e-12,
                       max_newton: int = 30) -> np.ndarray:
     """Grid values ``U`` with ``L U + phi(U) = F`` inside and ``U = G`` on ``boundary``."""
-    ops = _axis_operators(pde, maps)
+    ops = axis_operators(pde, maps)
     if len(ops) == 1:
         return _solve_1d(pde, ops[0], F, G, boundary, U0, newton_tol, max_newton)
     if len(ops) == 2:

@@ -11,7 +11,7 @@ import torch
 
 from .kernels import SpectralMixture
 
-__all__ = ["AxisAlgebra", "apply_axis"]
+__all__ = ["AxisAlgebra", "apply_axis", "kron_solve"]
 
 #: relative jitter added to every K's diagonal
 JITTER = 1e-10
@@ -57,6 +57,16 @@ class AxisAlgebra:
         return K, out
 
 
-def apply_axis(M: torch.Tensor, U: torch.Tensor, axis: int) -> torch.Tensor:
-    """Multiply the array ``U`` by ``M`` along ``axis`` (the Kronecker factor of that axis)."""
-    return torch.movedim(torch.tensordot(M, torch.movedim(U, axis, 0), dims=1), 0, axis)
+def apply_axis(M, U, axis: int):
+    """Multiply the array ``U`` by ``M`` along ``axis`` (the Kronecker factor of that axis); numpy or torch."""
+    if isinstance(U, torch.Tensor):
+        return torch.movedim(torch.tensordot(M, torch.movedim(U, axis, 0), dims=1), 0, axis)
+    return np.moveaxis(np.tensordot(M, np.moveaxis(U, axis, 0), axes=1), 0, axis)
+
+
+def kron_solve(chols: list[torch.Tensor], U: torch.Tensor) -> torch.Tensor:
+    """``(K_1 (x) K_2 ...)^-1 U`` for the Cholesky factors of the per-axis ``K_d``, axis by axis."""
+    for axis, chol in enumerate(chols):
+        moved = torch.movedim(U, axis, 0)
+        U = torch.movedim(torch.cholesky_solve(moved.reshape(chol.shape[0], -1), chol).reshape(moved.shape), 0, axis)
+    return U

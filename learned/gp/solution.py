@@ -10,7 +10,7 @@ import torch
 
 from solvers import InvalidInputError
 
-from .grid import AxisAlgebra
+from .grid import AxisAlgebra, kron_solve
 
 __all__ = ["GPSolution"]
 
@@ -39,15 +39,8 @@ class GPSolution:
 
     def __post_init__(self) -> None:
         self.kernels = [copy.deepcopy(k).requires_grad_(False) for k in self.kernels]
-        U = torch.as_tensor(self.values)
-        alpha = U
-        for axis, (x, k) in enumerate(zip(self.axes, self.kernels)):
-            K = AxisAlgebra(x, k).matrices(0)[0]
-            chol = torch.linalg.cholesky(K)
-            moved = torch.movedim(alpha, axis, 0)
-            flat = moved.reshape(moved.shape[0], -1)
-            alpha = torch.movedim(torch.cholesky_solve(flat, chol).reshape(moved.shape), 0, axis)
-        self._alpha = alpha
+        chols = [torch.linalg.cholesky(AxisAlgebra(x, k).matrices(0)[0]) for x, k in zip(self.axes, self.kernels)]
+        self._alpha = kron_solve(chols, torch.as_tensor(self.values))
 
     @property
     def dim(self) -> int:
