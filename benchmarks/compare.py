@@ -7,6 +7,7 @@ written as Markdown to ``benchmarks/results/<suite>.md`` with PNG plots beside t
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +28,19 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+#: suites that return (rows, notes): name -> (module, function, columns; None: every key of the rows)
+_NOTED_SUITES = {
+    "tuning": (".compare_tuning", "run_tuning", ["experiment", "policy", "T", "seeds", "mean total", "std", "/ omega=1",
+                                                 "/ best fixed", "/ instance-opt", "paper", "ours / paper", "seconds"]),
+    "scaling": (".compare_scaling", "run_scaling", ["method", "unknowns", "iterations", "seconds", "peak MiB",
+                                                    "converged"]),
+    "gpu": (".compare_gpu", "run_gpu", None),
+    "gp": (".compare_gp", "run_gp", ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]),
+    "dcdm": (".compare_dcdm", "run_dcdm", ["case", "unknowns", "solver", "iterations", "true rel. residual",
+                                           "best reached", "setup [s]", "solve [s]", "total [s]"]),
+}
+
+
 def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
     command = f"python -m benchmarks.compare {name}" + (" --quick" if quick else "") + f" --repeats {repeats}"
     if name == "core":
@@ -35,49 +49,18 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
         rows, histories = run_core(quick=quick, repeats=repeats)
         columns = ["case", "problem", "rtol", "ours its", "peer its", "ours [ms/it]", "peer [ms/it]", "ours [s]",
                    "peer [s]", "ratio", "goal", "peer"]
-    elif name == "tuning":
-        from .compare_tuning import run_tuning
+    else:
+        if name == "gpu":
+            from solvers.gpu import gpu_available
 
-        rows, notes = run_tuning(quick=quick, out=out)
+            if not gpu_available():
+                return "gpu: skipped, no CUDA GPU with CuPy on this machine"
+        module, function, columns = _NOTED_SUITES[name]
+        run = getattr(importlib.import_module(module, __package__), function)
+        rows, notes = run(quick=quick, out=out)
         histories = {}
-        columns = ["experiment", "policy", "T", "seeds", "mean total", "std", "/ omega=1", "/ best fixed",
-                   "/ instance-opt", "paper", "ours / paper", "seconds"]
+        columns = columns or list(dict.fromkeys(k for r in rows for k in r))
         command = command.replace(f" --repeats {repeats}", "")
-    elif name == "scaling":
-        from .compare_scaling import run_scaling
-
-        rows, notes = run_scaling(quick=quick, out=out)
-        histories = {}
-        columns = ["method", "unknowns", "iterations", "seconds", "peak MiB", "converged"]
-        command = command.replace(f" --repeats {repeats}", "")
-    elif name == "gpu":
-        from solvers.gpu import gpu_available
-
-        if not gpu_available():
-            return "gpu: skipped, no CUDA GPU with CuPy on this machine"
-        from .compare_gpu import run_gpu
-
-        rows, notes = run_gpu(quick=quick)
-        histories = {}
-        columns = list(dict.fromkeys(k for r in rows for k in r))
-        command = command.replace(f" --repeats {repeats}", "")
-    elif name == "gp":
-        from .compare_gp import run_gp
-
-        rows, notes = run_gp(quick=quick, out=out)
-        histories = {}
-        columns = ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]
-        command = command.replace(f" --repeats {repeats}", "")
-    elif name == "dcdm":
-        from .compare_dcdm import run_dcdm
-
-        rows, notes = run_dcdm(quick=quick, out=out)
-        histories = {}
-        columns = ["case", "unknowns", "solver", "iterations", "true rel. residual", "best reached", "setup [s]",
-                   "solve [s]", "total [s]"]
-        command = command.replace(f" --repeats {repeats}", "")
-    else:  # pragma: no cover - argparse restricts the choices
-        raise ValueError(name)
     extra = ""
     if name == "tuning":
         extra = ("\n\nTotals are iterations over all instances (means over seeds); omega = 1, best fixed and "

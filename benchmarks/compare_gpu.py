@@ -3,6 +3,7 @@ bandwidth bound, and PyAMG on the CPU (needs a CUDA GPU with CuPy)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def _time(cp, fn, repeats=3):
     return best, out
 
 
-def run_gpu(quick: bool = False) -> tuple[list[dict], list[str]]:
+def run_gpu(quick: bool = False, out: Path | None = None) -> tuple[list[dict], list[str]]:  # out: no plots here
     import cupy as cp
     import cupyx.scipy.sparse as csp
     import cupyx.scipy.sparse.linalg as cspla
