@@ -6,7 +6,7 @@ from typing import Any
 
 from .errors import InvalidInputError
 
-__all__ = ["parse_options", "coerce_value"]
+__all__ = ["parse_options", "tokenize_options", "coerce_value"]
 
 #: PETSc KSP/PC names that differ from ours
 _KSP_ALIASES = {"preonly": "direct", "richardson": "richardson"}
@@ -40,6 +40,31 @@ def coerce_value(text: str) -> Any:
     return text
 
 
+def tokenize_options(text: str, flag: Any = True) -> dict[str, Any]:
+    """``"-a 1 -b -c x"`` -> ``{"a": 1, "b": flag, "c": "x"}``: PETSc's own option names, values coerced.
+
+    Examples
+    --------
+    >>> tokenize_options("-pc_sor_omega 1.5 -ksp_view -x -1")
+    {'pc_sor_omega': 1.5, 'ksp_view': True, 'x': -1}
+    """
+    tokens = shlex.split(text)
+    raw: dict[str, Any] = {}
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not _is_option(tok) or len(tok) < 2:
+            raise InvalidInputError(f"option string: expected an option starting with '-', got {tok!r} in {text!r}")
+        key = tok.lstrip("-")
+        if i + 1 < len(tokens) and not _is_option(tokens[i + 1]):
+            raw[key] = coerce_value(tokens[i + 1])
+            i += 2
+        else:
+            raw[key] = flag
+            i += 1
+    return raw
+
+
 def parse_options(text: str) -> dict[str, Any]:
     """Turn a PETSc-style option string into solve() keywords.
 
@@ -52,20 +77,7 @@ def parse_options(text: str) -> dict[str, Any]:
     >>> parse_options("-ksp_type cg -pc_type sor -pc_sor_omega 1.5 -pc_sor_symmetric -ksp_rtol 1e-6")
     {'method': 'cg', 'pc': 'ssor', 'omega': 1.5, 'rtol': 1e-06}
     """
-    tokens = shlex.split(text)
-    raw: dict[str, Any] = {}
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if not tok.startswith("-") or len(tok) < 2:
-            raise InvalidInputError(f"option string: expected an option starting with '-', got {tok!r} in {text!r}")
-        key = tok.lstrip("-")
-        if i + 1 < len(tokens) and not _is_option(tokens[i + 1]):
-            raw[key] = coerce_value(tokens[i + 1])
-            i += 2
-        else:
-            raw[key] = True
-            i += 1
+    raw = tokenize_options(text)
     out: dict[str, Any] = {}
     ksp_type = raw.pop("ksp_type", None)
     pc_type = raw.pop("pc_type", None)

@@ -1,12 +1,11 @@
 """Our method and preconditioner names -> PETSc KSP/PC options (the options-database form)."""
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from .. import registry
 from ..errors import InvalidInputError
-from ..options import coerce_value
+from ..options import tokenize_options
 
 __all__ = ["ksp_options", "parse_petsc_string", "KSP_OF_METHOD", "PC_OF_NAME"]
 
@@ -96,25 +95,4 @@ def parse_petsc_string(text: str) -> dict[str, Any]:
     >>> parse_petsc_string("-ksp_type cg -pc_type gamg -pc_gamg_threshold 0.05 -ksp_view")
     {'ksp_type': 'cg', 'pc_type': 'gamg', 'pc_gamg_threshold': 0.05, 'ksp_view': ''}
     """
-    out: dict[str, Any] = {}
-    tokens = shlex.split(text)
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if not tok.startswith("-") or len(tok) < 2 or _is_number(tok):
-            raise InvalidInputError(f"option string: expected an option starting with '-', got {tok!r}")
-        if i + 1 < len(tokens) and (not tokens[i + 1].startswith("-") or _is_number(tokens[i + 1])):
-            out[tok.lstrip("-")] = coerce_value(tokens[i + 1])
-            i += 2
-        else:
-            out[tok.lstrip("-")] = ""
-            i += 1
-    return out
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-        return True
-    except ValueError:
-        return False
+    return tokenize_options(text, flag="")
