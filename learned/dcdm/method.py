@@ -18,6 +18,7 @@ from solvers.methods.fcg import FCG
 from solvers.preconditioners.base import Preconditioner
 
 from .checkpoint import load_checkpoint, shipped_checkpoint
+from .coarse import CoarseSpace, balanced_direction
 from .model import DirectionModel
 
 __all__ = ["DCDMPreconditioner", "DCDM", "network_for"]
@@ -38,10 +39,16 @@ def network_for(dim: int, checkpoint: str | None, preset: str) -> Any:
 
 
 class DCDMPreconditioner(Preconditioner):
-    """``z = f(r / ||r||)``: the trained network as a (nonlinear) preconditioner, for ``fcg``.
+    """The trained network as a (nonlinear) preconditioner, for ``fcg``.
+
+    With a network trained beside a coarse space (the ``deep`` preset: 4^dim-cell aggregates), the
+    direction is ``z = Q r + s (I - Q A) f((I - A Q) r)`` (see :mod:`learned.dcdm.coarse`); otherwise
+    ``z = f(r / ||r||)`` as in the paper.
 
     Options: ``checkpoint`` (a path; default the shipped checkpoint of ``preset``), ``preset``
-    (``"deep"``: our multilevel network with the mask channel; ``"paper"``: the paper's network).
+    (``"deep"``: our multilevel network with the mask channel and the coarse solve; ``"paper"``: the
+    paper's network), ``network`` (default True; False replaces the network by the identity, keeping
+    the coarse solve: the ablation that shows what the network adds).
 
     Examples
     --------
@@ -54,7 +61,7 @@ class DCDMPreconditioner(Preconditioner):
     """
 
     name = "dcdm"
-    defaults = {"checkpoint": None, "preset": "deep"}
+    defaults = {"checkpoint": None, "preset": "deep", "network": True}
     symmetric = False
     needs_matrix = False
     wants_grid = True
@@ -67,11 +74,16 @@ class DCDMPreconditioner(Preconditioner):
             raise InvalidInputError(GRID_NEEDED.format(name="pc 'dcdm'"))
         net = network_for(A.ndim, self.options["checkpoint"], self.options["preset"])
         self.A = A
-        self.model = DirectionModel(net, A)
+        self.model = DirectionModel(net, A) if self.options["network"] else (lambda r: r)
+        ratio = net.config.coarse_ratio
+        self.coarse = CoarseSpace(A, ratio) if ratio else None
         return self
 
     def apply(self, r: np.ndarray) -> np.ndarray:
-        return self.model(np.asarray(r, dtype=np.float64))
+        r = np.asarray(r, dtype=np.float64)
+        if self.coarse is None:
+            return self.model(r)
+        return balanced_direction(r, self.coarse, self.model)
 
 
 class DCDM(FCG):
