@@ -20,6 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--lr", type=float, default=1e-3)
     d.add_argument("--domains", type=int, default=4, help="open box + random-obstacle domains (default 4)")
     d.add_argument("--ritz", type=int, default=200, help="Ritz vectors per domain (default 200)")
+    d.add_argument("--loss", choices=["energy", "residual"], default="energy",
+                   help="energy (default): the A-norm error a step leaves; residual: the paper's loss")
+    d.add_argument("--solver-fraction", type=float, default=None,
+                   help="share of each batch taken from residuals the solver meets (default 0.25 deep, 0 paper)")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     d.add_argument("--out", type=Path, default=None, help="checkpoint path (default dcdm<dim>d_<preset>.pt)")
@@ -39,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path(f"dcdm{args.dim}d_{args.preset}.pt")
     _, history = train(dim=args.dim, grid=args.grid, preset=args.preset, steps=args.steps, batch=args.batch,
                        lr=args.lr, domains=args.domains, ritz=args.ritz, seed=args.seed, out=out,
-                       checkpoint_every=args.checkpoint_every, resume=args.resume)
+                       checkpoint_every=args.checkpoint_every, resume=args.resume, loss=args.loss,
+                       solver_fraction=args.solver_fraction)
     print(f"wrote {out} (+ .json): loss {np.mean(history[:20]):.4f} -> {np.mean(history[-50:]):.4f} "
           f"over {len(history)} steps")
     return 0
