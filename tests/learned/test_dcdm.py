@@ -39,11 +39,91 @@ def test_loss_is_scale_invariant_and_zero_at_the_exact_solve():
     assert float(dcdm_loss(exact, b, A)) < 1e-20
 
 
+def test_energy_loss_is_the_a_norm_error_left_by_the_step():
+    from learned.dcdm.train import energy_loss
+
+    p = fluid_pressure((16, 16), obstacles=2, seed=0)
+    A = TorchStencil(p.grid, torch.float64)
+    b_np = p.b / np.linalg.norm(p.b)
+    e = sp.linalg.spsolve(p.A.tocsc(), b_np)
+    b = torch.as_tensor(b_np).reshape(1, 16, 16)
+    q_np = np.random.default_rng(1).standard_normal(256) * p.mask.ravel()
+    q = torch.as_tensor(q_np).reshape(1, 16, 16)
+    alpha = (q_np @ b_np) / (q_np @ (p.A @ q_np))
+    left = (e - alpha * q_np) @ (p.A @ (e - alpha * q_np)) / (e @ b_np)
+    bAb = torch.tensor([e @ b_np])
+    assert float(energy_loss(q, b, A, bAb)) == pytest.approx(left, rel=1e-10)
+    assert float(energy_loss(-3.0 * q, b, A, bAb)) == pytest.approx(left, rel=1e-10)
+    assert abs(float(energy_loss(torch.as_tensor(e).reshape(1, 16, 16), b, A, bAb))) < 1e-12
+
+
+def test_coarse_space_solves_the_coarse_residual_and_deflates_the_direction():
+    from learned.dcdm.coarse import CoarseSpace, balanced_direction
+
+    p = fluid_pressure((40, 40), obstacles=3, seed=2)
+    cs = CoarseSpace(p.grid, 8)
+    fluid_blocks = {(i // 8, j // 8) for i, j in zip(*np.nonzero(p.mask))}
+    assert cs.size == len(fluid_blocks) and np.all(cs.P[~p.mask.ravel()].sum(axis=1) == 0)
+    r = p.b
+    y = cs.solve(r)
+    assert np.abs(cs.P.T @ (r - p.A @ y)).max() < 1e-10 * np.abs(r).max()
+    z = balanced_direction(r, cs, lambda v: v)
+    # one step along z lowers the A-norm error by more than the coarse step alone
+    e = sp.linalg.spsolve(p.A.tocsc(), r)
+
+    def left(q):
+        a = (q @ r) / (q @ (p.A @ q))
+        return (e - a * q) @ (p.A @ (e - a * q))
+
+    assert left(z) < left(y) < e @ r
+    with pytest.raises(solvers.InvalidInputError, match="ratio"):
+        CoarseSpace(p.grid, 1)
+
+
+def test_deep_network_is_positively_homogeneous_and_ignores_solid_cells():
+    net = DCDMNet(PRESETS["deep"](2))
+    with torch.no_grad():
+        for prm in net.parameters():
+            prm.normal_(std=0.2)
+    mask = torch.as_tensor(fluid_mask((32, 32), obstacles=3, seed=0), dtype=torch.float32)[None, None]
+    r = torch.randn(1, 1, 32, 32) * mask
+    with torch.no_grad():
+        one = net(torch.cat([r, mask], 1))
+        three = net(torch.cat([3.0 * r, mask], 1))
+    assert float((three - 3.0 * one).norm() / (3.0 * one).norm()) < 1e-5
+    assert not any("bias" in name for name, _ in net.named_parameters())
+
+
+def test_network_adds_to_the_coarse_solve_on_a_grid_finer_than_training():
+    p = fluid_pressure((128, 128), obstacles=4, seed=21)
+    ours = solvers.solve(p, p.b, method="fcg", pc="dcdm", rtol=1e-6, maxiter=300)
+    coarse_only = solvers.solve(p, p.b, method="fcg", pc="dcdm", network=False, rtol=1e-6, maxiter=300)
+    ic = solvers.solve(p, p.b, method="cg", pc="ic", rtol=1e-6)
+    assert ours.converged and true_relres(p, ours.x) <= 1e-6 * 1.0001
+    assert ours.iterations < coarse_only.iterations < ic.iterations
+
+
+def test_deep_training_mixes_in_the_residuals_the_solver_meets():
+    from learned.dcdm.train import solver_residuals, training_domains
+    from learned.dcdm.coarse import CoarseSpace
+
+    domain = training_domains(2, 16, 1, 20, 0)[0]
+    net = DCDMNet(PRESETS["deep"](2)).eval()
+    seen = solver_residuals(net, domain, CoarseSpace(domain.op, 8), seed=3, iterations=6)
+    assert seen.shape == (5, 16, 16)  # iterations 1..5: the right-hand side itself is left out
+    flat = seen.reshape(5, -1).double()
+    np.testing.assert_allclose(flat.norm(dim=1).numpy(), 1.0, rtol=1e-6)
+    assert abs(float(flat[0] @ flat[1])) < 0.5  # successive FCG residuals are far from parallel
+    _, losses = train(dim=2, grid=16, preset="deep", steps=12, batch=8, domains=1, ritz=20, progress=False)
+    assert np.all(np.isfinite(losses)) and max(losses) <= 1.0
+
+
 def test_a_few_training_steps_lower_the_loss_and_resume_is_exact(tmp_path):
     from learned.dcdm.data import sample_batch
     from learned.dcdm.train import _forward, training_domains
 
-    kw = dict(dim=2, grid=16, preset="paper", batch=8, domains=1, ritz=40, seed=1, progress=False, lr=3e-3)
+    kw = dict(dim=2, grid=16, preset="paper", batch=8, domains=1, ritz=40, seed=1, progress=False, lr=3e-3,
+              loss="residual")
     net, straight = train(steps=40, **kw)
     domain = training_domains(2, 16, 1, 40, 1)[0]
     b = sample_batch(domain, 64, np.random.default_rng(123), white_fraction=0.0)
