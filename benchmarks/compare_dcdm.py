@@ -25,16 +25,54 @@ SOLVERS = {
     "amg-pcg": dict(method="cg", pc="amg"),
     "dcdm (paper, k=2)": dict(method="dcdm"),
     "fcg + dcdm (ours)": dict(method="fcg", pc="dcdm"),
+    "fcg + coarse only": dict(method="fcg", pc="dcdm", network=False),
 }
-MAXITER = {"cg": 10000, "ic-pcg": 5000, "amg-pcg": 500, "dcdm (paper, k=2)": 300, "fcg + dcdm (ours)": 300}
+MAXITER = {"cg": 10000, "ic-pcg": 5000, "amg-pcg": 500, "dcdm (paper, k=2)": 300, "fcg + dcdm (ours)": 300,
+           "fcg + coarse only": 300}
 #: obstacle seeds far from the training seeds (0, 1000, 2000, ...): domains the networks never saw
 TEST_SEED = 7777
+
+
+def _iterations(rows: list[dict], case: str, solver: str) -> int | None:
+    for row in rows:
+        if row["case"] == case and row["solver"] == solver:
+            return row["iterations"] if isinstance(row["iterations"], int) else None
+    return None
+
+
+def goal_notes(rows: list[dict]) -> list[str]:
+    """The issue's goals, checked against the rows of this run (missing cases are said as such)."""
+    ours, paper = "fcg + dcdm (ours)", "dcdm (paper, k=2)"
+    cases = list(dict.fromkeys(row["case"] for row in rows))
+    notes = []
+    stalled = [c for c in cases if _iterations(rows, c, ours) is None]
+    notes.append(f"goal, ours reaches 1e-6 everywhere: {'met' if not stalled else 'NOT met on ' + '; '.join(stalled)}"
+                 f" ({len(cases)} cases).")
+    behind = [c for c in cases if (_iterations(rows, c, ours) or 10**9) >= (_iterations(rows, c, "ic-pcg") or 0)]
+    notes.append(f"goal, ours needs fewer iterations than IC-PCG: {'met' if not behind else 'NOT met on ' + '; '.join(behind)}.")
+    for kind in ("open box", "unseen obstacles"):
+        lo, hi = _iterations(rows, f"2-D 64^2, {kind}", ours), _iterations(rows, f"2-D 512^2, {kind}", ours)
+        if lo and hi:
+            notes.append(f"goal, ours grows at most 1.5x from 64^2 to 512^2 ({kind}): {lo} -> {hi} iterations, "
+                         f"{hi / lo:.2f}x, {'met' if hi <= 1.5 * lo else 'NOT met'}.")
+    for case in ("2-D 64^2, open box", "2-D 64^2, unseen obstacles", "3-D 32^3, open box", "3-D 32^3, unseen obstacles"):
+        cg, its = _iterations(rows, case, "cg"), _iterations(rows, case, paper)
+        if cg:
+            verdict = "stalled" if its is None else f"{its} ({its / cg:.2f} of CG's {cg})"
+            ok = its is not None and 3 * its <= cg
+            notes.append(f"goal, paper dcdm at most 1/3 of CG's iterations at its training resolution, {case}: "
+                         f"{verdict}, {'met' if ok else 'NOT met'}.")
+    return notes
 
 
 def run_dcdm(quick: bool = False, out=None) -> tuple[list[dict], list[str]]:
     from learned.dcdm.checkpoint import load_checkpoint, shipped_checkpoint
 
     rows: list[dict] = []
+    for dim in (2, 3):  # warm-up: imports, network loading and first-call costs stay out of the table
+        small = fluid_pressure((16,) * dim, obstacles=1, seed=1)
+        for name, opts in SOLVERS.items():
+            solvers.solve(small, small.b, rtol=RTOL, maxiter=5, **opts)
     for dim, n in (QUICK if quick else CASES):
         for obstacles in (0, 4):
             problem = fluid_pressure((n,) * dim, obstacles=obstacles, seed=TEST_SEED + n)
@@ -52,7 +90,7 @@ def run_dcdm(quick: bool = False, out=None) -> tuple[list[dict], list[str]]:
                              "setup [s]": f"{res.setup_time:.3f}", "solve [s]": f"{res.solve_time:.3f}",
                              "total [s]": f"{wall:.3f}"})
                 print(json.dumps(rows[-1]), flush=True)
-    notes = []
+    notes = goal_notes(rows)
     for dim in (2, 3):
         for preset in ("paper", "deep"):
             meta = load_checkpoint(shipped_checkpoint(dim, preset))[1]
@@ -60,8 +98,11 @@ def run_dcdm(quick: bool = False, out=None) -> tuple[list[dict], list[str]]:
                          f"batch {meta['batch']}, {meta['training_set']}; training {meta['train_seconds']} s "
                          f"(data {meta['data_seconds']} s), final loss {meta['loss']:.3f} (`solverkit train dcdm`).")
     notes.append("dcdm (paper, k=2): the paper's network and solve step (A-orthogonalize against 2 directions, "
-                 "exact line search, true residual). fcg + dcdm (ours): multilevel network with a mask channel "
-                 "as the preconditioner of flexible CG (30 directions kept).")
+                 "exact line search, true residual). fcg + dcdm (ours): flexible CG (30 directions kept) "
+                 "preconditioned by z = Q r + s (I - QA) f((I - AQ) r): an exact Galerkin solve on 4^d-cell "
+                 "aggregates (Q) and a bias-free network gated by the fluid mask (f) for the scales below. "
+                 "fcg + coarse only: the same with f = identity (network=False), the ablation that shows what "
+                 "the network adds.")
     notes.append("Stopping: ||b - A x|| <= 1e-6 ||b|| on the true residual for every solver; 'stalled (N)' means "
                  "the iteration limit N came first; 'best reached' is the smallest residual seen.")
     return rows, notes
