@@ -62,6 +62,11 @@ def goal_notes(rows: list[dict]) -> list[str]:
             ok = its is not None and 3 * its <= cg
             notes.append(f"goal, paper dcdm at most 1/3 of CG's iterations at its training resolution, {case}: "
                          f"{verdict}, {'met' if ok else 'NOT met'}.")
+    times = {(row["case"], row["solver"]): float(row["total [s]"]) for row in rows}
+    ratios = [times[(c, ours)] / times[(c, "amg-pcg")] for c in cases if (c, ours) in times and (c, "amg-pcg") in times]
+    if ratios:
+        notes.append(f"wall time (set-up + solve, CPU), ours against AMG-PCG: {min(ratios):.1f}x to {max(ratios):.1f}x "
+                     "AMG-PCG's time; the network's convolutions cost more than the iterations they save.")
     return notes
 
 
@@ -95,8 +100,11 @@ def run_dcdm(quick: bool = False, out=None) -> tuple[list[dict], list[str]]:
         for preset in ("paper", "deep"):
             meta = load_checkpoint(shipped_checkpoint(dim, preset))[1]
             notes.append(f"checkpoint {dim}-D {preset}: trained at {meta['grid']}^{dim}, {meta['steps']} steps of "
-                         f"batch {meta['batch']}, {meta['training_set']}; training {meta['train_seconds']} s "
-                         f"(data {meta['data_seconds']} s), final loss {meta['loss']:.3f} (`solverkit train dcdm`).")
+                         f"batch {meta['batch']}, {meta['training_set']}, "
+                         f"{100 * meta.get('solver_fraction', 0):.0f}% of each batch from the solver's own residuals; "
+                         f"{meta.get('loss_kind', 'residual')} loss, final {meta['loss']:.3f}; training "
+                         f"{meta['train_seconds']} s (data {meta['data_seconds']} s; 2 to 3 trainings shared the 2 cores) "
+                         "(`solverkit train dcdm`).")
     notes.append("dcdm (paper, k=2): the paper's network and solve step (A-orthogonalize against 2 directions, "
                  "exact line search, true residual). fcg + dcdm (ours): flexible CG (30 directions kept) "
                  "preconditioned by z = Q r + s (I - QA) f((I - AQ) r): an exact Galerkin solve on 4^d-cell "
