@@ -269,6 +269,6 @@ def _fit_adam(pde, axes, kernels, orders, F, G, bmask, steps, lr, progress, name
             + 0.5 * log_beta.exp() * (r * r).sum() - 0.5 * m * log_beta
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return U.detach().numpy().copy(), {"steps": steps, "final_loss": losses[-1] if losses else None}
 
