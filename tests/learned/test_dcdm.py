@@ -139,6 +139,18 @@ def test_a_few_training_steps_lower_the_loss_and_resume_is_exact(tmp_path):
     assert meta["steps"] == 40 and meta["grid"] == 16 and "Ritz" in meta["training_set"]
 
 
+def test_deep_training_with_the_solver_pool_resumes_exactly(tmp_path):
+    from learned.dcdm.train import REFRESH_EVERY
+
+    kw = dict(dim=2, grid=16, preset="deep", batch=4, domains=1, ritz=20, seed=2, progress=False)
+    _, straight = train(steps=REFRESH_EVERY + 10, **kw)
+    out = tmp_path / "deep.pt"
+    train(steps=REFRESH_EVERY, out=out, checkpoint_every=REFRESH_EVERY, **kw)
+    _, resumed = train(steps=REFRESH_EVERY + 10, out=out, resume=True, checkpoint_every=REFRESH_EVERY, **kw)
+    np.testing.assert_allclose(resumed, straight, rtol=1e-5)
+    assert load_checkpoint(out)[1]["solver_fraction"] == 0.25
+
+
 def test_checkpoint_round_trip_and_bad_files(tmp_path):
     net = DCDMNet(PRESETS["deep"](2))
     with torch.no_grad():
