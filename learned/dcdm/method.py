@@ -23,18 +23,35 @@ from .model import DirectionModel
 
 __all__ = ["DCDMPreconditioner", "DCDM", "network_for"]
 
-_NETWORKS: dict[tuple[str, int], Any] = {}
+_NETWORKS: dict[tuple[str, int, str], Any] = {}
 
 GRID_NEEDED = ("{name} needs the grid structure: pass a pde_examples Problem (e.g. fluid_pressure(...)) or a "
                "solvers.GridOperator, not a plain matrix")
 
 
-def network_for(dim: int, checkpoint: str | None, preset: str) -> Any:
-    """The network of ``checkpoint`` (default: the shipped one for ``dim`` and ``preset``), loaded once."""
+def torch_device(name: str) -> str:
+    """``"cpu"``, ``"cuda"`` (or ``"cuda:N"``), or ``"auto"`` (CUDA when torch sees a GPU); a clear error for a
+    CUDA device that torch cannot use."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return name
+    if str(name).startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InvalidInputError(f"device {name!r}: this torch build sees no CUDA GPU (torch {torch.__version__})")
+        return name
+    raise InvalidInputError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {name!r}")
+
+
+def network_for(dim: int, checkpoint: str | None, preset: str, device: str = "cpu") -> Any:
+    """The network of ``checkpoint`` (default: the shipped one for ``dim`` and ``preset``) on ``device``,
+    loaded once."""
     path = Path(checkpoint) if checkpoint else shipped_checkpoint(dim, preset)
-    key = (str(path.resolve()), dim)
+    key = (str(path.resolve()), dim, device)
     if key not in _NETWORKS:
-        _NETWORKS[key] = load_checkpoint(path, dim=dim)[0]
+        _NETWORKS[key] = load_checkpoint(path, dim=dim)[0].to(device)
     return _NETWORKS[key]
 
 
@@ -48,7 +65,9 @@ class DCDMPreconditioner(Preconditioner):
     Options: ``checkpoint`` (a path; default the shipped checkpoint of ``preset``), ``preset``
     (``"deep"``: our multilevel network with the mask channel and the coarse solve; ``"paper"``: the
     paper's network), ``network`` (default True; False replaces the network by the identity, keeping
-    the coarse solve: the ablation that shows what the network adds).
+    the coarse solve: the ablation that shows what the network adds), ``device`` (where the network
+    runs: ``"cpu"`` (default), ``"cuda"``, ``"auto"``; the Krylov loop and the coarse solve stay on the
+    host, one residual and one direction cross per application).
 
     Examples
     --------
@@ -61,7 +80,7 @@ class DCDMPreconditioner(Preconditioner):
     """
 
     name = "dcdm"
-    defaults = {"checkpoint": None, "preset": "deep", "network": True}
+    defaults = {"checkpoint": None, "preset": "deep", "network": True, "device": "cpu"}
     symmetric = False
     needs_matrix = False
     wants_grid = True
@@ -72,7 +91,8 @@ class DCDMPreconditioner(Preconditioner):
     def setup(self, A: Any) -> "DCDMPreconditioner":
         if not isinstance(A, GridOperator):
             raise InvalidInputError(GRID_NEEDED.format(name="pc 'dcdm'"))
-        net = network_for(A.ndim, self.options["checkpoint"], self.options["preset"])
+        net = network_for(A.ndim, self.options["checkpoint"], self.options["preset"],
+                          torch_device(str(self.options["device"])))
         self.A = A
         self.model = DirectionModel(net, A) if self.options["network"] else (lambda r: r)
         ratio = net.config.coarse_ratio
@@ -90,7 +110,8 @@ class DCDM(FCG):
     """The deep conjugate-direction method (Kaneda et al., ICML 2023), faithful to the paper.
 
     Options: ``k`` (directions kept for the A-orthogonalization, paper: 2), ``checkpoint`` and ``preset``
-    (default ``"paper"``: the paper's network, trained here by ``solverkit train dcdm --preset paper``).
+    (default ``"paper"``: the paper's network, trained here by ``solverkit train dcdm --preset paper``),
+    ``device`` (where the network runs, as for the pc ``dcdm``).
 
     Examples
     --------
@@ -103,7 +124,7 @@ class DCDM(FCG):
     """
 
     name = "dcdm"
-    defaults = {"k": 2, "checkpoint": None, "preset": "paper"}
+    defaults = {"k": 2, "checkpoint": None, "preset": "paper", "device": "cpu"}
     accepts_pc = False
     needs_matrix = False
     wants_grid = True
@@ -113,7 +134,8 @@ class DCDM(FCG):
 
     def __init__(self, pc: Any = None, **options: Any):
         super().__init__(pc, **options)
-        self.pc = DCDMPreconditioner(checkpoint=self.options["checkpoint"], preset=self.options["preset"])
+        self.pc = DCDMPreconditioner(checkpoint=self.options["checkpoint"], preset=self.options["preset"],
+                                     device=self.options["device"])
 
     def _check_options(self) -> None:
         if int(self.options["k"]) < 1:
@@ -127,4 +149,5 @@ class DCDM(FCG):
         return super().setup(A)
 
     def used_options(self) -> dict[str, Any]:
-        return {"k": self.options["k"], "preset": self.options["preset"], "checkpoint": self.options["checkpoint"]}
+        return {"k": self.options["k"], "preset": self.options["preset"], "checkpoint": self.options["checkpoint"],
+                "device": self.options["device"]}

@@ -33,7 +33,8 @@ class DirectionModel:
         self.pad = [(0, (-s) % m) for s in self.shape]
         mask = np.ones(self.shape, bool) if op.mask is None else op.mask
         self.mask = mask
-        self._mask_t = torch.as_tensor(mask, dtype=torch.float32)
+        self.device = next(net.parameters()).device
+        self._mask_t = torch.as_tensor(mask, dtype=torch.float32, device=self.device)
 
     def _padded(self, t: torch.Tensor) -> torch.Tensor:
         flat = [v for lo_hi in reversed(self.pad) for v in lo_hi]
@@ -44,10 +45,10 @@ class DirectionModel:
         if norm == 0.0 or not np.isfinite(norm):
             return np.zeros_like(r)
         scale = np.sqrt(r.size) / norm
-        x = torch.as_tensor((r * scale).reshape(self.shape), dtype=torch.float32)[None, None]
+        x = torch.as_tensor((r * scale).reshape(self.shape), dtype=torch.float32).to(self.device)[None, None]
         if self.net.config.mask_channel:
             x = torch.cat([x, self._mask_t[None, None]], dim=1)
         with torch.inference_mode():
             q = self.net(self._padded(x))[0, 0]
-        q = q[tuple(slice(0, s) for s in self.shape)].numpy().astype(np.float64)
+        q = q[tuple(slice(0, s) for s in self.shape)].cpu().numpy().astype(np.float64)
         return np.where(self.mask, q, 0.0).reshape(-1)

@@ -201,3 +201,19 @@ def test_bad_input_is_a_clear_error():
         solvers.solve(p3, p3.b, method="fcg", pc="dcdm", checkpoint=str(shipped_checkpoint(2, "deep")))
     with pytest.raises(solvers.InvalidInputError, match="k must be"):
         solvers.solve(p, p.b, method="dcdm", k=0)
+    with pytest.raises(solvers.InvalidInputError, match="device must be"):
+        solvers.solve(p, p.b, method="fcg", pc="dcdm", device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(solvers.InvalidInputError, match="sees no CUDA GPU"):
+            solvers.solve(p, p.b, method="dcdm", device="cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="this torch build has no CUDA (the CPU wheel)")
+def test_network_on_cuda_gives_the_cpu_iterations():
+    p = fluid_pressure((64, 64), obstacles=3, seed=5)
+    for kw in (dict(method="fcg", pc="dcdm"), dict(method="dcdm")):
+        cpu = solvers.solve(p, p.b, rtol=1e-6, maxiter=300, **kw)
+        gpu = solvers.solve(p, p.b, rtol=1e-6, maxiter=300, device="cuda", **kw)
+        assert gpu.converged and true_relres(p, gpu.x) <= 1e-6 * 1.0001
+        assert abs(gpu.iterations - cpu.iterations) <= 2  # float32 convolutions differ in rounding only
