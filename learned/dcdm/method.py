@@ -93,10 +93,14 @@ class DCDMPreconditioner(Preconditioner):
             raise InvalidInputError(GRID_NEEDED.format(name="pc 'dcdm'"))
         net = network_for(A.ndim, self.options["checkpoint"], self.options["preset"],
                           torch_device(str(self.options["device"])))
+        return self.use_network(net, A)
+
+    def use_network(self, net: Any, A: GridOperator, coarse: CoarseSpace | None = None) -> "DCDMPreconditioner":
+        """Set up with ``net`` (a ``DCDMNet``) on ``A``; ``coarse`` reuses a coarse space already built."""
         self.A = A
         self.model = DirectionModel(net, A) if self.options["network"] else (lambda r: r)
         ratio = net.config.coarse_ratio
-        self.coarse = CoarseSpace(A, ratio) if ratio else None
+        self.coarse = coarse if coarse is not None or not ratio else CoarseSpace(A, ratio)
         return self
 
     def apply(self, r: np.ndarray) -> np.ndarray:

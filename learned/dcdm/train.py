@@ -15,9 +15,9 @@ from tqdm.auto import tqdm
 from solvers import InvalidInputError
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .coarse import CoarseSpace, balanced_direction
+from .coarse import CoarseSpace
 from .data import TrainingDomain, ritz_vectors, sample_batch
-from .model import DirectionModel
+from .method import DCDMPreconditioner
 from .network import PRESETS, DCDMNet
 from .stencil import TorchStencil
 
@@ -39,9 +39,10 @@ def energy_loss(q: torch.Tensor, b: torch.Tensor, apply_A, b_Ainv_b: torch.Tenso
     """``mean ||e - alpha q||_A^2 / ||e||_A^2`` with ``e = A^{-1} b`` and the same exact line search.
 
     What a step of CG along ``q`` leaves of the error in the norm CG minimizes: ``1 - cos^2`` of the angle
-    between ``q`` and ``e`` in the A-inner product, in [0, 1] and invariant to the scale of ``q``. Used for
-    our variant, whose coarse step can raise the residual's norm (spikes at aggregate borders) while it
-    removes most of the error's energy; the paper's residual loss punishes that.
+    between ``q`` and ``e`` in the A-inner product, in [0, 1] and invariant to the scale of ``q``. The
+    default for both presets: it measures what the solver's exact line search minimizes, where the paper's
+    residual loss also punishes steps that remove error energy but raise the residual's norm (our
+    variant's coarse step does, with spikes at aggregate borders).
     ``b_Ainv_b`` holds ``b^T A^{-1} b`` per sample.
     """
     dims = tuple(range(1, q.ndim))
@@ -100,19 +101,21 @@ def _direction(net: DCDMNet, b: torch.Tensor, mask: torch.Tensor, apply_A, coars
 REFRESH_EVERY = 100
 
 
-class _RecordingPC:
-    """The preconditioner of our variant, built on the network being trained, recording every residual it
-    is given (the residuals flexible CG meets)."""
+class _RecordingPC(DCDMPreconditioner):
+    """The preconditioner ``dcdm`` on the network being trained, recording every residual it is given (the
+    residuals flexible CG meets)."""
 
     def __init__(self, net: DCDMNet, domain: TrainingDomain, coarse: CoarseSpace | None):
-        self.model, self.coarse, self.seen = DirectionModel(net, domain.op), coarse, []
+        super().__init__()
+        self.use_network(net, domain.op, coarse)
+        self.seen: list[np.ndarray] = []
 
     def setup(self, A: Any) -> "_RecordingPC":
         return self
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         self.seen.append(r / np.linalg.norm(r))
-        return self.model(r) if self.coarse is None else balanced_direction(r, self.coarse, self.model)
+        return super().apply(r)
 
 
 def solver_residuals(net: DCDMNet, domain: TrainingDomain, coarse: CoarseSpace | None, seed: int,
