@@ -45,7 +45,7 @@ class DirectionModel:
         if norm == 0.0 or not np.isfinite(norm):
             return np.zeros_like(r)
         scale = np.sqrt(r.size) / norm
-        x = torch.as_tensor((r * scale).reshape(self.shape), dtype=torch.float32).to(self.device)[None, None]
+        x = torch.as_tensor((r * scale).reshape(self.shape), dtype=torch.float32, device=self.device)[None, None]
         if self.net.config.mask_channel:
             x = torch.cat([x, self._mask_t[None, None]], dim=1)
         with torch.inference_mode():

@@ -106,12 +106,12 @@ class DCDMNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         inp = x[:, :1]
         gate = self.config.mask_channel and self.config.mask_gate
-        masks = [x[:, 1:2]] if gate else [None]
-        for _ in range(self.config.levels):
-            masks.append(None if masks[-1] is None else self.pool(masks[-1], 2))
+        masks = [x[:, 1:2]] if gate else None  # the fluid mask at every level, for the gate
+        for _ in range(self.config.levels if gate else 0):
+            masks.append(self.pool(masks[-1], 2))
 
         def gated(t: torch.Tensor, level: int) -> torch.Tensor:
-            return t if masks[level] is None else t * masks[level]
+            return t if masks is None else t * masks[level]
 
         x = gated(self.first(inp if gate else x), 0)  # linear, as in the paper
         skips = []
