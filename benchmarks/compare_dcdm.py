@@ -33,30 +33,26 @@ MAXITER = {"cg": 10000, "ic-pcg": 5000, "amg-pcg": 500, "dcdm (paper, k=2)": 300
 TEST_SEED = 7777
 
 
-def _iterations(rows: list[dict], case: str, solver: str) -> int | None:
-    for row in rows:
-        if row["case"] == case and row["solver"] == solver:
-            return row["iterations"] if isinstance(row["iterations"], int) else None
-    return None
-
-
 def goal_notes(rows: list[dict]) -> list[str]:
     """The issue's goals, checked against the rows of this run (missing cases are said as such)."""
     ours, paper = "fcg + dcdm (ours)", "dcdm (paper, k=2)"
     cases = list(dict.fromkeys(row["case"] for row in rows))
+    # iterations to 1e-6 by (case, solver); None where the solver stalled or did not run
+    iterations = {(row["case"], row["solver"]): row["iterations"] for row in rows if isinstance(row["iterations"], int)}
+
     notes = []
-    stalled = [c for c in cases if _iterations(rows, c, ours) is None]
+    stalled = [c for c in cases if iterations.get((c, ours)) is None]
     notes.append(f"goal, ours reaches 1e-6 everywhere: {'met' if not stalled else 'NOT met on ' + '; '.join(stalled)}"
                  f" ({len(cases)} cases).")
-    behind = [c for c in cases if (_iterations(rows, c, ours) or 10**9) >= (_iterations(rows, c, "ic-pcg") or 0)]
+    behind = [c for c in cases if (iterations.get((c, ours)) or 10**9) >= (iterations.get((c, "ic-pcg")) or 0)]
     notes.append(f"goal, ours needs fewer iterations than IC-PCG: {'met' if not behind else 'NOT met on ' + '; '.join(behind)}.")
     for kind in ("open box", "unseen obstacles"):
-        lo, hi = _iterations(rows, f"2-D 64^2, {kind}", ours), _iterations(rows, f"2-D 512^2, {kind}", ours)
+        lo, hi = iterations.get((f"2-D 64^2, {kind}", ours)), iterations.get((f"2-D 512^2, {kind}", ours))
         if lo and hi:
             notes.append(f"goal, ours grows at most 1.5x from 64^2 to 512^2 ({kind}): {lo} -> {hi} iterations, "
                          f"{hi / lo:.2f}x, {'met' if hi <= 1.5 * lo else 'NOT met'}.")
     for case in ("2-D 64^2, open box", "2-D 64^2, unseen obstacles", "3-D 32^3, open box", "3-D 32^3, unseen obstacles"):
-        cg, its = _iterations(rows, case, "cg"), _iterations(rows, case, paper)
+        cg, its = iterations.get((case, "cg")), iterations.get((case, paper))
         if cg:
             verdict = "stalled" if its is None else f"{its} ({its / cg:.2f} of CG's {cg})"
             ok = its is not None and 3 * its <= cg
