@@ -8,6 +8,7 @@ import numpy as np
 
 from . import registry
 from .errors import InvalidInputError
+from .grid import GridOperator
 from .inputs import unwrap_problem
 from .options import parse_options
 from .result import SolveResult
@@ -170,6 +171,10 @@ def _place(matrix: Any, b: Any, backend: str, solver: Any) -> Any:
     if "cupy" not in getattr(solver, "backends", ()):
         raise InvalidInputError(f"{solver.name!r} does not run on the GPU; its backends are "
                                 f"{', '.join(solver.backends)}")
+    if isinstance(matrix, GridOperator):  # the grid travels beside the device matrix, for the learned pcs
+        from .gpu.grid import DeviceGrid
+
+        return DeviceGrid(matrix)
     import cupyx.scipy.sparse as csp
 
     return csp.csr_matrix(as_matrix(matrix))

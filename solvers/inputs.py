@@ -14,6 +14,7 @@ from scipy.sparse.linalg import LinearOperator
 from .backends import array_namespace, to_numpy_dtype
 from .errors import InvalidInputError
 from .grid import GridOperator
+from .gpu.grid import DeviceGrid
 
 __all__ = ["unwrap_problem", "as_matrix", "is_gpu_matrix", "check_rhs", "check_guess", "check_tolerances", "check_omega",
            "SUPPORTED_DTYPES"]
@@ -30,6 +31,8 @@ def unwrap_problem(A: Any) -> tuple[Any, GridOperator | None]:
     """
     if isinstance(A, GridOperator):
         return A, A
+    if isinstance(A, DeviceGrid):
+        return A, A.grid
     if is_gpu_matrix(A):
         return A, None
     if hasattr(A, "A") and not (sp.issparse(A) or isinstance(A, (np.ndarray, LinearOperator))) \
@@ -46,8 +49,8 @@ def _check_float_dtype(dtype: np.dtype, what: str) -> None:
 
 
 def is_gpu_matrix(A: Any) -> bool:
-    """A CuPy array or ``cupyx.scipy.sparse`` matrix."""
-    return type(A).__module__.split(".")[0] in ("cupy", "cupyx")
+    """A CuPy array, a ``cupyx.scipy.sparse`` matrix, or a ``DeviceGrid``."""
+    return isinstance(A, DeviceGrid) or type(A).__module__.split(".")[0] in ("cupy", "cupyx")
 
 
 def _gpu_matrix(A: Any) -> Any:
@@ -83,6 +86,8 @@ def as_matrix(A: Any, dtype: np.dtype | None = None, *, allow_operator: bool = F
     A, _ = unwrap_problem(A)
     if isinstance(A, GridOperator):
         A = A.to_csr()
+    if isinstance(A, DeviceGrid):
+        A = A.A
     if isinstance(A, LinearOperator) and not sp.issparse(A):
         if not allow_operator:
             raise InvalidInputError("this method needs the matrix entries; a LinearOperator only offers products. "

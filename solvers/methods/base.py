@@ -105,7 +105,7 @@ class Method:
                 if "cupy" not in supported:
                     raise InvalidInputError(f"{name!r} runs on backends {', '.join(supported)}, not on the GPU; "
                                             "use A.get() for the host, or a component that lists 'cupy'")
-        self.grid = A if isinstance(A, GridOperator) else None
+        self.grid = A if isinstance(A, GridOperator) else getattr(A, "grid", None) if gpu else None
         self.A = as_matrix(A, allow_operator=allow_op, allow_gpu=gpu)
         self.backend = "cupy" if gpu else "numpy"
         self.n = self.A.shape[0]

@@ -89,3 +89,18 @@ def test_gpu_refuses_host_only_parts_and_mixed_placement(cp):
         s.solve(cp.ones(256))
     with pytest.raises(solvers.InvalidInputError, match="does not run on the GPU"):
         solvers.solve(A, cp.ones(256), method="direct")
+
+
+def test_grid_operator_goes_to_the_gpu_as_a_device_grid(cp):
+    from solvers.gpu.grid import DeviceGrid
+
+    p = poisson((40, 40))
+    cpu = solvers.solve(p.grid, p.b, method="cg", pc="jacobi")
+    gpu = solvers.solve(p.grid, cp.asarray(p.b), method="cg", pc="jacobi")
+    assert gpu.converged and isinstance(gpu.x, cp.ndarray)
+    assert abs(gpu.iterations - cpu.iterations) <= 1
+    dg = DeviceGrid(p.grid)
+    assert dg.grid is p.grid and dg.shape == p.A.shape
+    assert int(dg.A.nnz) == p.A.nnz
+    x = cp.asarray(np.arange(p.n, dtype=np.float64))
+    assert np.allclose(cp.asnumpy(dg @ x), p.A @ np.arange(p.n, dtype=np.float64))
