@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from solvers import GridOperator, InvalidInputError
+from solvers.gpu.grid import DeviceGrid
 from solvers.methods.fcg import FCG
 from solvers.preconditioners.base import Preconditioner
 
+from ..device import torch_device
 from .checkpoint import load_checkpoint, shipped_checkpoint
 from .coarse import CoarseSpace, balanced_direction
 from .model import DirectionModel
@@ -27,22 +29,6 @@ _NETWORKS: dict[tuple[str, int, str], Any] = {}
 
 GRID_NEEDED = ("{name} needs the grid structure: pass a pde_examples Problem (e.g. fluid_pressure(...)) or a "
                "solvers.GridOperator, not a plain matrix")
-
-
-def torch_device(name: str) -> str:
-    """``"cpu"``, ``"cuda"`` (or ``"cuda:N"``), or ``"auto"`` (CUDA when torch sees a GPU); a clear error for a
-    CUDA device that torch cannot use."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cpu":
-        return name
-    if str(name).startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise InvalidInputError(f"device {name!r}: this torch build sees no CUDA GPU (torch {torch.__version__})")
-        return name
-    raise InvalidInputError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {name!r}")
 
 
 def network_for(dim: int, checkpoint: str | None, preset: str, device: str = "cpu") -> Any:
@@ -66,8 +52,10 @@ class DCDMPreconditioner(Preconditioner):
     (``"deep"``: our multilevel network with the mask channel and the coarse solve; ``"paper"``: the
     paper's network), ``network`` (default True; False replaces the network by the identity, keeping
     the coarse solve: the ablation that shows what the network adds), ``device`` (where the network
-    runs: ``"cpu"`` (default), ``"cuda"``, ``"auto"``; the Krylov loop and the coarse solve stay on the
-    host, one residual and one direction cross per application).
+    runs; by default where the arrays are. With NumPy arrays ``"cuda"`` or ``"auto"`` puts the network
+    on a GPU while the Krylov loop and the coarse solve stay on the host, one residual and one direction
+    crossing per application. With CuPy arrays everything runs on their GPU: the Krylov loop, the coarse
+    solve (``DeviceCoarseSpace``) and the network, the vectors passing between CuPy and torch by DLPack).
 
     Examples
     --------
@@ -80,7 +68,9 @@ class DCDMPreconditioner(Preconditioner):
     """
 
     name = "dcdm"
-    defaults = {"checkpoint": None, "preset": "deep", "network": True, "device": "cpu"}
+    defaults = {"checkpoint": None, "preset": "deep", "network": True, "device": None}
+    backends = ("numpy", "cupy")
+    backend = "numpy"  # until setup() sees a DeviceGrid
     symmetric = False
     needs_matrix = False
     wants_grid = True
@@ -89,11 +79,31 @@ class DCDMPreconditioner(Preconditioner):
     extra = "learned"
 
     def setup(self, A: Any) -> "DCDMPreconditioner":
-        if not isinstance(A, GridOperator):
+        on_gpu = isinstance(A, DeviceGrid)
+        grid = A.grid if on_gpu else A
+        if not isinstance(grid, GridOperator):
             raise InvalidInputError(GRID_NEEDED.format(name="pc 'dcdm'"))
-        net = network_for(A.ndim, self.options["checkpoint"], self.options["preset"],
-                          torch_device(str(self.options["device"])))
-        return self.use_network(net, A)
+        self.backend = "cupy" if on_gpu else "numpy"
+        net = network_for(grid.ndim, self.options["checkpoint"], self.options["preset"], self._device(on_gpu))
+        self.use_network(net, grid)
+        if on_gpu and self.coarse is not None:
+            self.coarse = self.coarse.on_device(A.A)
+        return self
+
+    def _device(self, on_gpu: bool) -> str:
+        """Where the network runs: the option, or by default where the arrays are. With CuPy arrays that
+        must be their GPU (the residual and the direction cross by DLPack, without copies)."""
+        name = self.options["device"]
+        if not on_gpu:
+            return torch_device(name or "cpu")
+        import cupy
+
+        here = torch_device(f"cuda:{cupy.cuda.Device().id}")  # a clear error where torch has no CUDA
+        chosen = here if name in (None, "auto", "cuda") else torch_device(name)
+        if chosen != here:
+            raise InvalidInputError(f"device={name!r} with CuPy arrays on {here}: the network must run where the "
+                                    "arrays are; leave device unset")
+        return chosen
 
     def use_network(self, net: Any, A: GridOperator, coarse: CoarseSpace | None = None) -> "DCDMPreconditioner":
         """Set up with ``net`` (a ``DCDMNet``) on ``A``; ``coarse`` reuses a coarse space already built."""
@@ -103,8 +113,8 @@ class DCDMPreconditioner(Preconditioner):
         self.coarse = coarse if coarse is not None or not ratio else CoarseSpace(A, ratio)
         return self
 
-    def apply(self, r: np.ndarray) -> np.ndarray:
-        r = np.asarray(r, dtype=np.float64)
+    def apply(self, r: Any) -> Any:
+        r = r.astype(np.float64, copy=False) if self.backend == "cupy" else np.asarray(r, dtype=np.float64)
         if self.coarse is None:
             return self.model(r)
         return balanced_direction(r, self.coarse, self.model)
@@ -128,11 +138,11 @@ class DCDM(FCG):
     """
 
     name = "dcdm"
-    defaults = {"k": 2, "checkpoint": None, "preset": "paper", "device": "cpu"}
+    defaults = {"k": 2, "checkpoint": None, "preset": "paper", "device": None}
     accepts_pc = False
     needs_matrix = False
     wants_grid = True
-    backends = ("numpy",)
+    backends = ("numpy", "cupy")
     requires = ("torch",)
     extra = "learned"
 
@@ -148,7 +158,7 @@ class DCDM(FCG):
         self.options["recompute_every"] = 1  # the paper uses the true residual every iteration
 
     def setup(self, A: Any) -> "DCDM":
-        if not isinstance(A, GridOperator):
+        if not isinstance(A, (GridOperator, DeviceGrid)):
             raise InvalidInputError(GRID_NEEDED.format(name="method 'dcdm'"))
         return super().setup(A)
 

@@ -1,11 +1,14 @@
 """The trained network as a map from a float64 residual to a float64 direction (float32 inside)."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from solvers import GridOperator, InvalidInputError
+from solvers.backends import backend_of
 
 from .network import DCDMNet
 
@@ -40,15 +43,39 @@ class DirectionModel:
         flat = [v for lo_hi in reversed(self.pad) for v in lo_hi]
         return F.pad(t, flat) if any(flat) else t
 
-    def __call__(self, r: np.ndarray) -> np.ndarray:
-        norm = float(np.linalg.norm(r))
-        if norm == 0.0 or not np.isfinite(norm):
-            return np.zeros_like(r)
-        scale = np.sqrt(r.size) / norm
-        x = torch.as_tensor((r * scale).reshape(self.shape), dtype=torch.float32, device=self.device)[None, None]
+    def _network(self, x: torch.Tensor) -> torch.Tensor:
+        """The network on one float32 residual of the grid's shape (unit RMS), cropped back to the grid."""
+        x = x[None, None]
         if self.net.config.mask_channel:
             x = torch.cat([x, self._mask_t[None, None]], dim=1)
         with torch.inference_mode():
             q = self.net(self._padded(x))[0, 0]
-        q = q[tuple(slice(0, s) for s in self.shape)].cpu().numpy().astype(np.float64)
+        return q[tuple(slice(0, s) for s in self.shape)]
+
+    def __call__(self, r: Any) -> Any:
+        if backend_of(r) == "cupy":
+            return self._on_device(r)
+        norm = float(np.linalg.norm(r))
+        if norm == 0.0 or not np.isfinite(norm):
+            return np.zeros_like(r)
+        scale = np.sqrt(r.size) / norm
+        x = torch.as_tensor((r * scale).reshape(self.shape), dtype=torch.float32, device=self.device)
+        q = self._network(x).cpu().numpy().astype(np.float64)
         return np.where(self.mask, q, 0.0).reshape(-1)
+
+    def _on_device(self, r: Any) -> Any:
+        """A CuPy residual in, a CuPy direction out: both cross to torch by DLPack (no copy); the only new
+        arrays are the float32 input and the float64 output the network's precision needs."""
+        import cupy
+
+        t = torch.from_dlpack(r)
+        if t.device != self.device:
+            raise InvalidInputError(f"the residual is on {t.device} and the network on {self.device}; "
+                                    "the network must run where the arrays are")
+        norm = float(torch.linalg.vector_norm(t))
+        if norm == 0.0 or not np.isfinite(norm):
+            return cupy.zeros_like(r)
+        x = (t * (np.sqrt(t.numel()) / norm)).reshape(self.shape).to(torch.float32)
+        q = self._network(x).to(torch.float64)
+        q = torch.where(self._mask_t > 0, q, torch.zeros((), dtype=q.dtype, device=q.device))
+        return cupy.from_dlpack(q.reshape(-1).contiguous())
