@@ -22,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=None, help="grid points per axis (default: 3 per wavelength)")
     p.add_argument("--rounds", type=int, default=10, help="alternating rounds (default 10)")
     p.add_argument("--adam-steps", type=int, default=3000, help="steps of the adam path (default 3000)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:N or auto")
     p.add_argument("--plot", type=Path, default=None, help="write a PNG of the solution and its error")
     p.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
     p.set_defaults(func=run)
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     case = CASES[args.case]
     sol = solve_pde(case, n=args.n, kernel=args.kernel, method=args.method, rounds=args.rounds,
-                    adam_steps=args.adam_steps)
+                    adam_steps=args.adam_steps, device=args.device)
     pts = test_points(case)
     u = case.exact(pts)
     err = float(np.linalg.norm(sol(pts) - u) / np.linalg.norm(u))

@@ -21,14 +21,15 @@ class AxisAlgebra:
     """Covariance ``K`` and derivative covariances ``K^(k)_ij = d^k/dx_i^k k(x_i, x_j)`` on one axis."""
 
     def __init__(self, x: np.ndarray, kernel: SpectralMixture):
-        self.x = torch.as_tensor(np.asarray(x, dtype=np.float64))
+        dev = kernel.log_weight.device  # everything on the kernel's device
+        self.x = torch.as_tensor(np.asarray(x, dtype=np.float64), device=dev)
         self.kernel = kernel
         n = self.x.shape[0]
         diffs = np.subtract.outer(np.arange(n), np.arange(n))
-        self._index = torch.as_tensor(np.abs(diffs))
-        self._sign = torch.as_tensor(np.sign(diffs).astype(np.float64))
-        h = float(self.x[1] - self.x[0]) if n > 1 else 1.0
-        self._lags = torch.arange(n, dtype=torch.float64) * h
+        self._index = torch.as_tensor(np.abs(diffs), device=dev)
+        self._sign = torch.as_tensor(np.sign(diffs).astype(np.float64), device=dev)
+        h = float(x[1] - x[0]) if n > 1 else 1.0
+        self._lags = torch.arange(n, dtype=torch.float64, device=dev) * h
 
     def matrices(self, order: int = 2) -> list[torch.Tensor]:
         """``[K, K', K'']`` up to ``order`` (differentiable in the kernel's parameters)."""
@@ -39,7 +40,7 @@ class AxisAlgebra:
         if order >= 2:
             mats.append(ks[2][self._index])
         n = mats[0].shape[0]
-        mats[0] = mats[0] + JITTER * mats[0][0, 0] * torch.eye(n, dtype=torch.float64)
+        mats[0] = mats[0] + JITTER * mats[0][0, 0] * torch.eye(n, dtype=torch.float64, device=self.x.device)
         return mats
 
     def derivative_maps(self, orders: set[int]) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
@@ -51,7 +52,7 @@ class AxisAlgebra:
         out = {}
         for k in orders:
             if k == 0:
-                out[0] = torch.eye(K.shape[0], dtype=torch.float64)
+                out[0] = torch.eye(K.shape[0], dtype=torch.float64, device=K.device)
             else:
                 out[k] = torch.cholesky_solve(mats[k].T.contiguous(), chol).T  # K^(k) K^-1 (K symmetric)
         return K, out

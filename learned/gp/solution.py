@@ -40,7 +40,8 @@ class GPSolution:
     def __post_init__(self) -> None:
         self.kernels = [copy.deepcopy(k).requires_grad_(False) for k in self.kernels]
         chols = [torch.linalg.cholesky(AxisAlgebra(x, k).matrices(0)[0]) for x, k in zip(self.axes, self.kernels)]
-        self._alpha = kron_solve(chols, torch.as_tensor(self.values))
+        self._device = self.kernels[0].log_weight.device
+        self._alpha = kron_solve(chols, torch.as_tensor(self.values, device=self._device))
 
     @property
     def dim(self) -> int:
@@ -70,13 +71,13 @@ class GPSolution:
         with torch.no_grad():
             rows = []
             for axis, (x, k) in enumerate(zip(self.axes, self.kernels)):
-                z = torch.as_tensor(pts[:, axis][:, None] - x[None, :])
+                z = torch.as_tensor(pts[:, axis][:, None] - x[None, :], device=self._device)
                 rows.append(k.derivatives(z, alpha[axis])[alpha[axis]])
             if self.dim == 1:
                 out = rows[0] @ self._alpha
             else:
                 out = torch.einsum("mi,ij,mj->m", rows[0], self._alpha, rows[1])
-        return out.numpy()
+        return out.cpu().numpy()
 
     def grid(self) -> tuple[np.ndarray, ...]:
         """The collocation grid as ``meshgrid(..., indexing="ij")`` arrays."""

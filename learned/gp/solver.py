@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from solvers import InvalidInputError
 
+from ..device import torch_device
 from .collocation import apply_operator, solve_collocation
 from .grid import AxisAlgebra, kron_solve
 from .kernels import KERNELS, SpectralMixture
@@ -52,7 +53,7 @@ def solve_pde(case_or_pde: Any, *, n: int | tuple[int, ...] | None = None, kerne
               components: int = 30, method: str = "alternating", rounds: int = 15, inner_steps: int = 100,
               lr: float = 1e-2, adam_steps: int = 3000, patience: int = 5, domain: Any = None,
               source: Callable | None = None, boundary: Callable | None = None, max_frequency: float | None = None,
-              seed: int = 0, progress: bool = True) -> GPSolution:
+              seed: int = 0, device: str = "cpu", progress: bool = True) -> GPSolution:
     """Solve a (semi)linear PDE with a spectral-mixture GP on a collocation grid (Fang et al., ICLR 2024).
 
     Parameters
@@ -76,6 +77,11 @@ def solve_pde(case_or_pde: Any, *, n: int | tuple[int, ...] | None = None, kerne
         ``adam_steps`` steps (boundary weight 200), final iterate.
     seed : int
         Seeds torch (the alternating path is deterministic anyway).
+    device : {"cpu", "cuda", "cuda:N", "auto"}
+        Where torch works: the kernel matrices, their Cholesky factors and derivative maps, the Adam steps
+        and the evaluation of the solution. ``adam`` runs there entirely; ``alternating`` solves the
+        collocation system (NumPy/SciPy, with solverkit's GMRES) on the host between its kernel fits,
+        the derivative maps crossing once per round.
 
     Returns
     -------
@@ -129,7 +135,8 @@ def solve_pde(case_or_pde: Any, *, n: int | tuple[int, ...] | None = None, kerne
         idx = [slice(None)] * dim
         idx[axis] = [0, -1]
         boundary_mask[tuple(idx)] = True
-    kernels = [_make_kernel(kernel, components, x, F, axis, periodogram=(method == "alternating"))
+    dev = torch_device(device)
+    kernels = [_make_kernel(kernel, components, x, F, axis, periodogram=(method == "alternating")).to(dev)
                for axis, x in enumerate(axes)]
     orders = sorted({o for alpha in pde.terms for o in alpha if o} | {0})
     check = _MidpointCheck(pde, axes, f, g)
@@ -140,7 +147,7 @@ def solve_pde(case_or_pde: Any, *, n: int | tuple[int, ...] | None = None, kerne
         values, info = _fit_adam(pde, axes, kernels, orders, F, G, boundary_mask, adam_steps, lr, progress, name)
         info["midpoint_residual"] = [check(GPSolution(axes, kernels, values))]
     info.update({"seconds": time.perf_counter() - t0, "grid": tuple(ns), "kernel": kernel, "method": method,
-                 "case": name})
+                 "case": name, "device": dev})
     return GPSolution(axes, kernels, values, info)
 
 
@@ -224,7 +231,7 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
     bar = tqdm(range(rounds), desc=f"gp {name}", disable=not progress, leave=False)
     for r in bar:
         _, maps = _maps(axes, kernels, orders, grad=False)
-        np_maps = [{k: v.numpy() for k, v in m.items()} for m in maps]
+        np_maps = [{k: v.cpu().numpy() for k, v in m.items()} for m in maps]
         U = solve_collocation(pde, np_maps, F, G, bmask, U0=U)
         sol = GPSolution(axes, kernels, U)
         res = check(sol)
@@ -239,7 +246,7 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
                 break
         if r == rounds - 1:
             break
-        Ut = torch.as_tensor(U)
+        Ut = torch.as_tensor(U, device=kernels[0].log_weight.device)
         for _ in range(inner_steps):
             opt.zero_grad()
             Ks = [AxisAlgebra(x, k).matrices(0)[0] for x, k in zip(axes, kernels)]
@@ -253,9 +260,10 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
 
 def _fit_adam(pde, axes, kernels, orders, F, G, bmask, steps, lr, progress, name):
     """The paper's path: Adam on everything, loss = prior + 200 ||U_B - g||^2 + learned-precision residual."""
-    Ft, Gt, B = torch.as_tensor(F), torch.as_tensor(G), torch.as_tensor(bmask)
+    dev = kernels[0].log_weight.device
+    Ft, Gt, B = (torch.as_tensor(a, device=dev) for a in (F, G, bmask))
     U = torch.zeros_like(Ft, requires_grad=True)
-    log_beta = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    log_beta = torch.zeros((), dtype=torch.float64, device=dev, requires_grad=True)
     params = [U, log_beta] + [p for k in kernels for p in k.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
     inner = ~B
@@ -270,5 +278,5 @@ def _fit_adam(pde, axes, kernels, orders, F, G, bmask, steps, lr, progress, name
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-    return U.detach().numpy().copy(), {"steps": steps, "final_loss": losses[-1] if losses else None}
+    return U.detach().cpu().numpy().copy(), {"steps": steps, "final_loss": losses[-1] if losses else None}
 

@@ -119,6 +119,23 @@ def test_bad_input_is_a_clear_error():
     sol = solve_pde("poisson1d-lowfreq", progress=False)
     with pytest.raises(solvers.InvalidInputError, match="shape"):
         sol(np.zeros((3, 2)))
+    with pytest.raises(solvers.InvalidInputError, match="device must be"):
+        solve_pde("poisson1d-lowfreq", device="tpu", progress=False)
+    if not torch.cuda.is_available():
+        with pytest.raises(solvers.InvalidInputError, match="sees no CUDA GPU"):
+            solve_pde("poisson1d-lowfreq", device="cuda", progress=False)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="this torch build has no CUDA (the CPU wheel)")
+@pytest.mark.parametrize("name,method,kw", [("poisson1d-sin100", "alternating", {}),
+                                            ("poisson1d-lowfreq", "adam", {"adam_steps": 300})])
+def test_cuda_gives_the_cpu_accuracy(name, method, kw):
+    cpu = solve_pde(name, method=method, progress=False, **kw)
+    gpu = solve_pde(name, method=method, device="cuda", progress=False, **kw)
+    assert gpu.info["device"] == "cuda" and gpu.kernels[0].log_weight.device.type == "cuda"
+    e_cpu, e_gpu = relative_error(cpu, name), relative_error(gpu, name)
+    assert e_gpu <= 2 * e_cpu + 1e-12, (e_cpu, e_gpu)  # same float64 arithmetic, other reduction orders
 
 
 def test_command_line_writes_a_report(tmp_path):
