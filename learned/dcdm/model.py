@@ -8,15 +8,11 @@ import torch
 from torch.nn import functional as F
 
 from solvers import GridOperator, InvalidInputError
-from solvers.backends import backend_of
+from solvers.backends import array_namespace, backend_of
 
 from .network import DCDMNet
 
 __all__ = ["DirectionModel"]
-
-#: networks shared between solves, by checkpoint path
-_CACHE: dict[str, tuple] = {}
-
 
 class DirectionModel:
     """``direction(r)``: the network applied to ``r`` scaled to unit RMS (``sqrt(N) r / ||r||``) on the
@@ -35,7 +31,6 @@ class DirectionModel:
         m = net.multiple
         self.pad = [(0, (-s) % m) for s in self.shape]
         mask = np.ones(self.shape, bool) if op.mask is None else op.mask
-        self.mask = mask
         self.device = next(net.parameters()).device
         self._mask_t = torch.as_tensor(mask, dtype=torch.float32, device=self.device)
 
@@ -53,29 +48,18 @@ class DirectionModel:
         return q[tuple(slice(0, s) for s in self.shape)]
 
     def __call__(self, r: Any) -> Any:
-        if backend_of(r) == "cupy":
-            return self._on_device(r)
-        norm = float(np.linalg.norm(r))
-        if norm == 0.0 or not np.isfinite(norm):
-            return np.zeros_like(r)
-        scale = np.sqrt(r.size) / norm
-        x = torch.as_tensor((r * scale).reshape(self.shape), dtype=torch.float32, device=self.device)
-        q = self._network(x).cpu().numpy().astype(np.float64)
-        return np.where(self.mask, q, 0.0).reshape(-1)
-
-    def _on_device(self, r: Any) -> Any:
-        """A CuPy residual in, a CuPy direction out: both cross to torch by DLPack (no copy); the only new
+        """NumPy in, NumPy out; CuPy in, CuPy out, both crossing to torch by DLPack (no copy): the only new
         arrays are the float32 input and the float64 output the network's precision needs."""
-        import cupy
-
-        t = torch.from_dlpack(r)
-        if t.device != self.device:
+        gpu = backend_of(r) == "cupy"
+        xp = array_namespace(r)
+        norm = float(xp.linalg.norm(r))
+        if norm == 0.0 or not np.isfinite(norm):
+            return xp.zeros_like(r)
+        t = torch.from_dlpack(r) if gpu else torch.as_tensor(r)
+        if gpu and t.device != self.device:
             raise InvalidInputError(f"the residual is on {t.device} and the network on {self.device}; "
                                     "the network must run where the arrays are")
-        norm = float(torch.linalg.vector_norm(t))
-        if norm == 0.0 or not np.isfinite(norm):
-            return cupy.zeros_like(r)
-        x = (t * (np.sqrt(t.numel()) / norm)).reshape(self.shape).to(torch.float32)
-        q = self._network(x).to(torch.float64)
-        q = torch.where(self._mask_t > 0, q, torch.zeros((), dtype=q.dtype, device=q.device))
-        return cupy.from_dlpack(q.reshape(-1).contiguous())
+        x = (t * (np.sqrt(t.numel()) / norm)).reshape(self.shape).to(device=self.device, dtype=torch.float32)
+        q = self._network(x).to(dtype=torch.float64)
+        q = torch.where(self._mask_t > 0, q, torch.zeros((), dtype=q.dtype, device=q.device)).reshape(-1)
+        return xp.from_dlpack(q.contiguous()) if gpu else q.cpu().numpy()
