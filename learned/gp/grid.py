@@ -21,7 +21,7 @@ class AxisAlgebra:
     """Covariance ``K`` and derivative covariances ``K^(k)_ij = d^k/dx_i^k k(x_i, x_j)`` on one axis."""
 
     def __init__(self, x: np.ndarray, kernel: SpectralMixture):
-        dev = kernel.log_weight.device  # everything on the kernel's device
+        dev = kernel.device  # everything on the kernel's device
         self.x = torch.as_tensor(np.asarray(x, dtype=np.float64), device=dev)
         self.kernel = kernel
         n = self.x.shape[0]

@@ -70,6 +70,11 @@ class SpectralMixture(nn.Module):
         self.frequency = nn.Parameter(freq, requires_grad=not plain)
 
     @property
+    def device(self) -> torch.device:
+        """Where the kernel's parameters (and so everything built from them) live."""
+        return self.log_weight.device
+
+    @property
     def gaussian(self) -> bool:
         return self.kind in ("gaussian", "se")
 

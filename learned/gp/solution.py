@@ -40,7 +40,7 @@ class GPSolution:
     def __post_init__(self) -> None:
         self.kernels = [copy.deepcopy(k).requires_grad_(False) for k in self.kernels]
         chols = [torch.linalg.cholesky(AxisAlgebra(x, k).matrices(0)[0]) for x, k in zip(self.axes, self.kernels)]
-        self._device = self.kernels[0].log_weight.device
+        self._device = self.kernels[0].device
         self._alpha = kron_solve(chols, torch.as_tensor(self.values, device=self._device))
 
     @property

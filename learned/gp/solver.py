@@ -246,7 +246,7 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
                 break
         if r == rounds - 1:
             break
-        Ut = torch.as_tensor(U, device=kernels[0].log_weight.device)
+        Ut = torch.as_tensor(U, device=kernels[0].device)
         for _ in range(inner_steps):
             opt.zero_grad()
             Ks = [AxisAlgebra(x, k).matrices(0)[0] for x, k in zip(axes, kernels)]
@@ -260,7 +260,7 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
 
 def _fit_adam(pde, axes, kernels, orders, F, G, bmask, steps, lr, progress, name):
     """The paper's path: Adam on everything, loss = prior + 200 ||U_B - g||^2 + learned-precision residual."""
-    dev = kernels[0].log_weight.device
+    dev = kernels[0].device
     Ft, Gt, B = (torch.as_tensor(a, device=dev) for a in (F, G, bmask))
     U = torch.zeros_like(Ft, requires_grad=True)
     log_beta = torch.zeros((), dtype=torch.float64, device=dev, requires_grad=True)
