@@ -9,8 +9,9 @@ import numpy as np
 from . import registry
 from .errors import InvalidInputError
 from .grid import GridOperator
-from .inputs import unwrap_problem
+from .inputs import float_dtype, unwrap_problem
 from .options import parse_options
+from .preconditioners.base import as_preconditioner
 from .result import SolveResult
 
 __all__ = ["solve", "make_solver"]
@@ -45,12 +46,12 @@ def make_solver(method: str = "cg", *, pc: Any = None, **options: Any) -> Any:
     if isinstance(pc, str):
         pc_factory = registry.get("pc", pc)
     for key, value in options.items():
-        if key in _GENERIC or key in getattr(factory, "defaults", {}):
+        if key in _GENERIC or key in factory.defaults:
             method_options[key] = value
-        elif pc_factory is not None and key in getattr(pc_factory, "defaults", {}):
+        elif pc_factory is not None and key in pc_factory.defaults:
             pc_options[key] = value
         else:
-            known = set(_GENERIC) | set(getattr(factory, "defaults", {})) | set(getattr(pc_factory, "defaults", {}))
+            known = set(_GENERIC) | set(factory.defaults) | set(pc_factory.defaults if pc_factory else ())
             close = difflib.get_close_matches(key, sorted(known), n=2)
             hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             owner = f"method {method!r}" + (f" with pc {pc!r}" if pc_factory else "")
@@ -58,9 +59,7 @@ def make_solver(method: str = "cg", *, pc: Any = None, **options: Any) -> Any:
     if pc_factory is not None:
         pc_obj = pc_factory(**pc_options)
     elif pc is not None:
-        if not (hasattr(pc, "setup") and hasattr(pc, "apply")):
-            raise InvalidInputError("pc must be a registered name or an object with setup(A) and apply(r)")
-        pc_obj = pc
+        pc_obj = as_preconditioner(pc)
     return factory(pc=pc_obj, **method_options)
 
 
@@ -131,11 +130,10 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
                            **options)
     matrix, _grid = unwrap_problem(A)
     solver = make_solver(method, pc=pc, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor, **options)
-    b_dtype, a_dtype = getattr(b, "dtype", None), getattr(matrix, "dtype", None)
-    if _is_real_float(b_dtype) and _is_real_float(a_dtype) and np.dtype(a_dtype) != np.dtype(b_dtype) \
-            and hasattr(matrix, "astype"):
+    b_dtype, a_dtype = float_dtype(b), float_dtype(matrix)
+    if b_dtype is not None and a_dtype is not None and a_dtype != b_dtype and hasattr(matrix, "astype"):
         matrix = matrix.astype(b_dtype)  # x takes b's dtype: work in b's precision
-    if _grid is not None and (getattr(solver, "wants_grid", False) or getattr(solver.pc, "wants_grid", False)):
+    if _grid is not None and (solver.wants_grid or (solver.pc is not None and solver.pc.wants_grid)):
         matrix = _grid
     matrix = _place(matrix, b, backend, solver)
     solver.setup(matrix)
@@ -152,13 +150,6 @@ def _merge_option_string_for_petsc(method: str, pc: Any, options: dict[str, Any]
     return method, pc, options
 
 
-def _is_real_float(dtype: Any) -> bool:
-    try:
-        return dtype is not None and np.dtype(dtype) in (np.dtype(np.float32), np.dtype(np.float64))
-    except TypeError:
-        return False
-
-
 def _place(matrix: Any, b: Any, backend: str, solver: Any) -> Any:
     """With ``b`` on the GPU (or ``backend="cupy"``) and a host matrix, copy the matrix to the GPU once,
     before the set-up; never inside an iteration."""
@@ -168,7 +159,7 @@ def _place(matrix: Any, b: Any, backend: str, solver: Any) -> Any:
     wants_gpu = backend == "cupy" or (backend == "auto" and backend_of(b) == "cupy")
     if not wants_gpu or is_gpu_matrix(matrix):
         return matrix
-    if "cupy" not in getattr(solver, "backends", ()):
+    if "cupy" not in solver.backends:
         raise InvalidInputError(f"{solver.name!r} does not run on the GPU; its backends are "
                                 f"{', '.join(solver.backends)}")
     if isinstance(matrix, GridOperator):  # the grid travels beside the device matrix, for the learned pcs

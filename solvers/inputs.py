@@ -17,7 +17,7 @@ from .grid import GridOperator
 from .gpu.grid import DeviceGrid
 
 __all__ = ["unwrap_problem", "as_matrix", "is_gpu_matrix", "check_rhs", "check_guess", "check_tolerances", "check_omega",
-           "SUPPORTED_DTYPES"]
+           "float_dtype", "SUPPORTED_DTYPES"]
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,28 @@ def unwrap_problem(A: Any) -> tuple[Any, GridOperator | None]:
     return A, None
 
 
+def float_dtype(obj: Any) -> np.dtype | None:
+    """The dtype of ``obj`` (an array, matrix or dtype) when it is one solverkit computes in, else ``None``.
+
+    Examples
+    --------
+    >>> float_dtype(np.ones(2, dtype=np.float32)), float_dtype(np.ones(2, dtype=int)), float_dtype(None)
+    (dtype('float32'), None, None)
+    """
+    dtype = getattr(obj, "dtype", obj)
+    try:
+        dtype = to_numpy_dtype(dtype) if dtype is not None else None
+    except TypeError:
+        return None
+    return dtype if dtype in SUPPORTED_DTYPES else None
+
+
 def _check_float_dtype(dtype: np.dtype, what: str) -> None:
+    if float_dtype(dtype) is not None:
+        return
     if np.issubdtype(dtype, np.complexfloating):
         raise InvalidInputError(f"{what} is complex ({dtype}); solverkit solves real systems only")
-    if dtype not in SUPPORTED_DTYPES:
-        raise InvalidInputError(f"{what} has dtype {dtype}; use float64 or float32 (x takes b's dtype)")
+    raise InvalidInputError(f"{what} has dtype {dtype}; use float64 or float32 (x takes b's dtype)")
 
 
 def is_gpu_matrix(A: Any) -> bool:
@@ -180,11 +197,13 @@ def check_tolerances(rtol: float, atol: float, maxiter: int | None) -> None:
 
 
 def check_omega(omega: float, low: float = 0.0, high: float = 2.0, what: str = "omega") -> float:
-    """Relaxation factors must lie in the open interval (low, high), where the iteration can converge."""
-    try:
-        omega = float(omega)
-    except (TypeError, ValueError):
-        raise InvalidInputError(f"{what} must be a number, got {omega!r}") from None
-    if not (low < omega < high):
-        raise InvalidInputError(f"{what} must lie in ({low:g}, {high:g}) for the iteration to converge, got {omega:g}")
-    return omega
+    """Relaxation factors must lie in the open interval (low, high), where the iteration can converge.
+
+    Examples
+    --------
+    >>> check_omega(1.5)
+    1.5
+    """
+    from .component import Option
+
+    return Option(what, "float", None, low=low, high=high, open_low=True, open_high=True).validate("solverkit", omega)

@@ -13,13 +13,16 @@ import numba as nb
 import numpy as np
 from numba import prange
 
-__all__ = ["for_size", "PARALLEL_MIN_NNZ", "STATUS_CONVERGED", "STATUS_MAXITER", "STATUS_NAN", "STATUS_DTOL"]
+from .stopping import DTOL, Status, check
+from .young import jacobi_radius_sq, optimal_sor_omega
+
+__all__ = ["for_size", "PARALLEL_MIN_NNZ", "KIND_JACOBI", "KIND_SOR", "KIND_SSOR", "KIND_BACKWARD_SOR", "adapt_omega"]
 
 #: below this many stored entries the serial kernels are used
 PARALLEL_MIN_NNZ = 100_000
 
-STATUS_CONVERGED, STATUS_MAXITER, STATUS_NAN, STATUS_DTOL = 0, 1, 2, 3
 KIND_JACOBI, KIND_SOR, KIND_SSOR, KIND_BACKWARD_SOR = 0, 1, 2, 3
+STATUS_ITERATING = int(Status.ITERATING)
 
 
 # Sequential sweeps: row i depends on the rows before it, so these never run threaded.
@@ -67,6 +70,31 @@ def ilu0(indptr, indices, data, diagpos):
         if not data[diagpos[i]] > 0.0:
             return i
     return -1
+
+
+@nb.njit(cache=True, nogil=True)
+def adapt_omega(hist, it, every, omega, lam_prev, dinv_w, diag):
+    """Hageman-Young adaptation of SOR's omega inside a solve, at iterate ``it`` (a multiple of ``every``).
+
+    The observed convergence factor ``lam`` over the last ``every`` iterations gives the Jacobi spectral
+    radius through Young's relation (``solvers.young``, valid while omega is below the optimum, where the
+    dominant eigenvalue is real), and omega moves to the optimum it implies once two windows agree. A
+    factor at or below ``omega - 1`` means omega has reached the optimum: adaptation stops (``every``
+    returned as 0). ``dinv_w`` is overwritten when omega changes. Returns ``(omega, lam_prev, every)``.
+    """
+    lam = (hist[it] / hist[it - every]) ** (1.0 / every)
+    if lam <= omega - 1.0 + 1e-3 or lam >= 1.0:
+        return omega, lam, 0  # at (or past) the optimum, or no usable estimate: keep omega
+    if abs(lam - lam_prev) <= 0.01 * lam:  # two windows agree: the factor has settled
+        mu2 = jacobi_radius_sq(lam, omega)
+        if mu2 < 1.0:
+            new = optimal_sor_omega(mu2)
+            if new > omega + 1e-3:
+                omega = min(new, 1.99)
+                for i in range(dinv_w.shape[0]):
+                    dinv_w[i] = omega / diag[i]
+                lam = -1.0  # a new omega: wait for two fresh windows
+    return omega, lam, every
 
 
 class _Kernels:
@@ -148,84 +176,51 @@ def _build(parallel: bool) -> _Kernels:
             y[i] += alpha * x[i]
 
     @jit
-    def stationary(ap, ai, ax, lp, li, lx, up, ui, ux, dinv_w, dscale, b, x, r, z, kind,
-                   tol, dtol, maxiter, hist, diag, omega, adapt_every):
-        """Residual-correction loop x += M^-1 (b - A x) for Jacobi, SOR, SSOR, backward SOR.
+    def relax(kind, L, U, dinv_w, dscale, r, z, x):
+        """One correction ``x += M^-1 r`` of Jacobi, SOR, SSOR or backward SOR (``kind``); ``z`` is work
+        space. ``L``/``U`` are the strictly lower/upper CSR parts as ``(indptr, indices, data)``,
+        ``dinv_w = omega / diag``, ``dscale = (2 - omega) diag / omega`` (SSOR's middle factor)."""
+        if kind == KIND_JACOBI:
+            for i in prange(x.shape[0]):
+                x[i] += dinv_w[i] * r[i]
+            return
+        if kind == KIND_BACKWARD_SOR:
+            upper_solve(U[0], U[1], U[2], dinv_w, r, z)
+        else:
+            lower_solve(L[0], L[1], L[2], dinv_w, r, z)
+            if kind == KIND_SSOR:
+                for i in prange(z.shape[0]):
+                    z[i] *= dscale[i]
+                upper_solve(U[0], U[1], U[2], dinv_w, z, z)
+        for i in prange(x.shape[0]):
+            x[i] += z[i]
 
-        The true residual is computed every iteration (threaded); the correction is one triangular sweep
-        (two for SSOR) on the residual, which costs less than a classical sweep plus a separate residual.
+    @jit
+    def stationary(A, L, U, dinv_w, dscale, b, x, r, z, kind, tol, maxiter, hist, adapt):
+        """Residual-correction loop ``x += M^-1 (b - A x)`` (``relax``) with the true residual of every
+        iterate (``residual``, threaded) and the shared stopping test (``solvers.stopping.check``).
 
-        With ``adapt_every > 0`` (SOR only) omega is raised during the solve, Hageman-Young style: every
-        ``adapt_every`` iterations the observed convergence factor ``lam`` gives the Jacobi spectral radius
-        through Young's relation ``(lam + omega - 1)^2 = lam omega^2 mu^2`` (valid while omega is below the
-        optimum, where the dominant eigenvalue is real), and omega moves to ``2 / (1 + sqrt(1 - mu^2))``.
-        A factor at or below ``omega - 1`` means omega has reached the optimum: adaptation stops.
-        ``dinv_w`` is overwritten when omega changes. Returns (iterations, status, omega);
-        hist[k] = ||b - A x_k||.
+        The correction is one triangular sweep (two for SSOR) on the residual, which costs less than a
+        classical sweep plus a separate residual. ``adapt = (adapt_every, omega, diag)``: with
+        ``adapt_every > 0`` (SOR only) omega is raised during the solve by :func:`adapt_omega`, which
+        overwrites ``dinv_w``. Returns ``(iterations, status, omega)``; ``hist[k] = ||b - A x_k||``.
         """
-        rr = 0.0
-        for i in prange(r.shape[0]):
-            s = b[i]
-            for k in range(ap[i], ap[i + 1]):
-                s -= ax[k] * x[ai[k]]
-            r[i] = s
-            rr += s * s
-        rn = np.sqrt(rr)
+        every, omega, diag = adapt
+        rn = np.sqrt(residual(A[0], A[1], A[2], x, b, r))
         hist[0] = rn
-        limit = dtol * rn
+        limit = DTOL * max(rn, tol)
         it = 0
         lam_prev = -1.0
         while True:
-            if rn <= tol:
-                return it, 0, omega
-            if not np.isfinite(rn):
-                return it, 2, omega
-            if rn > limit:
-                return it, 3, omega
-            if it >= maxiter:
-                return it, 1, omega
-            if kind == 0:
-                for i in prange(x.shape[0]):
-                    x[i] += dinv_w[i] * r[i]
-            elif kind == 1:
-                lower_solve(lp, li, lx, dinv_w, r, z)
-                for i in prange(x.shape[0]):
-                    x[i] += z[i]
-            elif kind == 3:
-                upper_solve(up, ui, ux, dinv_w, r, z)
-                for i in prange(x.shape[0]):
-                    x[i] += z[i]
-            else:
-                lower_solve(lp, li, lx, dinv_w, r, z)
-                for i in prange(z.shape[0]):
-                    z[i] *= dscale[i]
-                upper_solve(up, ui, ux, dinv_w, z, z)
-                for i in prange(x.shape[0]):
-                    x[i] += z[i]
+            status = check(rn, it, tol, limit, maxiter)
+            if status != STATUS_ITERATING:
+                return it, status, omega
+            relax(kind, L, U, dinv_w, dscale, r, z, x)
             it += 1
-            rr = 0.0
-            for i in prange(r.shape[0]):
-                s = b[i]
-                for k in range(ap[i], ap[i + 1]):
-                    s -= ax[k] * x[ai[k]]
-                r[i] = s
-                rr += s * s
-            rn = np.sqrt(rr)
+            rn = np.sqrt(residual(A[0], A[1], A[2], x, b, r))
             hist[it] = rn
-            if adapt_every > 0 and kind == 1 and it % adapt_every == 0 and it > adapt_every and rn > 0:
-                lam = (rn / hist[it - adapt_every]) ** (1.0 / adapt_every)
-                if lam <= omega - 1.0 + 1e-3 or lam >= 1.0:
-                    adapt_every = 0  # at (or past) the optimum, or no usable estimate: keep omega
-                elif abs(lam - lam_prev) <= 0.01 * lam:  # two windows agree: the factor has settled
-                    mu2 = (lam + omega - 1.0) ** 2 / (lam * omega * omega)
-                    if mu2 < 1.0:
-                        new = 2.0 / (1.0 + np.sqrt(1.0 - mu2))
-                        if new > omega + 1e-3:
-                            omega = min(new, 1.99)
-                            for i in range(dinv_w.shape[0]):
-                                dinv_w[i] = omega / diag[i]
-                            lam = -1.0  # a new omega: wait for two fresh windows
-                lam_prev = lam
+            if every > 0 and kind == KIND_SOR and it % every == 0 and it > every and rn > 0:
+                omega, lam_prev, every = adapt_omega(hist, it, every, omega, lam_prev, dinv_w, diag)
 
     ns = _Kernels()
     for name, fn in list(locals().items()):

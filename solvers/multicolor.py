@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from . import kernels
 from .backends import array_namespace, backend_of
-from .result import Reason
+from .stopping import Status, StoppingRule, divergence_limit, first_stop
 
 __all__ = ["MulticolorSplitting", "stationary_solve", "to_backend_csr"]
 
@@ -86,18 +86,36 @@ class MulticolorSplitting:
         return z
 
 
-def stationary_solve(A: Any, split: MulticolorSplitting, kind: str, omega: float, b: Any, x: Any, tol: float,
-                     maxiter: int, dtol: float, check_every: int = 10) -> tuple[Any, Reason, np.ndarray]:
-    """Jacobi (``kind='jacobi'``), SOR or SSOR in multicolour order until ``||b - A x|| <= tol``."""
+def stationary_solve(A: Any, split: MulticolorSplitting, kind: str, omega: float, b: Any, x: Any,
+                     stop: StoppingRule, check_every: int = 10) -> tuple[Any, int, np.ndarray]:
+    """Jacobi (``kind='jacobi'``), SOR or SSOR in multicolour order until ``stop`` says so.
+
+    The device keeps a 0/1 ``active`` flag that turns 0 at the first iterate whose residual meets the
+    tolerance or leaves the divergence limit (a NaN fails both comparisons), so the iterate freezes
+    there; every ``check_every`` iterations the host finds that iterate with the shared
+    :func:`solvers.stopping.first_stop`.
+    """
     xp = array_namespace(b)
+    maxiter = stop.maxiter
     hist = xp.zeros(maxiter + 1, dtype=xp.float64)
     r = b - A @ x
-    hist[0] = xp.linalg.norm(r)
-    active = (hist[0] > tol).astype(b.dtype)
-    it = 0
-    while it < maxiter:
-        stop = min(maxiter, it + check_every)
-        while it < stop:
+    r0 = xp.linalg.norm(r)
+    hist[0] = r0
+    stop.limit = divergence_limit(float(r0), stop.tol)
+    tol, limit = stop.tol, stop.limit
+
+    def running(rn: Any) -> Any:
+        return ((rn > tol) & (rn <= limit)).astype(b.dtype)
+
+    active = running(hist[0])
+    it = checked = 0
+    while True:
+        h = hist[: it + 1].get() if backend_of(hist) == "cupy" else hist[: it + 1]
+        k, status = first_stop(np.ascontiguousarray(h), tol, limit, maxiter, checked)
+        if status != Status.ITERATING:
+            return x, status, np.array(h[: k + 1])
+        checked = it + 1
+        for _ in range(min(maxiter, it + check_every) - it):
             it += 1
             if kind == "jacobi":
                 x += (active * omega) * split.diag_inv * r
@@ -107,14 +125,4 @@ def stationary_solve(A: Any, split: MulticolorSplitting, kind: str, omega: float
                     split.sweep(x, b, omega, False, active)
             r = b - A @ x
             hist[it] = xp.linalg.norm(r)
-            active = active * (hist[it] > tol)
-        h = hist[: it + 1].get() if backend_of(hist) == "cupy" else hist[: it + 1]
-        met = np.flatnonzero(h <= tol)
-        if met.size:
-            return x, Reason.CONVERGED_RTOL, np.array(h[: met[0] + 1])
-        if not np.isfinite(h[-1]):
-            return x, Reason.DIVERGED_NANORINF, np.array(h)
-        if h[-1] > dtol * max(h[0], tol):
-            return x, Reason.DIVERGED_DTOL, np.array(h)
-    h = hist[: it + 1].get() if backend_of(hist) == "cupy" else hist[: it + 1]
-    return x, Reason.DIVERGED_ITS, np.array(h)
+            active = active * running(hist[it])

@@ -64,7 +64,8 @@ _MESSAGES = {
     Reason.CONVERGED_STEP_LENGTH: "stopped: the step length became too small",
     Reason.CONVERGED_HAPPY_BREAKDOWN: "converged: the Krylov space contains the exact solution (happy breakdown)",
     Reason.CONVERGED_ITS: "finished: the method ran its fixed number of steps (direct solve)",
-    Reason.DIVERGED_NULL: "breakdown: the matrix seems singular; remove its null space or use a Neumann-aware problem",
+    Reason.DIVERGED_NULL: "the matrix is singular (or too ill-conditioned for this tolerance): the residual stays "
+    "above it; give solve() its null space (nullspace='constant' for a pure-Neumann problem) or loosen rtol",
     Reason.DIVERGED_ITS: "maxiter reached before the tolerance; raise maxiter, add a preconditioner (pc='amg' or 'ic'), "
     "or loosen rtol. x is the last iterate",
     Reason.DIVERGED_DTOL: "the residual grew far above its initial value; the method diverges on this matrix "

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from solvers import GridOperator, InvalidInputError
+from solvers.component import Option
 from solvers.gpu.grid import DeviceGrid
 from solvers.methods.fcg import FCG
 from solvers.preconditioners.base import Preconditioner
@@ -26,6 +27,9 @@ from .model import DirectionModel
 __all__ = ["DCDMPreconditioner", "DCDM", "network_for"]
 
 _NETWORKS: dict[tuple[str, int, str], Any] = {}
+
+DEVICE = Option("device", "str", None, "where the network runs (cpu, cuda, cuda:N, auto); default: where the "
+                "arrays are", nullable=True)
 
 GRID_NEEDED = ("{name} needs the grid structure: pass a pde_examples Problem (e.g. fluid_pressure(...)) or a "
                "solvers.GridOperator, not a plain matrix")
@@ -68,7 +72,14 @@ class DCDMPreconditioner(Preconditioner):
     """
 
     name = "dcdm"
-    defaults = {"checkpoint": None, "preset": "deep", "network": True, "device": None}
+    options_table = (
+        Option("checkpoint", "str", None, "path of a trained network (default: the shipped one of preset)",
+               nullable=True),
+        Option("preset", "str", "deep", "deep: our multilevel network with the coarse solve; paper: the paper's",
+               choices=("deep", "paper")),
+        Option("network", "bool", True, "False replaces the network by the identity (ablation)"),
+        DEVICE,
+    )
     backends = ("numpy", "cupy")
     backend = "numpy"  # until setup() sees a DeviceGrid
     symmetric = False
@@ -138,7 +149,13 @@ class DCDM(FCG):
     """
 
     name = "dcdm"
-    defaults = {"k": 2, "checkpoint": None, "preset": "paper", "device": None}
+    options_table = (
+        Option("k", "int", 2, "directions kept for the A-orthogonalization (the paper's 2)", low=1),
+        Option("checkpoint", "str", None, "path of a trained network (default: the shipped one of preset)",
+               nullable=True),
+        Option("preset", "str", "paper", "paper: the paper's network; deep: ours", choices=("deep", "paper")),
+        DEVICE,
+    )
     accepts_pc = False
     needs_matrix = False
     wants_grid = True
@@ -152,9 +169,7 @@ class DCDM(FCG):
                                      device=self.options["device"])
 
     def _check_options(self) -> None:
-        if int(self.options["k"]) < 1:
-            raise InvalidInputError(f"dcdm: k must be >= 1, got {self.options['k']}")
-        self.options["mmax"] = int(self.options["k"])
+        self.options["mmax"] = self.options["k"]
         self.options["recompute_every"] = 1  # the paper uses the true residual every iteration
 
     def setup(self, A: Any) -> "DCDM":

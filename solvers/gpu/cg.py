@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..result import Reason
+from ..stopping import Status, StoppingRule, check, divergence_limit
 from .cg_kernels import kernels
 
 __all__ = ["cg_cupy", "CHECK_EVERY", "default_blocks_per_sm"]
@@ -31,14 +31,14 @@ def default_blocks_per_sm(n: int) -> int:
     return 8 if n <= 2 ** 21 else 4
 
 
-_CODES = {1: Reason.CONVERGED_RTOL, 2: Reason.DIVERGED_ITS, 3: Reason.DIVERGED_INDEFINITE_MAT,
-          4: Reason.DIVERGED_NANORINF, 5: Reason.DIVERGED_INDEFINITE_PC}
-
-
-def cg_cupy(A: Any, b: Any, x: Any, tol: float, maxiter: int, pc: Callable[[Any], Any] | None = None,
+def cg_cupy(A: Any, b: Any, x: Any, stop: StoppingRule, pc: Callable[[Any], Any] | None = None,
             check_every: int = CHECK_EVERY, recompute_every: int = 50,
-            blocks_per_sm: int | None = None) -> tuple[Any, Reason, np.ndarray]:
+            blocks_per_sm: int | None = None) -> tuple[Any, int, np.ndarray]:
     """(P)CG on a ``cupyx.scipy.sparse`` CSR matrix; ``pc(r) -> z`` runs on the device too.
+
+    The device kernel ``scalar_step`` applies the stopping rule of ``solvers.stopping`` to the recursive
+    residual with the same status numbers (``Status``); the host confirms a convergence on the true
+    residual with :func:`solvers.stopping.check`, as the CPU loops do.
 
     At the host's checks (every ``check_every`` iterations) the recursive residual is replaced by the
     true one once ``recompute_every`` iterations have passed since the last replacement (0: never), as
@@ -55,26 +55,28 @@ def cg_cupy(A: Any, b: Any, x: Any, tol: float, maxiter: int, pc: Callable[[Any]
     blocks = int(min((int(n) + threads - 1) // threads, dev.attributes["MultiProcessorCount"] * per_sm))
     grid, block = (blocks,), (threads,)
     ptr, idx, val = A.indptr, A.indices, A.data
+    tol, maxiter = stop.tol, stop.maxiter
     r = b - A @ x
     hist = cupy.zeros(maxiter + 1, dtype=cupy.float64)
-    s = cupy.zeros(6, dtype=b.dtype)
+    s = cupy.zeros(7, dtype=b.dtype)
     state = cupy.zeros(3, dtype=cupy.int32)
     ap = cupy.empty_like(b)
     total = 0
+    limit = None
     while True:
-        rn = float(cupy.linalg.norm(r))
+        rn = float(cupy.linalg.norm(r))  # the true residual of iterate ``total``
         hist[total] = rn
-        if not np.isfinite(rn):
-            return x, Reason.DIVERGED_NANORINF, hist[: total + 1].get()
-        if rn <= tol:
-            return x, Reason.CONVERGED_RTOL, hist[: total + 1].get()
-        if total >= maxiter:
-            return x, Reason.DIVERGED_ITS, hist[: total + 1].get()
+        if limit is None:
+            limit = stop.limit = divergence_limit(rn, tol)
+        status = check(rn, total, tol, limit, maxiter)
+        if status != Status.ITERATING:
+            return x, status, hist[: total + 1].get()
         z = pc(r) if pc is not None else r
         p = z.copy()
         s[:] = 0
         s[0] = cupy.dot(r, z)
         s[4] = tol * tol
+        s[6] = limit * limit
         state[0], state[1], state[2] = 0, total, maxiter
         pre = np.int32(pc is not None)
         done = 0
@@ -94,11 +96,7 @@ def cg_cupy(A: Any, b: Any, x: Any, tol: float, maxiter: int, pc: Callable[[Any]
                 z = pc(r) if pc is not None else r
                 s[0] = cupy.dot(r, z)
                 last_replaced = total
-        if done != 1:
-            return x, _CODES[done], hist[: total + 1].get()
-        # converged on the recursive residual: confirm on the true one, else go on from it
+        if done not in (Status.CONVERGED, Status.MAXITER):
+            return x, done, hist[: total + 1].get()
+        # converged (or out of iterations) on the recursive residual: the true one decides, at the top
         r = b - A @ x
-        true = float(cupy.linalg.norm(r))
-        if true <= tol:
-            hist[total] = true
-            return x, Reason.CONVERGED_RTOL, hist[: total + 1].get()

@@ -9,13 +9,16 @@ iterations while the reported iteration count and iterate stay those of the firs
 the tolerance.
 
 Scalar slots (array ``s`` of the working dtype): 0 = rz (r.z of the current iterate), 1 = p.Ap,
-2 = accumulator of r.z, 3 = accumulator of r.r, 4 = tol^2, 5 = beta.
-``state`` (int32): 0 = done code (0 running, 1 converged, 2 maxiter, 3 indefinite matrix,
-4 NaN/Inf, 5 indefinite preconditioner), 1 = iteration count, 2 = maxiter.
+2 = accumulator of r.z, 3 = accumulator of r.r, 4 = tol^2, 5 = beta, 6 = the divergence limit^2.
+``state`` (int32): 0 = done code (a ``solvers.stopping.Status`` number, ``STATUS_ITERATING`` while
+running: the ``#define`` lines come from :func:`solvers.stopping.cuda_defines`), 1 = iteration count,
+2 = maxiter. ``scalar_step`` tests in the order of :func:`solvers.stopping.check`.
 """
 from __future__ import annotations
 
 from functools import lru_cache
+
+from ..stopping import cuda_defines
 
 SOURCE = r"""
 template<typename T>
@@ -81,21 +84,22 @@ __global__ void dot_rz(int n, const T* __restrict__ r, const T* __restrict__ z, 
     block_add(local, s + 2);
 }
 
-// one thread: bookkeeping, stopping test, beta
+// one thread: bookkeeping, stopping test (solvers.stopping.check's order), beta
 template<typename T>
 __global__ void scalar_step(T* s, int* state, double* hist, int preconditioned) {
     if (state[0]) return;
     T pap = s[1];
-    if (!(pap > T(0))) { state[0] = (pap == pap) ? 3 : 4; return; }
+    if (!(pap > T(0))) { state[0] = (pap == pap) ? STATUS_INDEFINITE_MAT : STATUS_NANORINF; return; }
     int it = state[1] + 1;
     state[1] = it;
     T rr = s[3];
     hist[it] = sqrt((double)rr);
     T rz = preconditioned ? s[2] : rr;
-    if (!isfinite((double)rr)) { state[0] = 4; return; }
-    if (rr <= s[4]) { state[0] = 1; return; }
-    if (it >= state[2]) { state[0] = 2; return; }
-    if (preconditioned && !(rz > T(0))) { state[0] = 5; return; }
+    if (rr <= s[4]) { state[0] = STATUS_CONVERGED; return; }
+    if (!isfinite((double)rr)) { state[0] = STATUS_NANORINF; return; }
+    if (rr > s[6]) { state[0] = STATUS_DTOL; return; }
+    if (it >= state[2]) { state[0] = STATUS_MAXITER; return; }
+    if (preconditioned && !(rz > T(0))) { state[0] = STATUS_INDEFINITE_PC; return; }
     s[5] = rz / s[0];
     s[0] = rz;
     s[1] = 0; s[2] = 0; s[3] = 0;
@@ -120,5 +124,5 @@ def kernels(dtype_name: str) -> dict:
 
     ctype = {"float64": "double", "float32": "float"}[dtype_name]
     exprs = [f"{name}<{ctype}>" for name in NAMES]
-    module = cupy.RawModule(code=SOURCE, options=("-std=c++14",), name_expressions=exprs)
+    module = cupy.RawModule(code=cuda_defines() + SOURCE, options=("-std=c++14",), name_expressions=exprs)
     return {name: module.get_function(expr) for name, expr in zip(NAMES, exprs)}

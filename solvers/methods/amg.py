@@ -2,12 +2,11 @@
 ``solvers.preconditioners.amg``."""
 from __future__ import annotations
 
-import numpy as np
 
 from ..preconditioners.amg import AMGPC
 from ..registry import register
-from ..result import Reason
-from .base import DTOL, Method
+from ..stopping import Status
+from .base import Method
 
 __all__ = ["AMG"]
 
@@ -35,26 +34,18 @@ class AMG(Method):
     """
 
     name = "amg"
-    defaults = dict(AMGPC.defaults)
+    options_table = AMGPC.options_table
     backends = ("numpy", "cupy")
 
     def _setup(self):
         self.cycle = AMGPC(**self.options).setup(self.A)
 
-    def _solve(self, b, x, tol, maxiter):
+    def _solve(self, b, x, stop):
         r = b.copy()
-        rn = self.residual(b, x, r)
-        hist = [rn]
-        limit = DTOL * max(rn, tol)
-        while True:
-            if not np.isfinite(rn):
-                return x, Reason.DIVERGED_NANORINF, hist
-            if rn <= tol:
-                return x, Reason.CONVERGED_RTOL, hist
-            if rn > limit:
-                return x, Reason.DIVERGED_DTOL, hist
-            if len(hist) > maxiter:
-                return x, Reason.DIVERGED_ITS, hist
+        hist = [stop.start(x, r)]
+        while True:  # every iterate's residual is the true one
+            status, _ = stop.test(hist, x, r, len(hist) - 1, exact=True)
+            if status != Status.ITERATING:
+                return x, status, hist
             x += self.cycle.apply(r)
-            rn = self.residual(b, x, r)
-            hist.append(rn)
+            hist.append(self.residual(b, x, r))

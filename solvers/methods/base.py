@@ -10,33 +10,36 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import kernels
-from ..grid import GridOperator
 from ..backends import array_namespace, backend_of, resolve_backend
+from ..component import Component
 from ..errors import InvalidInputError, SolverError
-from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, is_gpu_matrix
+from ..gpu.grid import DeviceGrid
+from ..grid import GridOperator
+from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, float_dtype, is_gpu_matrix
+from ..preconditioners.base import Preconditioner, as_preconditioner
 from ..result import Reason, SolveResult
+from ..stopping import DEFAULT_MAXITER, DTOL, StoppingRule, to_reason
 
 __all__ = ["Method", "DEFAULT_MAXITER", "DTOL"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAXITER = 10_000
-#: divergence: the residual grew above DTOL times its initial value (PETSc's default dtol)
-DTOL = 1e5
-
 Monitor = Callable[[int, float], Any]
 
 
-class Method:
+class Method(Component):
     """Base class of iterative and direct methods.
 
-    Subclasses set ``defaults`` (their hyper-parameters) and implement ``_setup()`` and
-    ``_solve(b, x, tol, maxiter) -> (x, Reason, history)``.
+    Subclasses declare their options (``options_table``) and flags, and implement ``_setup()`` and
+    ``_solve(b, x, stop) -> (x, Status, history)`` where ``stop`` is the solve's
+    :class:`~solvers.stopping.StoppingRule`: every method stops through it.
 
     Parameters
     ----------
-    pc : preconditioner instance, optional
-        Already constructed (see :func:`solvers.make_solver`, which builds it from a name).
+    pc : preconditioner, optional
+        Already constructed (see :func:`solvers.make_solver`, which builds it from a name); an object
+        with ``setup(A)`` and ``apply(r)`` that is not a :class:`~solvers.preconditioners.base.Preconditioner`
+        is wrapped in :class:`~solvers.preconditioners.base.ForeignPreconditioner`.
     rtol, atol : float
         Stop when ``||b - A x||_2 <= max(rtol * ||b||_2, atol)``.
     maxiter : int, optional
@@ -44,41 +47,49 @@ class Method:
     monitor : callable ``monitor(iteration, residual_norm)``, optional
         Called once per iteration (after the solve, in order, for the methods whose loop is compiled).
     **options
-        The method's hyper-parameters (``defaults``).
+        The method's hyper-parameters (``options_table``).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from solvers.methods.cg import CG
+    >>> s = CG(rtol=1e-10).setup(sp.diags([1.0, 2.0, 4.0]).tocsr())
+    >>> res = s.solve(np.ones(3))
+    >>> res.iterations, bool(res.residual_norms[-1] <= 1e-10 * np.sqrt(3))
+    (3, True)
     """
 
-    name: ClassVar[str] = ""
-    backends: ClassVar[tuple[str, ...]] = ("numpy",)
-    defaults: ClassVar[dict[str, Any]] = {}
+    #: takes a preconditioner
     accepts_pc: ClassVar[bool] = False
+    #: needs a symmetric (SPD) preconditioner
     symmetric_pc_only: ClassVar[bool] = False
-    needs_matrix: ClassVar[bool] = True
+    #: iterates (False: a direct solve)
     iterative: ClassVar[bool] = True
-    #: True where the method needs a symmetric (positive definite) matrix
+    #: needs a symmetric positive definite matrix
     spd_only: ClassVar[bool] = False
 
     def __init__(self, pc: Any = None, *, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None,
                  monitor: Monitor | None = None, **options: Any):
         check_tolerances(rtol, atol, maxiter)
-        unknown = set(options) - set(self.defaults)
-        if unknown:
-            raise InvalidInputError(f"{self.name} has no option(s) {sorted(unknown)}; "
-                                    f"its options are {sorted(self.defaults) or 'none'}")
-        if pc is not None and not self.accepts_pc:
-            raise InvalidInputError(f"{self.name} takes no preconditioner; use it with method='cg', 'fcg' or 'gmres', "
-                                    f"or as pc={self.name!r} where it is registered as one")
-        if pc is not None and self.symmetric_pc_only and not getattr(pc, "symmetric", False):
-            raise InvalidInputError(f"{self.name} needs a symmetric preconditioner and {getattr(pc, 'name', pc)!r} "
-                                    "is not; use ssor, jacobi, ic or amg, or method='fcg'/'gmres'")
+        super().__init__(**options)
+        if pc is not None:
+            if not self.accepts_pc:
+                raise InvalidInputError(f"{self.name} takes no preconditioner; use it with method='cg', 'fcg' or "
+                                        f"'gmres', or as pc={self.name!r} where it is registered as one")
+            pc = as_preconditioner(pc)
+            if self.symmetric_pc_only and not pc.symmetric:
+                raise InvalidInputError(f"{self.name} needs a symmetric preconditioner and {pc.name!r} is not; "
+                                        "use ssor, jacobi, ic or amg, or method='fcg'/'gmres'")
         self.rtol, self.atol, self.maxiter, self.monitor = float(rtol), float(atol), maxiter, monitor
-        self.options = {**self.defaults, **options}
-        self.pc = pc
+        self.pc: Preconditioner | None = pc
         #: called as ``callback(x)`` after every iteration by the methods with a Python loop (cg, fcg) and
         #: after every restart cycle by gmres; what ``solvers.scipy_api`` uses for SciPy's callbacks
         self.callback: Callable[[np.ndarray], Any] | None = None
+        #: whether ``monitor`` was already called during the solve (loops that call it live set this)
+        self.monitors_live = False
         self.A: Any = None
+        self.grid: GridOperator | None = None
         self.setup_time = 0.0
-        self._check_options()
 
     # -- to override -------------------------------------------------------------------------
     def _check_options(self) -> None:
@@ -87,7 +98,8 @@ class Method:
     def _setup(self) -> None:
         """Expensive, reusable work on ``self.A``."""
 
-    def _solve(self, b: np.ndarray, x: np.ndarray, tol: float, maxiter: int) -> tuple[np.ndarray, Reason, Any]:
+    def _solve(self, b: np.ndarray, x: np.ndarray, stop: StoppingRule) -> tuple[np.ndarray, int, Any]:
+        """Iterate on ``x`` until ``stop`` says so; returns ``(x, Status, residual history)``."""
         raise NotImplementedError
 
     # -- the protocol ------------------------------------------------------------------------
@@ -97,19 +109,19 @@ class Method:
         Returns ``self`` so that ``make_solver(...).setup(A).solve(b)`` reads naturally.
         """
         t0 = time.perf_counter()
-        allow_op = not self.needs_matrix and (self.pc is None or not getattr(self.pc, "needs_matrix", True))
+        components = [self] if self.pc is None else [self, self.pc]
+        allow_op = not any(c.needs_matrix for c in components)
         gpu = is_gpu_matrix(A)
         if gpu:
-            for name, supported in ((self.name, self.backends), (getattr(self.pc, "name", "pc"),
-                                                                  getattr(self.pc, "backends", ("cupy",)))):
-                if "cupy" not in supported:
-                    raise InvalidInputError(f"{name!r} runs on backends {', '.join(supported)}, not on the GPU; "
+            for c in components:
+                if "cupy" not in c.backends:
+                    raise InvalidInputError(f"{c.name!r} runs on backends {', '.join(c.backends)}, not on the GPU; "
                                             "use A.get() for the host, or a component that lists 'cupy'")
-        self.grid = A if isinstance(A, GridOperator) else getattr(A, "grid", None) if gpu else None
+        self.grid = A if isinstance(A, GridOperator) else A.grid if isinstance(A, DeviceGrid) else None
         self.A = as_matrix(A, allow_operator=allow_op, allow_gpu=gpu)
         self.backend = "cupy" if gpu else "numpy"
         self.n = self.A.shape[0]
-        self.dtype = np.dtype(self.A.dtype) if _is_float(self.A) else np.dtype(np.float64)
+        self.dtype = float_dtype(self.A) or np.dtype(np.float64)
         self.is_csr = sp.issparse(self.A)
         if self.is_csr:
             self.kern = kernels.for_size(self.A.nnz)
@@ -120,11 +132,11 @@ class Method:
         if self.pc is not None:
             try:
                 # a preconditioner that needs the grid (a learned one) gets the GridOperator itself
-                self.pc.setup(A if getattr(self.pc, "wants_grid", False) else self.A)
+                self.pc.setup(A if self.pc.wants_grid else self.A)
             except SolverError:
                 raise
             except Exception as exc:  # a library failure inside a preconditioner: say which one
-                raise SolverError(f"preconditioner {getattr(self.pc, 'name', self.pc)!r} failed in setup: {exc}") from exc
+                raise SolverError(f"preconditioner {self.pc.name!r} failed in setup: {exc}") from exc
         self._setup()
         self.setup_time = time.perf_counter() - t0
         return self
@@ -153,13 +165,16 @@ class Method:
         b_norm = float(xp.linalg.norm(b))
         tol = max(rtol * b_norm, atol)
         t0 = time.perf_counter()
+        self.monitors_live = False
         if b_norm == 0.0 and x0 is None:
             x, reason, hist = x, Reason.CONVERGED_ATOL, [0.0]
         else:
-            x, reason, hist = self._solve(b, x, tol, maxiter)
+            stop = StoppingRule(tol, maxiter, lambda x_, r_: self.residual(b, x_, r_))
+            x, status, hist = self._solve(b, x, stop)
+            reason = to_reason(status)
         solve_time = time.perf_counter() - t0
         hist = np.asarray(hist, dtype=np.float64)
-        if self.monitor is not None and not getattr(self, "_monitored_live", False):
+        if self.monitor is not None and not self.monitors_live:
             for k, rn in enumerate(hist):
                 self.monitor(k, float(rn))
         if reason.converged and reason != Reason.CONVERGED_ITS:
@@ -169,10 +184,11 @@ class Method:
                            method=self.name, options=self.used_options(), b_norm=b_norm)
 
     def used_options(self) -> dict[str, Any]:
+        """The option values this solve used (the method's, then the preconditioner's)."""
         opts = dict(self.options)
         if self.pc is not None:
-            opts["pc"] = getattr(self.pc, "name", type(self.pc).__name__)
-            opts.update(getattr(self.pc, "options", {}))
+            opts["pc"] = self.pc.name
+            opts.update(self.pc.options)
         return opts
 
     # -- helpers for subclasses --------------------------------------------------------------
@@ -183,30 +199,6 @@ class Method:
             return float(np.sqrt(self.kern.residual(A.indptr, A.indices, A.data, x, b, r)))
         r[:] = b - self.A @ x
         return float(array_namespace(r).linalg.norm(r))
-
-    def stopping_test(self, b: Any, x: Any, r: Any, hist: list, tol: float, limit: float, it: int,
-                      maxiter: int) -> tuple[Reason | None, float]:
-        """The Krylov loops' stopping test on ``hist[-1]``, the recursive residual norm of iterate ``it``.
-
-        Converged only on the true residual: when the recursive one passes ``tol``, ``r`` is recomputed
-        as ``b - A x`` and, if that does not pass, the loop goes on from it. Returns ``(reason or None,
-        the residual norm to continue with)``; ``hist[-1]`` ends as the true norm whenever it stops.
-        """
-        rn = hist[-1]
-        if not np.isfinite(rn):
-            return Reason.DIVERGED_NANORINF, rn
-        if rn <= tol:
-            true = self.residual(b, x, r)
-            hist[-1] = true
-            if true <= tol or it == 0:
-                return Reason.CONVERGED_RTOL, true
-            rn = true  # the recursive residual drifted: continue from the true one
-        if rn > limit:
-            return Reason.DIVERGED_DTOL, rn
-        if it >= maxiter:
-            hist[-1] = self.residual(b, x, r)
-            return Reason.DIVERGED_ITS, hist[-1]
-        return None, rn
 
     def matvec(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         if self.is_csr:
@@ -221,13 +213,8 @@ class Method:
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
-        pc = f", pc={getattr(self.pc, 'name', self.pc)!r}" if self.pc is not None else ""
+        pc = f", pc={self.pc.name!r}" if self.pc is not None else ""
         return f"{type(self).__name__}({opts}{pc})"
-
-
-def _is_float(A: Any) -> bool:
-    dt = getattr(A, "dtype", None)
-    return dt is not None and np.dtype(dt) in (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def host_matrix(A: Any) -> sp.csr_matrix:

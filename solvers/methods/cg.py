@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..component import Option
 from ..registry import register
-from ..result import Reason
-from .base import DTOL, Method
+from ..stopping import Status
+from .base import Method
 
 __all__ = ["CG"]
 
@@ -42,41 +43,41 @@ class CG(Method):
 
     name = "cg"
     backends = ("numpy", "cupy")
-    defaults = {"recompute_every": 50}
+    options_table = (Option("recompute_every", "int", 50, "replace the recursive residual by b - A x this often "
+                            "(0: only to confirm convergence)", low=0),)
     accepts_pc = True
     symmetric_pc_only = True
     needs_matrix = False
     spd_only = True
 
-    def _solve(self, b, x, tol, maxiter):
+    def _solve(self, b, x, stop):
         if self.backend == "cupy":
             from ..gpu.cg import cg_cupy
 
-            return cg_cupy(self.A, b, x, tol, maxiter, pc=self.pc.apply if self.pc is not None else None,
-                           recompute_every=int(self.options["recompute_every"]))
+            return cg_cupy(self.A, b, x, stop, pc=self.pc.apply if self.pc is not None else None,
+                           recompute_every=self.options["recompute_every"])
         A = self.A
         csr = self.is_csr
         kern = self.kern if csr else None
-        recompute = int(self.options["recompute_every"])
+        recompute = self.options["recompute_every"]
         r = np.empty_like(b)
-        rn = self.residual(b, x, r)
-        hist = [rn]
-        limit = DTOL * max(rn, tol)
+        hist = [stop.start(x, r)]
         p = np.empty_like(b)
         ap = np.empty_like(b)
         rz_old = 0.0
         it = 0
+        exact = True  # hist[-1] is a true residual
         while True:
-            reason, rn = self.stopping_test(b, x, r, hist, tol, limit, it, maxiter)
-            if reason is not None:
-                return x, reason, hist
+            status, rn = stop.test(hist, x, r, it, exact)
+            if status != Status.ITERATING:
+                return x, status, hist
             z = self.apply_pc(r)
             if self.pc is None:
                 rz = rn * rn  # r.r is what the fused update just returned
             else:
                 rz = float(kern.dot(r, z)) if csr else float(r @ z)
             if self.pc is not None and not rz > 0:
-                return x, Reason.DIVERGED_INDEFINITE_PC, hist
+                return x, Status.INDEFINITE_PC, hist
             if it == 0:
                 p[:] = z
             else:
@@ -94,11 +95,12 @@ class CG(Method):
                 pap = float(p @ ap)
             if not pap > 0:
                 if not np.isfinite(pap):
-                    return x, Reason.DIVERGED_NANORINF, hist
-                return x, Reason.DIVERGED_INDEFINITE_MAT, hist
+                    return x, Status.NANORINF, hist
+                return x, Status.INDEFINITE_MAT, hist
             alpha = rz / pap
             it += 1
-            if recompute and it % recompute == 0:
+            exact = bool(recompute) and it % recompute == 0
+            if exact:
                 x += alpha * p
                 rn = self.residual(b, x, r)
             elif csr:

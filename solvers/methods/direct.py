@@ -6,7 +6,7 @@ import scipy.sparse.linalg as spla
 
 from ..errors import SolverError
 from ..registry import register
-from ..result import Reason
+from ..stopping import Status
 from .base import Method
 
 __all__ = ["Direct"]
@@ -16,7 +16,11 @@ __all__ = ["Direct"]
 class Direct(Method):
     """Sparse LU factorization in ``setup()`` (reused for every right-hand side), one solve per call.
 
-    ``iterations`` is 1 and ``residual_norms`` holds the initial and the final true residual.
+    The answer is checked like any iterate: the true residual of the LU solve goes through the stopping
+    rule and, while it is above the tolerance and still falling, up to ``REFINE`` steps of iterative
+    refinement (``x += LU^-1 (b - A x)``) follow. ``iterations`` counts the LU solves (1 when the first
+    meets the tolerance); a residual that stays above the tolerance (a singular or too ill-conditioned
+    matrix) is reported as ``Reason.DIVERGED_NULL``, never as converged.
 
     Examples
     --------
@@ -37,11 +41,18 @@ class Direct(Method):
         except RuntimeError as exc:
             raise SolverError(f"direct: the matrix is singular ({exc})") from exc
 
-    def _solve(self, b, x, tol, maxiter):
+    #: refinement steps after the first LU solve, at most
+    REFINE = 3
+
+    def _solve(self, b, x, stop):
         r = np.empty_like(b)
-        r0 = self.residual(b, x, r)
-        x += self.lu.solve(r).astype(b.dtype, copy=False)
-        rn = self.residual(b, x, r)
-        if not np.isfinite(rn):
-            return x, Reason.DIVERGED_NANORINF, [r0, rn]
-        return x, (Reason.CONVERGED_RTOL if rn <= tol else Reason.CONVERGED_ITS), [r0, rn]
+        hist = [stop.start(x, r)]
+        while True:
+            it = len(hist) - 1
+            status = stop.status(hist[-1], it)
+            if status != Status.ITERATING and not (status == Status.MAXITER and it == 0):
+                return x, status, hist
+            if it > self.REFINE or (it > 1 and not hist[-1] < 0.5 * hist[-2]):
+                return x, Status.SINGULAR, hist  # refinement stopped helping: the factorization cannot do it
+            x += self.lu.solve(r).astype(b.dtype, copy=False)
+            hist.append(self.residual(b, x, r))

@@ -6,10 +6,10 @@ from collections import deque
 import numpy as np
 
 from ..backends import array_namespace
-from ..errors import InvalidInputError
+from ..component import Option
 from ..registry import register
-from ..result import Reason
-from .base import DTOL, Method
+from ..stopping import Status
+from .base import Method
 
 __all__ = ["FCG"]
 
@@ -41,47 +41,45 @@ class FCG(Method):
 
     name = "fcg"
     backends = ("numpy", "cupy")
-    defaults = {"mmax": 30, "recompute_every": 50}
+    options_table = (Option("mmax", "int", 30, "previous directions kept for the A-orthogonalization", low=1),
+                     Option("recompute_every", "int", 50, "replace the recursive residual by b - A x this often "
+                            "(0: only to confirm convergence)", low=0))
     accepts_pc = True
     needs_matrix = False
     spd_only = True
 
-    def _check_options(self):
-        if int(self.options["mmax"]) < 1:
-            raise InvalidInputError(f"fcg: mmax must be >= 1, got {self.options['mmax']}")
-
-    def _solve(self, b, x, tol, maxiter):
-        mmax = int(self.options["mmax"])
-        recompute = int(self.options["recompute_every"])
+    def _solve(self, b, x, stop):
+        mmax = self.options["mmax"]
+        recompute = self.options["recompute_every"]
         xp = array_namespace(b)
         r = b.copy()
-        rn = self.residual(b, x, r)
-        hist = [rn]
-        limit = DTOL * max(rn, tol)
+        hist = [stop.start(x, r)]
         dirs: deque[tuple[np.ndarray, np.ndarray, float]] = deque(maxlen=mmax)
         it = 0
+        exact = True
         while True:
-            reason, rn = self.stopping_test(b, x, r, hist, tol, limit, it, maxiter)
-            if reason is not None:
-                return x, reason, hist
+            status, rn = stop.test(hist, x, r, it, exact)
+            if status != Status.ITERATING:
+                return x, status, hist
             p = xp.array(self.apply_pc(r), dtype=b.dtype, copy=True)
             if not bool(xp.all(xp.isfinite(p))):
-                return x, Reason.DIVERGED_PC_FAILED, hist
+                return x, Status.PC_FAILED, hist
             for pj, apj, pjapj in dirs:
                 p -= (float(p @ apj) / pjapj) * pj
             ap = self.matvec(p, xp.empty_like(b))
             pap = float(p @ ap)
             if not pap > 0:
                 if not np.isfinite(pap):
-                    return x, Reason.DIVERGED_NANORINF, hist
+                    return x, Status.NANORINF, hist
                 if float(xp.linalg.norm(p)) == 0:
-                    return x, Reason.DIVERGED_BREAKDOWN, hist
-                return x, Reason.DIVERGED_INDEFINITE_MAT, hist
+                    return x, Status.BREAKDOWN, hist
+                return x, Status.INDEFINITE_MAT, hist
             alpha = float(p @ r) / pap
             dirs.append((p, ap, pap))
             x += alpha * p
             it += 1
-            if recompute and it % recompute == 0:
+            exact = bool(recompute) and it % recompute == 0
+            if exact:
                 rn = self.residual(b, x, r)
             else:
                 r -= alpha * ap

@@ -5,10 +5,10 @@ import numpy as np
 import scipy.linalg as sla
 
 from ..backends import array_namespace
-from ..errors import InvalidInputError
+from ..component import Option
 from ..registry import register
-from ..result import Reason
-from .base import DTOL, Method
+from ..stopping import Status
+from .base import Method
 
 __all__ = ["GMRES"]
 
@@ -40,37 +40,28 @@ class GMRES(Method):
 
     name = "gmres"
     backends = ("numpy", "cupy")
-    defaults = {"restart": 30}
+    options_table = (Option("restart", "int", 30, "Krylov vectors per cycle (GMRES(m))", low=1),)
     accepts_pc = True
     needs_matrix = False
 
-    def _check_options(self):
-        if int(self.options["restart"]) < 1:
-            raise InvalidInputError(f"gmres: restart must be >= 1, got {self.options['restart']}")
-
-    def _solve(self, b, x, tol, maxiter):
-        m = int(self.options["restart"])
+    def _solve(self, b, x, stop):
+        m = self.options["restart"]
         n = b.shape[0]
         xp = array_namespace(b)
         host = (lambda a: a.get()) if xp is not np else (lambda a: a)  # the small Hessenberg lives on the host
         r = b.copy()
-        beta = self.residual(b, x, r)
+        beta = stop.start(x, r)
         hist = [beta]
-        limit = DTOL * max(beta, tol)
+        tol, maxiter = stop.tol, stop.maxiter
         V = xp.empty((m + 1, n), dtype=b.dtype)
         H = np.zeros((m + 1, m))
         cs, sn = np.zeros(m), np.zeros(m)
         w = xp.empty_like(b)
         it = 0
         while True:
-            if not np.isfinite(beta):
-                return x, Reason.DIVERGED_NANORINF, hist
-            if beta <= tol:
-                return x, Reason.CONVERGED_RTOL, hist
-            if beta > limit:
-                return x, Reason.DIVERGED_DTOL, hist
-            if it >= maxiter:
-                return x, Reason.DIVERGED_ITS, hist
+            status, beta = stop.test(hist, x, r, it, exact=True)  # beta is the true residual of the cycle
+            if status != Status.ITERATING:
+                return x, status, hist
             V[0] = r / beta
             g = np.zeros(m + 1)
             g[0] = beta
@@ -114,4 +105,4 @@ class GMRES(Method):
             if self.callback is not None:
                 self.callback(x)
             if breakdown and beta > tol:
-                return x, Reason.DIVERGED_BREAKDOWN, hist
+                return x, Status.BREAKDOWN, hist

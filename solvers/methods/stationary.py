@@ -15,42 +15,30 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
+from ..component import Option
 from ..errors import InvalidInputError
-from ..inputs import check_omega
-from ..preconditioners.relaxation import Splitting
+from ..preconditioners.relaxation import OMEGA, ORDERING, Splitting
 from ..registry import register
-from ..result import Reason
-from .base import DTOL, Method, host_matrix
+from .base import Method, host_matrix
 
 __all__ = ["Jacobi", "GaussSeidel", "SOR", "SSOR"]
-
-_STATUS = {
-    kernels.STATUS_CONVERGED: Reason.CONVERGED_RTOL,
-    kernels.STATUS_MAXITER: Reason.DIVERGED_ITS,
-    kernels.STATUS_NAN: Reason.DIVERGED_NANORINF,
-    kernels.STATUS_DTOL: Reason.DIVERGED_DTOL,
-}
-
 
 _KIND_NAMES = {kernels.KIND_JACOBI: "jacobi", kernels.KIND_SOR: "sor", kernels.KIND_SSOR: "ssor"}
 
 
 class _Stationary(Method):
-    defaults = {"omega": 1.0, "ordering": "lexicographic"}
+    options_table = (OMEGA, ORDERING)
     backends = ("numpy", "cupy")
     kind = kernels.KIND_SOR
-
-    def _check_options(self):
-        if "omega" in self.options:
-            self.options["omega"] = check_omega(self.options["omega"], what=f"{self.name} omega")
-        if self.options["ordering"] not in ("lexicographic", "multicolor"):
-            raise InvalidInputError(f"{self.name}: ordering must be 'lexicographic' or 'multicolor', "
-                                    f"got {self.options['ordering']!r}")
 
     @property
     def multicolor(self) -> bool:
         """Multicolour (red-black on stencils) order: always on the GPU, on request on the CPU."""
         return self.backend == "cupy" or self.options["ordering"] == "multicolor"
+
+    @property
+    def omega(self) -> float:
+        return self.options.get("omega", 1.0)
 
     def _setup(self):
         if self.multicolor:
@@ -60,37 +48,36 @@ class _Stationary(Method):
                 raise InvalidInputError(f"{self.name}: adapt_every needs the lexicographic order on the CPU")
             self.mc = MulticolorSplitting(host_matrix(self.A), self.backend)
             return
-        self.split = Splitting(self.A, float(self.options.get("omega", 1.0)), self.name)
+        self.split = Splitting(self.A, self.omega, self.name)
 
     def set_omega(self, omega: float) -> None:
         """Change omega without redoing the set-up (what a tuner does between solves)."""
-        self.options["omega"] = check_omega(omega, what=f"{self.name} omega")
+        self.options["omega"] = OMEGA.validate(self.name, omega)
         if self.A is not None and not self.multicolor:
             self.split.set_omega(self.options["omega"])
 
-    def _solve(self, b, x, tol, maxiter):
+    def _solve(self, b, x, stop):
         if self.multicolor:
             from ..multicolor import stationary_solve
 
-            return stationary_solve(self.A, self.mc, _KIND_NAMES[self.kind], float(self.options.get("omega", 1.0)),
-                                    b, x, tol, maxiter, DTOL)
+            return stationary_solve(self.A, self.mc, _KIND_NAMES[self.kind], self.omega, b, x, stop)
         A, L, U, s = self.A, self.split.lower, self.split.upper, self.split
         r = np.empty_like(b)
         z = np.empty_like(b)
-        hist = np.empty(maxiter + 1)
-        adapt = int(self.options.get("adapt_every", 0))
-        dinv_w = s.dinv_w.copy() if adapt else s.dinv_w
-        its, status, omega = self.kern.stationary(A.indptr, A.indices, A.data, L.indptr, L.indices, L.data,
-                                                  U.indptr, U.indices, U.data, dinv_w, s.dscale, b, x, r, z,
-                                                  self.kind, tol, DTOL, maxiter, hist, s.diag.astype(b.dtype),
-                                                  float(s.omega), adapt)
+        hist = np.empty(stop.maxiter + 1)
+        every = self.options.get("adapt_every", 0)
+        dinv_w = s.dinv_w.copy() if every else s.dinv_w
+        its, status, omega = self.kern.stationary(
+            (A.indptr, A.indices, A.data), (L.indptr, L.indices, L.data), (U.indptr, U.indices, U.data),
+            dinv_w, s.dscale, b, x, r, z, self.kind, stop.tol, stop.maxiter, hist,
+            (every, float(s.omega), s.diag.astype(b.dtype)))
         self.final_omega = float(omega)
-        return x, _STATUS[status], hist[: its + 1]
+        return x, status, hist[: its + 1]
 
     def used_options(self):
         opts = super().used_options()
         if self.options.get("adapt_every"):
-            opts["omega_final"] = getattr(self, "final_omega", opts.get("omega"))
+            opts["omega_final"] = self.final_omega
         return opts
 
 
@@ -109,9 +96,6 @@ class Jacobi(_Stationary):
 
     name = "jacobi"
     kind = kernels.KIND_JACOBI
-
-    def _check_options(self):
-        self.options["omega"] = check_omega(self.options["omega"], 0.0, 2.0, what="jacobi omega")
 
 
 @register("method", "sor")
@@ -139,13 +123,9 @@ class SOR(_Stationary):
     """
 
     name = "sor"
-    defaults = {"omega": 1.0, "ordering": "lexicographic", "adapt_every": 0}
-
-    def _check_options(self):
-        super()._check_options()
-        a = self.options["adapt_every"]
-        if int(a) != a or a < 0:
-            raise InvalidInputError(f"sor: adapt_every must be a whole number >= 0, got {a}")
+    options_table = _Stationary.options_table + (
+        Option("adapt_every", "int", 0, "raise omega during the solve from the convergence factor seen over this "
+               "many iterations (0: off)", low=0),)
 
 
 @register("method", "gauss-seidel")
@@ -162,7 +142,7 @@ class GaussSeidel(_Stationary):
     """
 
     name = "gauss-seidel"
-    defaults = {"ordering": "lexicographic"}
+    options_table = (ORDERING,)
 
 
 @register("method", "ssor")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
+from ..component import Option
 from ..errors import InvalidInputError
 from ..registry import register
 from .base import Preconditioner
@@ -38,26 +39,20 @@ class AMGPC(Preconditioner):
     """
 
     name = "amg"
-    defaults = {"amg_type": "sa", "strength": 0.0, "cycle": "V", "smoother": "pyamg"}
+    options_table = (
+        Option("amg_type", "str", "sa", "smoothed aggregation or classical Ruge-Stuben", choices=("sa", "rs")),
+        Option("strength", "float", 0.0, "strength-of-connection threshold (RS: 0 means PyAMG's 0.25)",
+               low=0.0, high=1.0, open_high=True),
+        Option("cycle", "str", "V", "multigrid cycle", choices=("V", "W", "F")),
+        Option("smoother", "str", "pyamg", "PyAMG's Gauss-Seidel, or damped Jacobi in our own V-cycle (the GPU's)",
+               choices=("pyamg", "jacobi")),
+    )
     backends = ("numpy", "cupy")
-
-    def _check_options(self):
-        if self.options["amg_type"] not in ("sa", "rs"):
-            raise InvalidInputError(f"amg_type must be 'sa' (smoothed aggregation) or 'rs' (Ruge-Stuben), "
-                                    f"got {self.options['amg_type']!r}")
-        if self.options["cycle"] not in ("V", "W", "F"):
-            raise InvalidInputError(f"cycle must be 'V', 'W' or 'F', got {self.options['cycle']!r}")
-        if self.options["smoother"] not in ("pyamg", "jacobi"):
-            raise InvalidInputError(f"amg smoother must be 'pyamg' (its Gauss-Seidel) or 'jacobi', "
-                                    f"got {self.options['smoother']!r}")
-        s = self.options["strength"]
-        if not (isinstance(s, (int, float)) and 0 <= s < 1):
-            raise InvalidInputError(f"amg strength threshold must be in [0, 1), got {s!r}")
 
     def _setup(self):
         import pyamg
 
-        s = float(self.options["strength"])
+        s = self.options["strength"]
         host = self.A.get() if self.backend == "cupy" else self.A
         if self.options["amg_type"] == "sa":
             self.ml = pyamg.smoothed_aggregation_solver(host, strength=("symmetric", {"theta": s}))

@@ -6,37 +6,40 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
+from ..component import Component
 from ..errors import InvalidInputError
 
-__all__ = ["Preconditioner"]
+__all__ = ["Preconditioner", "ForeignPreconditioner", "as_preconditioner"]
 
 
-class Preconditioner:
+class Preconditioner(Component):
     """Base class: ``setup(A)`` once, then ``apply(r) -> z`` with ``z ~ A^-1 r``.
 
-    Subclasses set ``name``, ``defaults`` (hyper-parameters), ``symmetric`` (whether ``apply`` is a
-    symmetric positive definite operator, which CG needs), and implement ``_setup`` and ``apply``.
+    Subclasses set ``name``, ``options_table``, the capability flags of :class:`~solvers.component.Component`
+    and ``symmetric`` (whether ``apply`` is a symmetric positive definite operator, which CG needs), and
+    implement ``_setup`` and ``apply``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> class Scaled(Preconditioner):
+    ...     name = "scaled"
+    ...     def apply(self, r):
+    ...         return r / self.A.diagonal()
+    >>> Scaled().setup(sp.diags([2.0, 4.0]).tocsr()).apply(np.array([2.0, 2.0])).tolist()
+    [1.0, 0.5]
     """
 
-    name: ClassVar[str] = ""
-    defaults: ClassVar[dict[str, Any]] = {}
+    #: ``apply`` is a symmetric positive definite operator for SPD ``A`` (what CG needs)
     symmetric: ClassVar[bool] = True
-    needs_matrix: ClassVar[bool] = True
-    backends: ClassVar[tuple[str, ...]] = ("numpy",)
 
     def __init__(self, **options: Any):
-        unknown = set(options) - set(self.defaults)
-        if unknown:
-            raise InvalidInputError(f"preconditioner {self.name} has no option(s) {sorted(unknown)}; "
-                                    f"its options are {sorted(self.defaults) or 'none'}")
-        self.options = {**self.defaults, **options}
+        super().__init__(**options)
         self.A: Any = None
-        self._check_options()
-
-    def _check_options(self) -> None:
-        """Validate ``self.options``."""
+        self.backend = "numpy"
 
     def setup(self, A: Any) -> "Preconditioner":
+        """Check ``A`` and do the reusable work; returns ``self``."""
         from ..inputs import as_matrix, is_gpu_matrix
 
         gpu = is_gpu_matrix(A)
@@ -52,6 +55,7 @@ class Preconditioner:
         """Reusable work on ``self.A``."""
 
     def apply(self, r: np.ndarray) -> np.ndarray:
+        """``z ~ A^-1 r``."""
         raise NotImplementedError
 
     def as_linear_operator(self) -> LinearOperator:
@@ -59,6 +63,47 @@ class Preconditioner:
         n = self.A.shape[0]
         return LinearOperator((n, n), matvec=lambda r: self.apply(np.asarray(r).ravel()), dtype=self.A.dtype)
 
-    def __repr__(self) -> str:
-        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
-        return f"{type(self).__name__}({opts})"
+
+class ForeignPreconditioner(Preconditioner):
+    """Any object with ``setup(A)`` and ``apply(r)`` (a user's, or one built inside an upper layer), with
+    its optional flags (``name``, ``symmetric``, ``needs_matrix``, ``backends``, ``wants_grid``) read once
+    here, so that methods see the same declared capabilities as for a registered preconditioner.
+
+    A foreign object that does not say ``symmetric = True`` is taken as nonsymmetric (CG refuses it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class Halve:
+    ...     def setup(self, A): return self
+    ...     def apply(self, r): return r / 2
+    >>> pc = as_preconditioner(Halve())
+    >>> pc.name, pc.symmetric, pc.setup(np.eye(2)).apply(np.ones(2)).tolist()
+    ('Halve', False, [0.5, 0.5])
+    """
+
+    def __init__(self, obj: Any):
+        super().__init__()
+        if not (callable(getattr(obj, "setup", None)) and callable(getattr(obj, "apply", None))):
+            raise InvalidInputError("pc must be a registered name or an object with setup(A) and apply(r)")
+        self.obj = obj
+        # the one place where an undeclared object's optional flags are read
+        self.name = str(getattr(obj, "name", type(obj).__name__))  # type: ignore[misc]
+        self.symmetric = bool(getattr(obj, "symmetric", False))  # type: ignore[misc]
+        self.needs_matrix = bool(getattr(obj, "needs_matrix", True))  # type: ignore[misc]
+        self.backends = tuple(getattr(obj, "backends", ("numpy",)))  # type: ignore[misc]
+        self.wants_grid = bool(getattr(obj, "wants_grid", False))  # type: ignore[misc]
+        self.options = dict(getattr(obj, "options", None) or {})
+
+    def setup(self, A: Any) -> "ForeignPreconditioner":
+        self.A = A
+        self.obj.setup(A)
+        return self
+
+    def apply(self, r: Any) -> Any:
+        return self.obj.apply(r)
+
+
+def as_preconditioner(pc: Any) -> Preconditioner:
+    """``pc`` itself when it is a :class:`Preconditioner`, else wrapped in :class:`ForeignPreconditioner`."""
+    return pc if isinstance(pc, Preconditioner) else ForeignPreconditioner(pc)

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import kernels
+from ..component import Option
 from ..errors import InvalidInputError, SolverError
 from ..registry import register
 from .base import Preconditioner
@@ -40,7 +41,8 @@ class ICPC(Preconditioner):
     """
 
     name = "ic"
-    defaults = {"shift": 1e-3}
+    options_table = (Option("shift", "float", 1e-3, "first diagonal shift tried after a breakdown", low=0.0,
+                            open_low=True),)
 
     def _setup(self):
         A = self.A
@@ -56,7 +58,7 @@ class ICPC(Preconditioner):
             bad = kernels.ilu0(F.indptr, F.indices, F.data, diagpos)
             if bad < 0:
                 break
-            alpha = max(2 * alpha, float(self.options["shift"]))
+            alpha = max(2 * alpha, self.options["shift"])
             log.info("IC(0) broke down at row %d; retrying with diagonal shift %g", bad, alpha)
         else:
             raise SolverError("ic: incomplete Cholesky failed even with a large diagonal shift; is A SPD?")
@@ -98,13 +100,14 @@ class ILUPC(Preconditioner):
     """
 
     name = "ilu"
-    defaults = {"drop_tol": 1e-4, "fill_factor": 10.0}
+    options_table = (Option("drop_tol", "float", 1e-4, "drop entries below this relative size", low=0.0),
+                     Option("fill_factor", "float", 10.0, "fill allowed relative to nnz(A)", low=1.0))
     symmetric = False
 
     def _setup(self):
         try:
-            self.ilu = spla.spilu(self.A.tocsc(), drop_tol=float(self.options["drop_tol"]),
-                                  fill_factor=float(self.options["fill_factor"]))
+            self.ilu = spla.spilu(self.A.tocsc(), drop_tol=self.options["drop_tol"],
+                                  fill_factor=self.options["fill_factor"])
         except RuntimeError as exc:
             raise SolverError(f"ilu: SuperLU could not factor A ({exc}); the matrix may be singular") from exc
 

@@ -5,12 +5,20 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import kernels
+from ..component import Option
 from ..errors import InvalidInputError
-from ..inputs import check_omega
 from ..registry import register
 from .base import Preconditioner
 
-__all__ = ["Splitting", "JacobiPC", "GaussSeidelPC", "SORPC", "SSORPC"]
+__all__ = ["Splitting", "JacobiPC", "GaussSeidelPC", "SORPC", "SSORPC", "OMEGA", "ORDERING", "ITS"]
+
+#: the relaxation factor, where the iteration can converge: 0 < omega < 2
+OMEGA = Option("omega", "float", 1.0, "relaxation factor", low=0.0, high=2.0, open_low=True, open_high=True)
+#: the order of the unknowns in a sweep
+ORDERING = Option("ordering", "str", "lexicographic", "sweep order (multicolor: red-black on stencils, always on "
+                  "the GPU)", choices=("lexicographic", "multicolor"))
+#: sweeps per application of a relaxation preconditioner
+ITS = Option("its", "int", 1, "sweeps per application", low=1)
 
 
 class Splitting:
@@ -54,17 +62,13 @@ class Splitting:
 
 
 class _RelaxationPC(Preconditioner):
-    defaults = {"omega": 1.0, "its": 1}
+    options_table = (OMEGA, ITS)
     backends = ("numpy", "cupy")
-    kind = "sor"
     symmetric_sweep = False
 
-    def _check_options(self):
-        if "omega" in self.options:
-            check_omega(self.options["omega"], what=f"{self.name} omega")
-        its = self.options["its"]
-        if int(its) != its or its < 1:
-            raise InvalidInputError(f"{self.name}: its must be a whole number >= 1, got {its}")
+    @property
+    def omega(self) -> float:
+        return self.options.get("omega", 1.0)
 
     def _setup(self):
         if self.backend == "cupy":  # multicolour sweeps on the GPU
@@ -72,18 +76,18 @@ class _RelaxationPC(Preconditioner):
 
             self.mc = MulticolorSplitting(self.A.get(), "cupy")
             return
-        self.split = Splitting(self.A, float(self.options.get("omega", 1.0)), self.name)
+        self.split = Splitting(self.A, self.omega, self.name)
 
     def _sweep(self, r, z):
         if self.backend == "cupy":
-            z[:] = self.mc.apply(r, float(self.options.get("omega", 1.0)), self.symmetric_sweep)
+            z[:] = self.mc.apply(r, self.omega, self.symmetric_sweep)
             return z
         return self.split.forward(r, z)
 
     def apply(self, r):
         z = r.copy() if self.backend == "cupy" else np.empty_like(r)
         self._sweep(r, z)
-        for _ in range(int(self.options["its"]) - 1):  # further sweeps: z += M^-1 (r - A z)
+        for _ in range(self.options["its"] - 1):  # further sweeps: z += M^-1 (r - A z)
             res = r - self.A @ z
             z += self._sweep(res, np.empty_like(r))
         return z
@@ -135,12 +139,7 @@ class GaussSeidelPC(SORPC):
     """Forward Gauss-Seidel sweeps from zero (SOR with omega = 1)."""
 
     name = "gauss-seidel"
-    defaults = {"its": 1}
-
-    def _setup(self):
-        if self.backend == "cupy":
-            return super()._setup()
-        self.split = Splitting(self.A, 1.0, self.name)
+    options_table = (ITS,)
 
 
 @register("pc", "ssor")
