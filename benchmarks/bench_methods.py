@@ -21,7 +21,7 @@ STATIONARY = {"jacobi", "gauss-seidel", "sor", "ssor"}
 def combinations() -> list[str]:
     combos = list(registry.names("method"))
     for pc in registry.names("pc"):
-        method = "cg" if getattr(registry.get("pc", pc), "symmetric", False) else "fcg"
+        method = "cg" if registry.get("pc", pc).symmetric else "fcg"
         combos.append(f"{method}+{pc}")
     return combos
 
@@ -31,7 +31,7 @@ def _build(problem: str, size: str, combo: str):
     for kind, name in (("method", method), ("pc", pc)):
         if name and registry.info(kind, name).status() != "ready":
             raise NotImplementedError(f"{name}: {registry.info(kind, name).status()}")
-        if name and getattr(registry.get(kind, name), "wants_grid", False):
+        if name and registry.get(kind, name).wants_grid:
             raise NotImplementedError(f"{name} needs a grid problem: see `python -m benchmarks.compare dcdm`")
     if method in STATIONARY and size == "large":
         raise NotImplementedError("stationary methods need O(h^-2) iterations: small size only")

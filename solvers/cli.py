@@ -19,16 +19,23 @@ log = logging.getLogger("solverkit")
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    rows = registry.available(args.kind)
+    rows = registry.available(args.kind, options=args.options)
     for row in rows:
         row["backends"] = ", ".join(row["backends"]) or "-"
     print(markdown_table(rows, ["name", "kind", "backends", "status"]))
+    if args.options:
+        for row in rows:
+            if row["options"]:
+                print(f"\n{row['kind']} {row['name']}:\n")
+                print(markdown_table(row["options"], ["name", "type", "default", "allowed", "doc"]))
     return 0
 
 
 def _add_list(sub: Any) -> None:
     p = sub.add_parser("list", help="show every registered component and whether it is ready")
     p.add_argument("--kind", choices=list(registry.KINDS), help="only this kind")
+    p.add_argument("-v", "--options", action="store_true",
+                   help="also print each component's options: type, default, allowed values")
     p.set_defaults(func=_cmd_list)
 
 

@@ -17,14 +17,14 @@ def is_applicable(method: str, pc: str | None, *, symmetric: bool = True) -> boo
     False
     """
     m = registry.get("method", method)
-    if not symmetric and getattr(m, "spd_only", False):
+    if not symmetric and m.spd_only:
         return False
     if pc is None:
         return True
-    if not getattr(m, "accepts_pc", False):
+    if not m.accepts_pc:
         return False
     p = registry.get("pc", pc)
-    if getattr(m, "symmetric_pc_only", False) and not getattr(p, "symmetric", False):
+    if m.symmetric_pc_only and not p.symmetric:
         return False
     if symmetric is False and pc == "ic":
         return False
@@ -38,7 +38,7 @@ def combinations(*, symmetric: bool = True, ready_only: bool = True) -> list[tup
         return not ready_only or registry.info(kind, name).status() == "ready"
 
     def plain(kind: str, name: str) -> bool:  # learned components need a grid problem: their own tests
-        return not getattr(registry.get(kind, name), "wants_grid", False)
+        return not registry.get(kind, name).wants_grid
 
     methods = [m for m in registry.names("method") if ready("method", m) and plain("method", m)]
     pcs = [p for p in registry.names("pc") if ready("pc", p) and plain("pc", p)]

@@ -5,8 +5,10 @@ Built-in components register with the :func:`register` decorator. Upper layers (
 ``pyproject.toml`` (groups ``solverkit.methods``, ``solverkit.preconditioners``, ``solverkit.tuners``,
 ``solverkit.pde``); those are loaded on first use, so ``import solvers`` never imports an upper layer.
 
-A factory may declare, as attributes: ``backends`` (tuple of array backends, default ``("numpy",)``),
-``requires`` (module names it imports lazily) and ``extra`` (the pip extra that provides them).
+Methods and preconditioners are :class:`solvers.component.Component` classes and declare their
+capabilities there (``backends``, ``requires``, ``extra``, ...); other factories (tuner policies, PDE
+problem functions) may declare the same names by subclassing their own bases, and are taken as numpy-only
+with no lazy requirement otherwise (:func:`capabilities`).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import Any
 
 from .errors import MissingDependencyError, UnknownComponentError
 
-__all__ = ["KINDS", "register", "get", "names", "available", "info", "ComponentInfo"]
+__all__ = ["KINDS", "register", "unregister", "get", "names", "available", "info", "ComponentInfo", "capabilities"]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,8 @@ class ComponentInfo:
 
     @property
     def backends(self) -> tuple[str, ...]:
-        return tuple(getattr(self.factory, "backends", ("numpy",)))
+        """Array backends of the loaded factory (empty before it is loaded)."""
+        return capabilities(self.factory)["backends"] if self.factory is not None else ()
 
     def status(self) -> str:
         """``'ready'`` or ``'needs extra X'`` (checked without importing the dependency)."""
@@ -62,10 +65,32 @@ class ComponentInfo:
             factory = self.load()
         except MissingDependencyError as exc:
             return f"needs extra {exc.extra}"
-        missing = [m for m in getattr(factory, "requires", ()) if importlib.util.find_spec(m) is None]
-        if missing:
-            return f"needs extra {getattr(factory, 'extra', '?')}"
+        caps = capabilities(factory)
+        if _missing(caps["requires"]):
+            return f"needs extra {caps['extra'] or '?'}"
         return "ready"
+
+
+def capabilities(factory: Any) -> dict[str, Any]:
+    """``backends``, ``requires`` and ``extra`` of a factory: a :class:`~solvers.component.Component`'s
+    declared flags, or the defaults (numpy, nothing lazy) for a plain factory.
+
+    Examples
+    --------
+    >>> capabilities(get("method", "cg"))["backends"]
+    ('numpy', 'cupy')
+    >>> capabilities(len)
+    {'backends': ('numpy',), 'requires': (), 'extra': None}
+    """
+    from .component import Component
+
+    if isinstance(factory, type) and issubclass(factory, Component):
+        return {"backends": tuple(factory.backends), "requires": tuple(factory.requires), "extra": factory.extra}
+    return {"backends": ("numpy",), "requires": (), "extra": None}
+
+
+def _missing(modules: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if importlib.util.find_spec(m) is None]
 
 
 _REGISTRY: dict[str, dict[str, ComponentInfo]] = {kind: {} for kind in KINDS}
@@ -88,10 +113,10 @@ def register(kind: str, name: str, *, replace: bool = False) -> Callable[[Callab
     Examples
     --------
     >>> from solvers import registry
+    >>> from solvers.preconditioners.base import Preconditioner
     >>> @registry.register("pc", "my-identity")
-    ... class Identity:
-    ...     symmetric = True
-    ...     def setup(self, A): return self
+    ... class Identity(Preconditioner):
+    ...     name = "my-identity"
     ...     def apply(self, r): return r.copy()
     >>> "my-identity" in registry.names("pc")
     True
@@ -153,14 +178,16 @@ def get(kind: str, name: str) -> Callable[..., Any]:
     """
     row = info(kind, name)
     factory = row.load()
-    missing = [m for m in getattr(factory, "requires", ()) if importlib.util.find_spec(m) is None]
+    caps = capabilities(factory)
+    missing = _missing(caps["requires"])
     if missing:
-        raise MissingDependencyError(name, getattr(factory, "extra", "?"), missing[0])
+        raise MissingDependencyError(name, caps["extra"] or "?", missing[0])
     return factory
 
 
-def available(kind: str | None = None) -> list[dict[str, Any]]:
-    """Every registered component as a row: ``name``, ``kind``, ``backends``, ``status``.
+def available(kind: str | None = None, *, options: bool = False) -> list[dict[str, Any]]:
+    """Every registered component as a row: ``name``, ``kind``, ``backends``, ``status`` (and with
+    ``options=True`` its option table, see :func:`solvers.component.describe_options`).
 
     Examples
     --------
@@ -175,5 +202,10 @@ def available(kind: str | None = None) -> list[dict[str, Any]]:
         for n in names(k):
             row = _REGISTRY[k][n]
             status = row.status()
-            rows.append({"name": n, "kind": k, "backends": list(row.backends) if row.factory else [], "status": status})
+            out = {"name": n, "kind": k, "backends": list(row.backends), "status": status}
+            if options:
+                from .component import describe_options
+
+                out["options"] = describe_options(row.factory)
+            rows.append(out)
     return rows

@@ -29,7 +29,8 @@ class CG(Method):
     ``solvers.gpu.cg_kernels``); the residual replacement happens at those reads.
 
     A non-symmetric matrix is refused in ``setup()``; ``p.Ap <= 0`` during the iteration stops it with
-    ``Reason.DIVERGED_INDEFINITE_MAT``, ``r.z <= 0`` with ``Reason.DIVERGED_INDEFINITE_PC``.
+    ``Reason.DIVERGED_INDEFINITE_MAT``, ``r.z <= 0`` with ``Reason.DIVERGED_INDEFINITE_PC``; a NaN or Inf from the matrix or the preconditioner
+with ``Reason.DIVERGED_NANORINF``, as in every method.
 
     Examples
     --------
@@ -77,7 +78,7 @@ class CG(Method):
             else:
                 rz = float(kern.dot(r, z)) if csr else float(r @ z)
             if self.pc is not None and not rz > 0:
-                return x, Status.INDEFINITE_PC, hist
+                return x, Status.INDEFINITE_PC if np.isfinite(rz) else Status.NANORINF, hist
             if it == 0:
                 p[:] = z
             else:

@@ -63,7 +63,7 @@ class FCG(Method):
                 return x, status, hist
             p = xp.array(self.apply_pc(r), dtype=b.dtype, copy=True)
             if not bool(xp.all(xp.isfinite(p))):
-                return x, Status.PC_FAILED, hist
+                return x, Status.NANORINF, hist
             for pj, apj, pjapj in dirs:
                 p -= (float(p @ apj) / pjapj) * pj
             ap = self.matvec(p, xp.empty_like(b))

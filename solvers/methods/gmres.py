@@ -83,7 +83,9 @@ class GMRES(Method):
                     H[j + 1, k] = -sn[j] * H[j, k] + cs[j] * H[j + 1, k]
                     H[j, k] = t
                 den = np.hypot(H[k, k], H[k + 1, k])
-                if den == 0.0 or not np.isfinite(den):
+                if not np.isfinite(den):
+                    return x, Status.NANORINF, hist
+                if den == 0.0:
                     breakdown = True
                     break
                 cs[k], sn[k] = H[k, k] / den, H[k + 1, k] / den

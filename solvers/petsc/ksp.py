@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from ..errors import InvalidInputError
 from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, unwrap_problem
+from ..component import Component, Option
 from ..registry import register
 from ..result import Reason, SolveResult
 from ._lib import petsc
@@ -162,7 +163,7 @@ def _true_residual(mat: Any, bvec: Any, xvec: Any) -> float:
 
 
 @register("method", "petsc-ksp")
-class PetscKSP:
+class PetscKSP(Component):
     """Any PETSc KSP/PC pair as a solverkit method: ``solve(A, b, method="petsc-ksp", ksp_type="bcgs",
     pc_type="gamg")``. Needs the extra ``petsc``.
 
@@ -175,22 +176,24 @@ class PetscKSP:
     """
 
     name = "petsc-ksp"
-    defaults = {"ksp_type": "cg", "pc_type": "none", "options": ""}
+    options_table = (Option("ksp_type", "str", "cg", "PETSc KSP type"),
+                     Option("pc_type", "str", "none", "PETSc PC type"),
+                     Option("options", "str", "", "further PETSc options, '-name value ...'"))
     backends = ("petsc",)
     requires = ("petsc4py",)
     extra = "petsc"
     accepts_pc = False
+    symmetric_pc_only = False
+    spd_only = False
+    iterative = True
 
     def __init__(self, pc: Any = None, *, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None,
                  monitor: Any = None, **options: Any):
         if pc is not None:
             raise InvalidInputError("petsc-ksp takes pc_type=..., not pc=")
-        unknown = set(options) - set(self.defaults)
-        if unknown:
-            raise InvalidInputError(f"petsc-ksp has no option(s) {sorted(unknown)}; use options='-name value'")
         check_tolerances(rtol, atol, maxiter)
+        super().__init__(**options)
         self.kw = {"rtol": rtol, "atol": atol, "maxiter": maxiter, "monitor": monitor}
-        self.options = {**self.defaults, **options}
         self.A: Any = None
 
     def setup(self, A: Any) -> "PetscKSP":

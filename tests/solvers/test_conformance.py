@@ -35,7 +35,7 @@ def test_every_registered_method_and_pc_is_covered():
     methods = {m for m, _ in SPD_COMBOS}
     pcs = {p for _, p in SPD_COMBOS if p}
     ready = {k: {n for n in solvers.registry.names(k) if solvers.registry.info(k, n).status() == "ready"
-                 and not getattr(solvers.registry.get(k, n), "wants_grid", False)}
+                 and not solvers.registry.get(k, n).wants_grid}
              for k in ("method", "pc")}
     assert methods == ready["method"]
     assert pcs == ready["pc"]
@@ -43,7 +43,7 @@ def test_every_registered_method_and_pc_is_covered():
     for kind in ("method", "pc"):  # the rest are plug-ins whose extra is not installed here
         for name in set(solvers.registry.names(kind)) - ready[kind]:
             info = solvers.registry.info(kind, name)
-            assert info.status().startswith("needs extra ") or getattr(info.load(), "wants_grid", False)
+            assert info.status().startswith("needs extra ") or info.load().wants_grid
 
 
 def test_petsc_plugin_reports_its_extra_when_petsc4py_is_missing():
