@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import InvalidInputError, MissingDependencyError
 
-__all__ = ["array_namespace", "backend_of", "resolve_backend", "to_numpy_dtype", "BACKENDS"]
+__all__ = ["array_namespace", "backend_of", "resolve_backend", "to_host", "to_numpy_dtype", "BACKENDS"]
 
 BACKENDS = ("numpy", "cupy")
 
@@ -31,6 +31,17 @@ def array_namespace(x: Any) -> ModuleType:
     if backend_of(x) == "cupy":
         return sys.modules["cupy"]
     return np
+
+
+def to_host(x: Any) -> np.ndarray:
+    """A NumPy copy of a CuPy array (``x`` itself when it is already on the host).
+
+    Examples
+    --------
+    >>> to_host(np.ones(2)).tolist()
+    [1.0, 1.0]
+    """
+    return x.get() if backend_of(x) == "cupy" else np.asarray(x)
 
 
 def to_numpy_dtype(dtype: Any) -> np.dtype:

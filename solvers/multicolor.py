@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels
-from .backends import array_namespace, backend_of
+from .backends import array_namespace, to_host
 from .stopping import Status, StoppingRule, divergence_limit, first_stop
 
 __all__ = ["MulticolorSplitting", "stationary_solve", "to_backend_csr"]
@@ -110,7 +110,7 @@ def stationary_solve(A: Any, split: MulticolorSplitting, kind: str, omega: float
     active = running(hist[0])
     it = checked = 0
     while True:
-        h = hist[: it + 1].get() if backend_of(hist) == "cupy" else hist[: it + 1]
+        h = to_host(hist[: it + 1])
         k, status = first_stop(np.ascontiguousarray(h), tol, limit, maxiter, checked)
         if status != Status.ITERATING:
             return x, status, np.array(h[: k + 1])

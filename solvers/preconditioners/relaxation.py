@@ -1,10 +1,13 @@
 """Relaxation preconditioners: Jacobi, Gauss-Seidel, SOR, SSOR (one or more sweeps from zero)."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from .. import kernels
+from ..backends import to_host
 from ..component import Option
 from ..errors import InvalidInputError
 from ..registry import register
@@ -21,6 +24,26 @@ ORDERING = Option("ordering", "str", "lexicographic", "sweep order (multicolor: 
 ITS = Option("its", "int", 1, "sweeps per application", low=1)
 
 
+def nonzero_diagonal(A: Any, name: str) -> Any:
+    """The diagonal of ``A`` (host or GPU matrix), refused with a clear error when an entry is zero.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> nonzero_diagonal(sp.diags([2.0, 0.0]).tocsr(), "jacobi")
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: jacobi divides by the diagonal and A has 1 zero(s) on its diagonal (first at row 1)
+    """
+    d = A.diagonal()
+    zero = d == 0
+    if bool(zero.any()):
+        rows = np.flatnonzero(to_host(zero))
+        raise InvalidInputError(f"{name} divides by the diagonal and A has {rows.size} zero(s) on its diagonal "
+                                f"(first at row {int(rows[0])})")
+    return d
+
+
 class Splitting:
     """``A = L + D + U`` in CSR pieces, with what the triangular sweeps need for a given omega.
 
@@ -28,10 +51,7 @@ class Splitting:
     """
 
     def __init__(self, A: sp.csr_matrix, omega: float, method: str):
-        d = A.diagonal()
-        if np.any(d == 0):
-            raise InvalidInputError(f"{method} divides by the diagonal and A has {int(np.sum(d == 0))} zero(s) on "
-                                    f"its diagonal (first at row {int(np.flatnonzero(d == 0)[0])})")
+        d = nonzero_diagonal(A, method)
         self.A = A
         self.diag = d
         self.lower = sp.tril(A, -1, format="csr")
@@ -108,9 +128,7 @@ class JacobiPC(_RelaxationPC):
     name = "jacobi"
 
     def _setup(self):
-        d = self.A.diagonal()
-        if bool((d == 0).any()):
-            raise InvalidInputError("jacobi divides by the diagonal and A has a zero on its diagonal")
+        d = nonzero_diagonal(self.A, self.name)
         self.scale = (self.options["omega"] / d).astype(self.A.dtype)
 
     def _sweep(self, r, z):
