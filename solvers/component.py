@@ -169,6 +169,8 @@ class Component:
         if len(names) != len(set(names)):
             raise TypeError(f"{cls.__name__}: an option is declared twice in {names}")
         cls.defaults = {o.name: o.default for o in cls.options_table}
+        if cls.__doc__ and cls.options_table and "Other Parameters\n" not in cls.__doc__:
+            cls.__doc__ = _with_options_section(cls.__doc__, cls.options_table)
 
     def __init__(self, **options: Any):
         self.options = self.validate_options(options)
@@ -194,6 +196,22 @@ class Component:
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
         return f"{type(self).__name__}({opts})"
+
+
+def _with_options_section(doc: str, table: tuple[Option, ...]) -> str:
+    """``doc`` with an "Other Parameters" section, written from the option table, before "Notes" or
+    "Examples" (or at the end): the table is the one place where an option is documented."""
+    lines = ["Other Parameters", "----------------"]
+    for o in table:
+        lines.append(f"{o.name} : {o.type}{' or None' if o.nullable else ''}, default {o.default!r}")
+        lines.append(f"    {o.doc[:1].upper() + o.doc[1:]}" + (f"; {o.range_text()}." if o.range_text() != "any"
+                                                                  else "."))
+    indent = "    "
+    block = "".join(f"{indent}{line}\n" if line else "\n" for line in lines) + "\n"
+    for marker in (f"{indent}Notes\n{indent}-----\n", f"{indent}Examples\n{indent}--------\n"):
+        if marker in doc:
+            return doc.replace(marker, block + marker, 1)
+    return doc.rstrip() + "\n\n" + block + indent
 
 
 def describe_options(factory: Any) -> list[dict[str, str]]:

@@ -15,13 +15,6 @@ __all__ = ["AMG"]
 class AMG(Method):
     """Stand-alone AMG: one cycle per iteration, ``x += cycle(b - A x)``; hierarchy built once in setup.
 
-    Options
-    -------
-    amg_type : {"sa", "rs"}, default "sa"
-        Smoothed aggregation or classical Ruge-Stuben.
-    strength : float, default 0.0 (SA: symmetric strength 0, RS: classical 0.25 when left at 0)
-    cycle : {"V", "W", "F"}, default "V"
-
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp

@@ -20,17 +20,13 @@ class CG(Method):
     from it if it does not. The recursive residual is also replaced by the true one every
     ``recompute_every`` iterations (0 turns that off), as PyAMG does, to stop drift.
 
-    Options
-    -------
-    recompute_every : int, default 50
-
     On the GPU (a ``cupyx.scipy.sparse`` matrix, or ``backend="cupy"``) the iteration runs in fused CUDA
     kernels with the stopping test on the device, read by the host every 10 iterations (see
     ``solvers.gpu.cg_kernels``); the residual replacement happens at those reads.
 
     A non-symmetric matrix is refused in ``setup()``; ``p.Ap <= 0`` during the iteration stops it with
-    ``Reason.DIVERGED_INDEFINITE_MAT``, ``r.z <= 0`` with ``Reason.DIVERGED_INDEFINITE_PC``; a NaN or Inf from the matrix or the preconditioner
-with ``Reason.DIVERGED_NANORINF``, as in every method.
+    ``Reason.DIVERGED_INDEFINITE_MAT``, ``r.z <= 0`` with ``Reason.DIVERGED_INDEFINITE_PC``; a NaN or Inf
+    from the matrix or the preconditioner with ``Reason.DIVERGED_NANORINF``, as in every method.
 
     Examples
     --------

@@ -22,13 +22,6 @@ class FCG(Method):
     Each new direction ``p = M(r)`` is A-orthogonalized against the last ``mmax`` directions and the step
     is the exact line search ``alpha = p.r / p.Ap``.
 
-    Options
-    -------
-    mmax : int, default 30
-        Number of previous directions kept for the orthogonalization (1 gives the cheapest variant).
-    recompute_every : int, default 50
-        Replace the recursive residual by ``b - A x`` this often (0: only at convergence).
-
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
@@ -41,7 +34,8 @@ class FCG(Method):
 
     name = "fcg"
     backends = ("numpy", "cupy")
-    options_table = (Option("mmax", "int", 30, "previous directions kept for the A-orthogonalization", low=1),
+    options_table = (Option("mmax", "int", 30, "previous directions kept for the A-orthogonalization (1: the cheapest "
+                            "variant)", low=1),
                      Option("recompute_every", "int", 50, "replace the recursive residual by b - A x this often "
                             "(0: only to confirm convergence)", low=0))
     accepts_pc = True

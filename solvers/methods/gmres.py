@@ -24,10 +24,6 @@ class GMRES(Method):
     step, as stable as modified Gram-Schmidt. On the GPU the basis stays on the device and only the
     small Hessenberg column crosses to the host each step.
 
-    Options
-    -------
-    restart : int, default 30
-
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp

@@ -102,14 +102,12 @@ class Jacobi(_Stationary):
 class SOR(_Stationary):
     """Successive over-relaxation (forward, lexicographic order), ``0 < omega < 2``.
 
-    Options
-    -------
-    omega : float, default 1.0
-    adapt_every : int, default 0
-        When > 0, raise omega during the solve from the observed convergence factor (Young's relation,
-        checked every ``adapt_every`` iterations) until it reaches the estimated optimum; start below the
-        optimum. ``result.options['omega_final']`` is where it ended. Exact for consistently ordered
-        matrices (5-point and 7-point stencils in lexicographic order), a heuristic elsewhere.
+    Notes
+    -----
+    With ``adapt_every > 0`` omega is raised during the solve from the observed convergence factor (Young's
+    relation, checked every ``adapt_every`` iterations) until it reaches the estimated optimum; start below
+    the optimum. ``result.options['omega_final']`` is where it ended. Exact for consistently ordered
+    matrices (5-point and 7-point stencils in lexicographic order), a heuristic elsewhere.
 
     Examples
     --------

@@ -17,16 +17,10 @@ class AMGPC(Preconditioner):
     """One multigrid cycle from a zero guess (PyAMG's hierarchy and cycle, symmetric smoothing, so it
     is a symmetric positive definite operator for SPD A and serves CG).
 
-    Options
-    -------
-    amg_type : {"sa", "rs"}, default "sa"
-    strength : float, default 0.0
-        Strength-of-connection threshold (SA: symmetric measure; RS: classical, 0 meaning PyAMG's 0.25).
-    cycle : {"V", "W", "F"}, default "V"
-    smoother : {"pyamg", "jacobi"}, default "pyamg"
-        PyAMG's (block) Gauss-Seidel, or damped Jacobi in our own V-cycle (``solvers.amg_cycle``), which
-        is what runs on the GPU: there the hierarchy is built by PyAMG on the host once and every level
-        moves to the device.
+    Notes
+    -----
+    ``smoother="jacobi"`` runs damped Jacobi in our own V-cycle (``solvers.amg_cycle``), which is what runs
+    on the GPU: there the hierarchy is built by PyAMG on the host once and every level moves to the device.
 
     Examples
     --------

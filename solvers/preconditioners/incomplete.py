@@ -26,11 +26,6 @@ class ICPC(Preconditioner):
     is retried on ``A + alpha diag(A)`` with alpha doubling from ``shift`` (Manteuffel's shift).
     Factorization and triangular solves are compiled kernels: SciPy offers no incomplete Cholesky.
 
-    Options
-    -------
-    shift : float, default 1e-3
-        First diagonal shift tried after a breakdown (none is applied when the plain factorization works).
-
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
@@ -41,7 +36,7 @@ class ICPC(Preconditioner):
     """
 
     name = "ic"
-    options_table = (Option("shift", "float", 1e-3, "first diagonal shift tried after a breakdown", low=0.0,
+    options_table = (Option("shift", "float", 1e-3, "first diagonal shift tried after a breakdown (none without one)", low=0.0,
                             open_low=True),)
 
     def _setup(self):
@@ -84,11 +79,6 @@ class ICPC(Preconditioner):
 @register("pc", "ilu")
 class ILUPC(Preconditioner):
     """Incomplete LU with threshold and pivoting (SciPy's ``spilu``, SuperLU's ILUTP) for nonsymmetric A.
-
-    Options
-    -------
-    drop_tol : float, default 1e-4
-    fill_factor : float, default 10
 
     Examples
     --------
