@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from solvers import InvalidInputError
+from solvers.young import jacobi_radius_sq, optimal_omega
 
 from .base import Policy
 
@@ -63,7 +64,7 @@ def jacobi_radius_from_history(residual_norms: np.ndarray, omega: float, tail: i
     lam = float(np.exp(np.polyfit(np.arange(k + 1), np.log(r[-1 - k:]), 1)[0]))
     if not (omega - 1.0 + 1e-3 < lam < 1.0):
         return None
-    mu2 = (lam + omega - 1.0) ** 2 / (lam * omega ** 2)
+    mu2 = float(jacobi_radius_sq(lam, float(omega)))
     if not 0 < mu2 < 1:
         return None
     mu = float(np.sqrt(mu2))
@@ -72,20 +73,6 @@ def jacobi_radius_from_history(residual_norms: np.ndarray, omega: float, tail: i
     if optimal_omega(mu, "sor") <= omega + 0.02:
         return None
     return mu
-
-
-def optimal_omega(mu: float, kind: str) -> float:
-    """Young's SOR optimum (``kind='sor'``) or the SSOR-preconditioner optimum (``kind='ssor'``).
-
-    Examples
-    --------
-    >>> round(optimal_omega(0.9595, "sor"), 3), round(optimal_omega(0.9595, "ssor"), 3)
-    (1.56, 1.557)
-    """
-    mu = float(np.clip(mu, 0.0, 1.0 - 1e-12))
-    if kind == "sor":
-        return float(2.0 / (1.0 + np.sqrt(1.0 - mu * mu)))
-    return float(2.0 / (1.0 + np.sqrt(2.0 * (1.0 - mu))))
 
 
 class YoungPolicy(Policy):
