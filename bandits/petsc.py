@@ -9,6 +9,10 @@ Under MPI every rank must use the same value: **rank 0 decides and broadcasts** 
 random draws happen on rank 0 only, so a shared seed is not needed and ranks cannot drift apart), and
 rank 0 alone updates the policy. The iteration count is a global quantity, the same on all ranks;
 wall time is reduced with max.
+
+The policy's ``observe`` receives a ``SolveResult`` made from the KSP (reason, iterations, the residual
+norms the KSP monitored, ``x`` the solution ``Vec``); for that the tuner turns on the KSP's residual
+history, reset at every solve.
 """
 from __future__ import annotations
 
@@ -83,9 +87,11 @@ class KSPTuner:
         from petsc4py import PETSc
 
         comm = ksp.getComm().tompi4py()
-        decision = self._decide(context) if comm.rank == 0 else None
+        decision, failure = self._decide(context) if comm.rank == 0 else (None, None)
         arm, value, error = comm.bcast(decision, root=0)
         if error is not None:  # raised on every rank, so that none is left waiting in a collective call
+            if failure is not None:
+                raise failure
             raise InvalidInputError(error)
         PETSc.Options(ksp.getOptionsPrefix())[self.option] = value
         ksp.setFromOptions()
@@ -94,9 +100,9 @@ class KSPTuner:
         self._pending = (arm, value, time.perf_counter(), context)
         return value
 
-    def _decide(self, context: float | None) -> tuple[int, Any, str | None]:
-        """Rank 0: the policy's ``(arm, value, None)``, or ``(-1, None, message)`` for a decision that
-        cannot be used (the message is raised on every rank)."""
+    def _decide(self, context: float | None) -> tuple[tuple[int, Any, str | None], Exception | None]:
+        """Rank 0: ``((arm, value, None), None)``, or ``((-1, None, message), exception)`` when the policy
+        fails or decides something unusable (every rank raises then)."""
         try:
             value = self.policy.choose_value(None, context)
             arm = int(self.policy.select(context))
@@ -109,9 +115,9 @@ class KSPTuner:
             if self.policy.wants_probe():
                 raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
                                         "does not run; use bandits.Tuner for it")
-        except InvalidInputError as exc:
-            return -1, None, str(exc)
-        return arm, _plain(value), None
+        except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
+            return (-1, None, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"), exc
+        return (arm, _plain(value), None), None
 
     def learn(self, ksp: Any) -> float:
         """Feed the cost of the solve just done back to the policy (rank 0) and record it (all ranks)."""

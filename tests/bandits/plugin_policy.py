@@ -110,6 +110,16 @@ class MidpointPolicy(RecordingPolicy):
         return 0.5 * (lo + hi)
 
 
+class OverRelaxedPolicy(RecordingPolicy):
+    """A broken continuous choice: omega = 2.5, outside SOR's (0, 2)."""
+
+    name = "test-over-relaxed"
+
+    def choose_value(self, A: Any, context: float | None = None) -> Any:
+        super().choose_value(A, context)
+        return 2.5
+
+
 class DiagonalPolicy(RecordingPolicy):
     """Declares that it reads the matrix: omega from the spread of the diagonal (a made-up rule)."""
 

@@ -157,3 +157,20 @@ def test_plugin_policy_on_two_ranks(tmp_path, route):
     assert rank0["policy"]["update"] == [[a, float(i)] for a, i in zip(arms, its)]
     assert [o[:2] for o in rank0["policy"]["observe"]] == [[a, i] for a, i in zip(arms, its)]
     assert all(o[2] == o[1] + 1 and o[3] <= 1e-8 * o[4] for o in rank0["policy"]["observe"])
+
+
+def test_unusable_value_from_rank_0_is_raised_on_every_rank():
+    from tests.bandits.plugin_policy import OverRelaxedPolicy, registered
+    from tests.petsc.tuner_plugin_checks import tuned_heat
+
+    from .conftest import mpirun
+
+    with registered("test-over-relaxed", OverRelaxedPolicy):
+        with pytest.raises(InvalidInputError, match="omega"):
+            tuned_heat("test-over-relaxed", steps=1)
+    proc = mpirun(2, "tests/petsc/tuner_plugin_checks.py", "over-relaxed")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PETSC ERROR" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    raised = sorted(line.split(":")[0] for line in proc.stdout.splitlines() if line.startswith("RAISED"))
+    assert raised == ["RAISED rank 0", "RAISED rank 1"], proc.stdout
+    assert "failed on rank 0" in proc.stdout and "omega" in proc.stdout

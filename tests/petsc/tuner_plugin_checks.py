@@ -4,9 +4,11 @@ Imported by test_tuner.py (one process) and run by it under ``mpiexec -n 2``::
 
     mpiexec -n 2 python tests/petsc/tuner_plugin_checks.py decorator
     mpiexec -n 2 python tests/petsc/tuner_plugin_checks.py entry-point SITE_DIR
+    mpiexec -n 2 python tests/petsc/tuner_plugin_checks.py over-relaxed
 
 The second form finds the policy through the entry point of a throwaway distribution in ``SITE_DIR``.
 Rank 0 prints one line ``RESULT {json}``: the tuner's records and what the policy saw on each rank.
+The third runs a policy whose value (omega = 2.5) rank 0 must refuse: every rank prints ``RAISED``.
 """
 from __future__ import annotations
 
@@ -95,6 +97,16 @@ def main(argv: list[str]) -> None:
     elif route == "entry-point":
         sys.path.insert(0, argv[2])  # the throwaway distribution's metadata
         name = "test-entry-point"
+    elif route == "over-relaxed":
+        from solvers import InvalidInputError
+        from tests.bandits.plugin_policy import OverRelaxedPolicy
+
+        registry.register("tuner", "test-over-relaxed")(OverRelaxedPolicy)
+        try:
+            tuned_heat("test-over-relaxed")
+        except InvalidInputError as exc:  # on every rank, none left waiting for rank 0
+            print(f"RAISED rank {PETSc.COMM_WORLD.getRank()}: {exc}", flush=True)
+        return
     else:
         raise SystemExit(f"unknown route {route!r}")
     tuner, records = tuned_heat(name)
