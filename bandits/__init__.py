@@ -7,8 +7,9 @@ Examples
 >>> sorted(POLICIES)[:3]
 ['binned-tsallis-inf', 'chebcb', 'epsilon-greedy']
 """
-from .policies import POLICIES, BinnedTsallisINF, ChebCB, EpsilonGreedy, Exp3, Fixed, Policy, TsallisINF, UCB, YoungPolicy
+from .policies import (POLICIES, UCB, BinnedTsallisINF, ChebCB, EpsilonGreedy, Exp3, Fixed, Policy, TsallisINF,
+                       TuningTarget, YoungPolicy)
 from .tuner import DEFAULT_OMEGAS, Tuner
 
-__all__ = ["POLICIES", "Policy", "Tuner", "DEFAULT_OMEGAS", "TsallisINF", "Exp3", "BinnedTsallisINF", "ChebCB", "UCB",
-           "EpsilonGreedy", "Fixed", "YoungPolicy"]
+__all__ = ["POLICIES", "Policy", "TuningTarget", "Tuner", "DEFAULT_OMEGAS", "TsallisINF", "Exp3", "BinnedTsallisINF",
+           "ChebCB", "UCB", "EpsilonGreedy", "Fixed", "YoungPolicy"]

@@ -9,6 +9,10 @@ Under MPI every rank must use the same value: **rank 0 decides and broadcasts** 
 random draws happen on rank 0 only, so a shared seed is not needed and ranks cannot drift apart), and
 rank 0 alone updates the policy. The iteration count is a global quantity, the same on all ranks;
 wall time is reduced with max.
+
+The policy's ``observe`` receives a ``SolveResult`` made from the KSP (reason, iterations, the residual
+norms the KSP monitored, ``x`` the solution ``Vec``); for that the tuner turns on the KSP's residual
+history, reset at every solve.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import numpy as np
 import solvers
 from solvers import InvalidInputError
 
-from .policies import POLICIES
+from .policies import TuningTarget, make_policy
 from .tuner import check_tuner_setup
 
 __all__ = ["KSPTuner", "TunedKSP"]
@@ -37,7 +41,10 @@ class KSPTuner:
     values : sequence, optional
         The arms; default for ``*_omega`` options: the paper's 20 values on [1, 1.95].
     policy : str
-        A name from ``bandits.POLICIES`` (``young`` needs the matrix in Python and is not offered here).
+        A policy registered in ``solvers.registry`` under kind ``"tuner"`` (``bandits.POLICIES``), built-in
+        or plug-in. Policies that declare ``needs_matrix`` (``young``) are refused: the matrix stays in
+        the PETSc program. Continuous values (:meth:`~bandits.Policy.choose_value`, called with ``A=None``)
+        are decided on rank 0 and broadcast like arms; probes are not run here.
     cost : {"iterations", "time"}
     seed : int, optional
         Seeds rank 0's policy.
@@ -60,16 +67,14 @@ class KSPTuner:
         option = option.lstrip("-")
         if not option:
             raise InvalidInputError("option must name a PETSc option, e.g. 'pc_sor_omega'")
-        values = check_tuner_setup(cost, policy, values, option, option.endswith("omega"))
-        if policy == "young":
-            raise InvalidInputError("the young policy reads the matrix in Python; use bandits.Tuner with "
-                                    "backend='petsc' for it, or another policy here")
+        values = check_tuner_setup(cost, values, option, option.endswith("omega"))
         if option.endswith("sor_omega"):
             for v in values:
                 solvers.inputs.check_omega(float(v))
         self.option, self.values, self.cost, self.seed = option, values, cost, seed
         self.policy_name = policy
-        self.policy = POLICIES[policy](len(values), seed=seed, context_range=context_range, **(policy_options or {}))
+        target = TuningTarget(values=tuple(values), param=option, has_matrix=False)
+        self.policy = make_policy(policy, target, seed=seed, context_range=context_range, options=policy_options)
         self.history: list[dict[str, Any]] = []
         self._pending: tuple[int, Any, float, float | None] | None = None
 
@@ -82,13 +87,37 @@ class KSPTuner:
         from petsc4py import PETSc
 
         comm = ksp.getComm().tompi4py()
-        arm = self.policy.select(context) if comm.rank == 0 else None
-        arm = int(comm.bcast(arm, root=0))
-        value = self.values[arm]
+        decision, failure = self._decide(context) if comm.rank == 0 else (None, None)
+        arm, value, error = comm.bcast(decision, root=0)
+        if error is not None:  # raised on every rank, so that none is left waiting in a collective call
+            if failure is not None:
+                raise failure
+            raise InvalidInputError(error)
         PETSc.Options(ksp.getOptionsPrefix())[self.option] = value
         ksp.setFromOptions()
+        # the policy may read the residual history (observe): keep it, reset at every solve
+        ksp.setConvergenceHistory(reset=True)
         self._pending = (arm, value, time.perf_counter(), context)
         return value
+
+    def _decide(self, context: float | None) -> tuple[tuple[int, Any, str | None], Exception | None]:
+        """Rank 0: ``((arm, value, None), None)``, or ``((-1, None, message), exception)`` when the policy
+        fails or decides something unusable (every rank raises then)."""
+        try:
+            value = self.policy.choose_value(None, context)
+            arm = int(self.policy.select(context))
+            if not 0 <= arm < len(self.values):
+                raise InvalidInputError(f"policy {self.policy_name!r} selected arm {arm} of {len(self.values)}")
+            if value is None:
+                value = self.values[arm]
+            elif self.option.endswith("sor_omega"):
+                solvers.inputs.check_omega(float(value))
+            if self.policy.wants_probe():
+                raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
+                                        "does not run; use bandits.Tuner for it")
+        except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
+            return (-1, None, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"), exc
+        return (arm, _plain(value), None), None
 
     def learn(self, ksp: Any) -> float:
         """Feed the cost of the solve just done back to the policy (rank 0) and record it (all ranks)."""
@@ -100,9 +129,16 @@ class KSPTuner:
         its = int(ksp.getIterationNumber())
         seconds = comm.allreduce(time.perf_counter() - t0, op=_mpi_max())
         cost = float(its) if self.cost == "iterations" else float(seconds)
-        if comm.rank == 0:
-            self.policy.update(arm, cost)
         reason = int(ksp.getConvergedReason())
+        rhs = ksp.getRhs()
+        b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
+        if comm.rank == 0:
+            result = solvers.SolveResult(
+                x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
+                residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), solve_time=seconds,
+                method=f"petsc:{ksp.getType()}", options={self.option: _plain(value)}, b_norm=b_norm)
+            self.policy.observe(arm, result)
+            self.policy.update(arm, cost)
         self.history.append({"t": len(self.history), "arm": arm, "value": _plain(value), "cost": cost,
                              "iterations": its, "seconds": seconds, "converged": reason > 0,
                              "reason": solvers.Reason(reason).name,

@@ -14,7 +14,7 @@ import solvers
 from solvers import InvalidInputError
 from solvers.inputs import unwrap_problem
 
-from .policies import POLICIES
+from .policies import TuningTarget, make_policy
 
 __all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup"]
 
@@ -23,12 +23,16 @@ DEFAULT_OMEGAS = tuple(float(w) for w in np.linspace(1.0, 1.95, 20))
 COSTS = ("iterations", "time")
 
 
-def check_tuner_setup(cost: str, policy: str, values: Any, what: str, is_omega: bool) -> list:
-    """Validate a tuner's cost and policy names and return its arms (the paper's omegas by default)."""
+def check_tuner_setup(cost: str, values: Any, what: str, is_omega: bool) -> list:
+    """Validate a tuner's cost and return its arms (the paper's omegas by default).
+
+    Examples
+    --------
+    >>> len(check_tuner_setup("iterations", None, "omega", True))
+    20
+    """
     if cost not in COSTS:
         raise InvalidInputError(f"cost must be one of {COSTS}, got {cost!r}")
-    if policy not in POLICIES:
-        raise solvers.UnknownComponentError("policy", policy, POLICIES)
     if values is None:
         if not is_omega:
             raise InvalidInputError(f"give the values to try for {what!r}")
@@ -54,7 +58,9 @@ class Tuner:
         The arms. Default for omega: the paper's 20 values on [1, 1.95]. Every value is checked when the
         tuner is made (an omega of 2.5 is refused).
     policy : str
-        A name from ``bandits.POLICIES``.
+        A policy registered in ``solvers.registry`` under kind ``"tuner"`` (``bandits.POLICIES`` lists
+        them): a built-in name, or a plug-in's (entry point ``solverkit.tuners`` or
+        ``@solvers.registry.register("tuner", name)`` on a :class:`bandits.Policy` subclass).
     cost : {"iterations", "time"}
         What a solve costs the policy: its iteration count or its set-up plus solve seconds.
     seed : int, optional
@@ -82,28 +88,16 @@ class Tuner:
     def __init__(self, method: str = "sor", param: str = "omega", values: Any = None, policy: str = "tsallis-inf",
                  cost: str = "iterations", seed: int | None = None, context_range: tuple[float, float] | None = None,
                  *, pc: str | None = None, policy_options: dict | None = None, **solve_options: Any):
-        values = check_tuner_setup(cost, policy, values, param, param == "omega")
+        values = check_tuner_setup(cost, values, param, param == "omega")
         self.method, self.param, self.values, self.cost, self.pc = method, param, values, cost, pc
         self.policy_name, self.seed, self.context_range = policy, seed, context_range
         self.policy_options = dict(policy_options or {})
         self.solve_options = solve_options
         for v in values:  # refuse a bad value now, not in the middle of a simulation
             self._options_for(v, check=True)
-        opts = dict(self.policy_options)
-        if policy == "young":
-            opts.setdefault("values", values)
-            opts.setdefault("kind", self._young_kind())
-        self.policy = POLICIES[policy](len(values), seed=seed, context_range=context_range, **opts)
+        target = TuningTarget(values=tuple(values), param=param, method=None if param == "method" else method, pc=pc)
+        self.policy = make_policy(policy, target, seed=seed, context_range=context_range, options=self.policy_options)
         self.history: list[dict[str, Any]] = []
-
-    def _young_kind(self) -> str:
-        if self.param != "omega":
-            raise InvalidInputError("the young policy tunes omega only")
-        if self.method == "sor" and self.pc is None:
-            return "sor"
-        if self.pc == "ssor" and self.method in ("cg", "fcg"):
-            return "ssor"
-        raise InvalidInputError("the young policy tunes omega of method='sor', or of pc='ssor' with cg/fcg")
 
     def _options_for(self, value: Any, check: bool = False) -> dict[str, Any]:
         method = value if self.param == "method" else self.method
@@ -118,23 +112,20 @@ class Tuner:
         """Pick a value, solve ``A x = b`` with it, feed the cost back; returns the ``SolveResult``."""
         t0 = time.perf_counter()
         probe_its = 0
-        if hasattr(self.policy, "choose_value"):
-            value = self.policy.choose_value(unwrap_problem(A)[0], context)
-            arm = self.policy.select(context)
-            if self.policy.wants_probe():
-                # stop well above the rounding floor: a stagnating tail would fake a slow factor
-                probe = solvers.solve(A, b, method="sor", omega=1.0, rtol=1e-10, maxiter=60, x0=solve_options.get("x0"))
-                probe_its = probe.iterations
-                self.policy.observe_probe(probe)
-        else:
-            arm = self.policy.select(context)
+        value = self.policy.choose_value(unwrap_problem(A)[0], context)
+        arm = self.policy.select(context)
+        if value is None:
             value = self.values[arm]
+        if self.policy.wants_probe():
+            # stop well above the rounding floor: a stagnating tail would fake a slow factor
+            probe = solvers.solve(A, b, method="sor", omega=1.0, rtol=1e-10, maxiter=60, x0=solve_options.get("x0"))
+            probe_its = probe.iterations
+            self.policy.observe_probe(probe)
         opts = {**self._options_for(value), **solve_options}
         res = solvers.solve(A, b, **opts)
         elapsed = time.perf_counter() - t0
         cost = float(res.iterations + probe_its) if self.cost == "iterations" else res.setup_time + res.solve_time
-        if hasattr(self.policy, "observe"):
-            self.policy.observe(arm, res)
+        self.policy.observe(arm, res)
         self.policy.update(arm, cost)
         self.history.append({"t": len(self.history), "arm": arm, "value": value if not isinstance(value, np.generic)
                              else value.item(), "cost": cost, "iterations": res.iterations, "probe_iterations": probe_its,
@@ -173,7 +164,10 @@ class Tuner:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Tuner":
-        """Resume a tuner saved with :meth:`save`; it makes the choices an uninterrupted one would."""
+        """Resume a tuner saved with :meth:`save`; it makes the choices an uninterrupted one would.
+
+        The policy is looked up by its recorded name in ``solvers.registry``, so a plug-in policy must be
+        registered (its distribution installed, or its module imported) before loading."""
         try:
             state = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:

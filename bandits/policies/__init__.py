@@ -1,13 +1,10 @@
-"""Arm-choosing policies; ``POLICIES`` maps their names to classes."""
-from .base import Policy
+"""Arm-choosing policies; ``POLICIES`` is a read-only view of the registry's ``tuner`` kind."""
+from .base import Policy, TuningTarget
 from .chebcb import ChebCB
+from .registry import POLICIES, make_policy
 from .simple import UCB, EpsilonGreedy, Exp3, Fixed
 from .tsallis import BinnedTsallisINF, TsallisINF
 from .young import YoungPolicy
 
-POLICIES: dict[str, type[Policy]] = {
-    cls.name: cls for cls in (TsallisINF, Exp3, BinnedTsallisINF, ChebCB, UCB, EpsilonGreedy, Fixed, YoungPolicy)
-}
-
-__all__ = ["POLICIES", "Policy", "TsallisINF", "Exp3", "BinnedTsallisINF", "ChebCB", "UCB", "EpsilonGreedy", "Fixed",
-           "YoungPolicy"]
+__all__ = ["POLICIES", "Policy", "TuningTarget", "make_policy", "TsallisINF", "Exp3", "BinnedTsallisINF", "ChebCB",
+           "UCB", "EpsilonGreedy", "Fixed", "YoungPolicy"]

@@ -1,13 +1,50 @@
-"""The policy protocol: ``select(context=None) -> arm``, ``update(arm, loss)``, ``state_dict()``."""
+"""The policy protocol: ``select(context=None) -> arm``, ``update(arm, loss)``, ``state_dict()``, and the
+optional capabilities every tuner calls (with do-nothing defaults): ``bind``, ``choose_value``,
+``wants_probe`` / ``observe_probe``, ``observe``, and the ``needs_matrix`` flag."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from solvers import InvalidInputError
 
-__all__ = ["Policy", "SamplingPolicy", "rng_state", "set_rng_state"]
+__all__ = ["Policy", "SamplingPolicy", "TuningTarget", "rng_state", "set_rng_state"]
+
+
+@dataclass(frozen=True)
+class TuningTarget:
+    """What a tuner tunes, given to :meth:`Policy.bind` once, right after the policy is made.
+
+    Attributes
+    ----------
+    values : tuple
+        The arms' values, in arm order.
+    param : str
+        The tuned option (``"omega"``, ``"restart"``, ``"method"``; for ``KSPTuner`` the PETSc option,
+        such as ``"pc_sor_omega"``).
+    method : str or None
+        The registered method every solve uses (``None`` when ``param == "method"`` or inside a PETSc
+        program, where the program's KSP decides).
+    pc : str or None
+        The preconditioner every solve uses.
+    has_matrix : bool
+        Whether :meth:`Policy.choose_value` receives each system's matrix: ``True`` for
+        :class:`bandits.Tuner`, ``False`` for :class:`bandits.petsc.KSPTuner` (inside a PETSc program);
+        a policy with ``needs_matrix = True`` is refused where it is ``False``.
+
+    Examples
+    --------
+    >>> TuningTarget(values=(1.0, 1.5), param="omega", method="sor").pc is None
+    True
+    """
+
+    values: tuple
+    param: str
+    method: str | None = None
+    pc: str | None = None
+    has_matrix: bool = True
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
@@ -24,10 +61,46 @@ class Policy:
     Subclasses implement ``select`` and ``update`` and list their learned state in ``_state_fields``
     (numpy arrays or plain numbers) so that ``state_dict()`` / ``load_state_dict()`` round-trip exactly:
     a resumed policy makes the same choices as one that never stopped.
+
+    The tuners (:class:`bandits.Tuner`, :class:`bandits.petsc.KSPTuner`) build a policy as
+    ``factory(n_arms, seed=..., context_range=..., **policy_options)``, call :meth:`bind` once, and then,
+    for every solve, in this order: :meth:`choose_value`, :meth:`select`, :meth:`wants_probe` (and
+    :meth:`observe_probe` after a probe), the solve, :meth:`observe`, :meth:`update`. The optional
+    capabilities have defaults that do nothing, so a policy overrides only what it uses; a tuner never
+    probes for them by name.
+
+    Register a policy under a name with ``@solvers.registry.register("tuner", name)`` or an entry point
+    in the group ``solverkit.tuners``; every tuner looks names up in that registry.
+
+    Attributes
+    ----------
+    name : str
+        The registered name (recorded in ``state_dict()``).
+    contextual : bool
+        ``select`` needs a scalar context in ``context_range`` every round.
+    needs_matrix : bool
+        :meth:`choose_value` cannot work without the system matrix in Python; ``KSPTuner`` refuses such a
+        policy (it runs inside a PETSc program and has no matrix to give).
+
+    Examples
+    --------
+    A policy that always plays the last arm, with every default capability:
+
+    >>> class Last(Policy):
+    ...     name = "last"
+    ...     def select(self, context=None):
+    ...         return self.n_arms - 1
+    ...     def update(self, arm, loss):
+    ...         self._check_update(arm, loss)
+    ...         self.t += 1
+    >>> pol = Last(3)
+    >>> pol.choose_value(None), pol.wants_probe(), pol.select(), pol.needs_matrix
+    (None, False, 2, False)
     """
 
-    name = ""
-    contextual = False
+    name: ClassVar[str] = ""
+    contextual: ClassVar[bool] = False
+    needs_matrix: ClassVar[bool] = False
     _state_fields: tuple[str, ...] = ()
 
     def __init__(self, n_arms: int, *, seed: int | None = None, context_range: tuple[float, float] | None = None):
@@ -46,6 +119,32 @@ class Policy:
 
     def update(self, arm: int, loss: float) -> None:
         raise NotImplementedError
+
+    # -- optional capabilities: every tuner calls them; the defaults do nothing ---------------------
+    def bind(self, target: TuningTarget) -> None:
+        """Called once by the tuner with what it tunes; refuse a setting the policy cannot handle by
+        raising :class:`~solvers.errors.InvalidInputError`. Default: nothing."""
+
+    def choose_value(self, A: Any, context: float | None = None) -> Any:
+        """A value to solve with instead of the selected arm's grid value (a continuous choice), or
+        ``None`` (the default) to use ``values[select(context)]``. Called before :meth:`select`.
+
+        ``A`` is the system matrix as the tuner received it, or ``None`` where the tuner holds none in
+        Python (``KSPTuner``); a policy that cannot choose without it sets ``needs_matrix = True``.
+        """
+        return None
+
+    def wants_probe(self) -> bool:
+        """Whether the tuner should run a short Gauss-Seidel probe of the current instance (its
+        iterations are added to the cost) and pass it to :meth:`observe_probe`. Default: ``False``."""
+        return False
+
+    def observe_probe(self, result: Any) -> None:
+        """Receive the probe's ``SolveResult`` (only after :meth:`wants_probe` said so). Default: nothing."""
+
+    def observe(self, arm: int, result: Any) -> None:
+        """Receive the ``SolveResult`` of the solve made with ``arm``, before :meth:`update`. Default:
+        nothing."""
 
     def _check_update(self, arm: int, loss: float) -> None:
         if not 0 <= arm < self.n_arms:

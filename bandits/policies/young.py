@@ -19,8 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from solvers import InvalidInputError
+from solvers.young import jacobi_radius_sq, optimal_omega
 
-from .base import Policy
+from .base import Policy, TuningTarget
 
 __all__ = ["YoungPolicy", "gershgorin_ratio", "jacobi_radius_from_history", "optimal_omega"]
 
@@ -63,7 +64,7 @@ def jacobi_radius_from_history(residual_norms: np.ndarray, omega: float, tail: i
     lam = float(np.exp(np.polyfit(np.arange(k + 1), np.log(r[-1 - k:]), 1)[0]))
     if not (omega - 1.0 + 1e-3 < lam < 1.0):
         return None
-    mu2 = (lam + omega - 1.0) ** 2 / (lam * omega ** 2)
+    mu2 = float(jacobi_radius_sq(lam, float(omega)))
     if not 0 < mu2 < 1:
         return None
     mu = float(np.sqrt(mu2))
@@ -74,30 +75,18 @@ def jacobi_radius_from_history(residual_norms: np.ndarray, omega: float, tail: i
     return mu
 
 
-def optimal_omega(mu: float, kind: str) -> float:
-    """Young's SOR optimum (``kind='sor'``) or the SSOR-preconditioner optimum (``kind='ssor'``).
-
-    Examples
-    --------
-    >>> round(optimal_omega(0.9595, "sor"), 3), round(optimal_omega(0.9595, "ssor"), 3)
-    (1.56, 1.557)
-    """
-    mu = float(np.clip(mu, 0.0, 1.0 - 1e-12))
-    if kind == "sor":
-        return float(2.0 / (1.0 + np.sqrt(1.0 - mu * mu)))
-    return float(2.0 / (1.0 + np.sqrt(2.0 * (1.0 - mu))))
-
-
 class YoungPolicy(Policy):
     """Chooses omega per instance from ``kappa * g(A)`` (see the module docstring).
 
     Parameters
     ----------
     n_arms : int
-    values : sequence of float
-        The omega grid (only its range is used: chosen values are clipped into it).
-    kind : {"sor", "ssor"}
-        Which optimum formula applies (SOR iterations, or SSOR as the preconditioner of CG).
+    values : sequence of float, optional
+        The omega grid (only its range is used: chosen values are clipped into it). A tuner gives it
+        through :meth:`bind`; pass it only to use the policy without a tuner.
+    kind : {"sor", "ssor"}, optional
+        Which optimum formula applies (SOR iterations, or SSOR as the preconditioner of CG). :meth:`bind`
+        derives it from the tuner's method and preconditioner.
     warmup : int
         Number of informative residual histories to average ``kappa`` over before trusting it.
     min_ratio : float
@@ -105,28 +94,58 @@ class YoungPolicy(Policy):
         in a handful of iterations, before its residual norms settle on the asymptotic factor (the
         iteration matrix is far from normal). They are solved with omega = 1 and not used for learning.
 
-    The tuner calls :meth:`choose_value` with the matrix, :meth:`observe` with each result and, when
-    :meth:`wants_probe` says so, runs a short Gauss-Seidel probe of the instance (counted in its cost)
-    and passes it to :meth:`observe_probe`.
+    It reads each matrix (``needs_matrix = True``): the tuner calls :meth:`choose_value` with the matrix,
+    :meth:`observe` with each result and, when :meth:`wants_probe` says so, runs a short Gauss-Seidel
+    probe of the instance (counted in its cost) and passes it to :meth:`observe_probe`.
+
+    Examples
+    --------
+    >>> from pde_examples.sequences import laplacian_delsq
+    >>> pol = YoungPolicy(3, values=[1.0, 1.5, 1.9], kind="sor", warmup=1)
+    >>> pol.kappas = [0.9595]                   # as if learned: mu = kappa * g(A)
+    >>> A = laplacian_delsq(10)                 # g(A) = 1, and mu = cos(pi / 11) = 0.9595
+    >>> round(pol.choose_value(A), 4), pol.select()
+    (1.5604, 1)
     """
 
     name = "young"
+    needs_matrix = True
     _state_fields = ("kappas",)
 
-    def __init__(self, n_arms: int, *, values=None, kind: str = "sor", warmup: int = 3, min_ratio: float = 0.7,
-                 seed: int | None = None, context_range=None):
+    def __init__(self, n_arms: int, *, values=None, kind: str | None = None, warmup: int = 3,
+                 min_ratio: float = 0.7, seed: int | None = None, context_range=None):
         super().__init__(n_arms, seed=seed)
-        if values is None or len(values) != n_arms:
-            raise InvalidInputError("young needs the omega values of the arms")
-        if kind not in ("sor", "ssor"):
+        if values is not None and len(values) != n_arms:
+            raise InvalidInputError(f"young has {n_arms} arms but {len(values)} omega values")
+        if kind not in (None, "sor", "ssor"):
             raise InvalidInputError(f"young tunes omega of 'sor' or of an 'ssor' preconditioner, not {kind!r}")
-        self.values = np.asarray(values, dtype=float)
+        self.values = None if values is None else np.asarray(values, dtype=float)
         self.kind = kind
         self.warmup = int(warmup)
         self.min_ratio = float(min_ratio)
         self.kappas: list[float] = []
         self._g = 0.0
         self._omega = 1.0
+
+    def bind(self, target: TuningTarget) -> None:
+        """Take the omega grid and derive the formula (``kind``) from the tuner's method and
+        preconditioner; refuse anything but omega of ``sor``, or of ``pc='ssor'`` with cg/fcg."""
+        if target.param != "omega":
+            raise InvalidInputError(f"the young policy tunes omega only, not {target.param!r}")
+        if target.method == "sor" and target.pc is None:
+            kind = "sor"
+        elif target.pc == "ssor" and target.method in ("cg", "fcg"):
+            kind = "ssor"
+        else:
+            raise InvalidInputError("the young policy tunes omega of method='sor', or of pc='ssor' with cg/fcg, "
+                                    f"not method={target.method!r}, pc={target.pc!r}")
+        if self.kind is not None and self.kind != kind:
+            raise InvalidInputError(f"young was made with kind={self.kind!r} but the tuner's "
+                                    f"method={target.method!r}, pc={target.pc!r} needs {kind!r}")
+        values = np.asarray(target.values, dtype=float)
+        if self.values is not None and not np.array_equal(self.values, values):
+            raise InvalidInputError("young was made with other omega values than the tuner's")
+        self.values, self.kind = values, kind
 
     @property
     def learned(self) -> bool:
@@ -140,6 +159,10 @@ class YoungPolicy(Policy):
         return self.kind == "ssor" and not self.learned and self._g >= self.min_ratio
 
     def choose_value(self, A, context=None) -> float:
+        if self.values is None or self.kind is None:
+            raise InvalidInputError("young has no omega values or kind: give them, or let a tuner bind it")
+        if A is None:
+            raise InvalidInputError("young reads the matrix of every instance; this tuner gave none")
         self._g = gershgorin_ratio(A)
         if not self.learned:
             self._omega = 1.0

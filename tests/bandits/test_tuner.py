@@ -149,6 +149,13 @@ def test_young_on_heat_beats_omega_one():
         fixed.solve(p.A, p.b, x0=p.meta["x0"])
     assert young.policy.learned
     assert young.total_cost < 0.95 * fixed.total_cost
+    # once learned, each omega is the SSOR-PCG optimum 2 / (1 + sqrt(2 (1 - kappa g))), clipped to the grid
+    kappa = float(np.median(young.policy.kappas))
+    learned_at = max(i for i, h in enumerate(young.history) if h["probe_iterations"] > 0) + 1
+    assert learned_at < 600
+    for p, h in zip(seq[learned_at:], young.history[learned_at:]):
+        mu = min(kappa * gershgorin_ratio(p.A), 1.0 - 1e-12)
+        assert h["value"] == pytest.approx(float(np.clip(2 / (1 + np.sqrt(2 * (1 - mu))), 1.0, 1.95)), rel=1e-12)
 
 
 def test_young_refuses_what_it_cannot_tune():
