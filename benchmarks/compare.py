@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,13 +43,13 @@ _NOTED_SUITES = {
 
 
 def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
+    started = time.perf_counter()
     command = f"python -m benchmarks.compare {name}" + (" --quick" if quick else "") + f" --repeats {repeats}"
     if name == "core":
-        from .compare_core import run_core
+        from .compare_core import COLUMNS, run_core
 
-        rows, histories = run_core(quick=quick, repeats=repeats)
-        columns = ["case", "problem", "rtol", "ours its", "peer its", "ours [ms/it]", "peer [ms/it]", "ours [s]",
-                   "peer [s]", "ratio", "goal", "peer"]
+        rows, histories, notes = run_core(quick=quick, repeats=repeats)
+        columns = COLUMNS
     else:
         if name == "gpu":
             from solvers.gpu import gpu_available
@@ -68,13 +69,14 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
                  "'paper' is the re-run of the authors' learners quoted in issue #3. seconds: one pass of the "
                  "policy (tuner overhead and solves included).\n\n" + "\n".join(f"- {n}" for n in notes)
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
-    if name in ("gpu", "gp", "dcdm"):
+    if name in ("core", "gpu", "gp", "dcdm"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
     how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
-            f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}`{how}.\n")
+            f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` "
+            f"({time.perf_counter() - started:.0f} s){how}.\n")
     _write_atomic(out / f"{name}.md", text)
     if histories:
         try:
