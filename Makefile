@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 STAMP := $(VENV)/.installed
 EXTRAS ?= test,plot,learned
 
-.PHONY: demo test test-petsc venv venv-petsc bench bench-preview compare clean
+.PHONY: demo test test-petsc venv venv-petsc bench bench-preview compare docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,5 +57,17 @@ bench-preview: $(STAMP)
 compare: $(STAMP)
 	$(PY) -m benchmarks.compare all
 
+# Sphinx + numpydoc, warnings are errors; the API pages are generated from every module's __all__
+# (docs/apigen.py). The docstrings' examples shown there are the doctests `make test` runs.
+STAMP_DOCS := $(VENV)/.installed-docs
+
+$(STAMP_DOCS): $(STAMP)
+	$(PIP) -e ".[$(EXTRAS),docs]"
+	touch $(STAMP_DOCS)
+
+docs: $(STAMP_DOCS)
+	rm -rf docs/_build docs/api
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) $(VENV_PETSC) out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV_PETSC) out .pytest_cache .hypothesis docs/_build docs/api

@@ -14,7 +14,9 @@ __all__ = ["register", "run_simulate"]
 DEFAULT_POLICIES = "young,chebcb,tsallis-inf,binned-tsallis-inf"
 
 
-def register(subparsers) -> None:
+def register(subparsers) -> None:  # noqa: ANN001
+    """Add ``solverkit simulate`` and its options to the command line's sub-parsers (entry point
+    ``solverkit.commands``)."""
     p = subparsers.add_parser("simulate", help="run a simulation whose solver parameters are tuned while it runs")
     p.add_argument("case", choices=["heat", "sor"], help="heat: 2-D heat equation, SSOR-PCG (the main job); "
                    "sor: the paper's sequence of shifted Laplacians solved by SOR")
@@ -28,6 +30,7 @@ def register(subparsers) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    """Run the simulation with every policy asked for, write the report and plots; return the exit status."""
     from bandits import POLICIES
     from bandits.evaluation import full_information_table, run_policy, summarize
     from bandits.tuner import DEFAULT_OMEGAS

@@ -159,6 +159,8 @@ UNIT = (0.0, 1.0)
 _multiscale = _sum(_sin(1.0), _sin(20.0, 0.1), _sin(100.0, 0.05))
 _ac2d = _sum(_sin(1.0), _sin(20.0, 0.1), _cos(100.0))
 
+#: The named cases, name -> :class:`HighFreqCase`: the paper's (Fang et al., ICLR 2024) exactly as the authors
+#: define them, plus quick checks marked in their ``note``.
 CASES: dict[str, HighFreqCase] = {c.name: c for c in [
     HighFreqCase("poisson1d-lowfreq", PDE.poisson(1), (UNIT,), (_sin(6.0),), max_frequency=6.0,
                  note="a quick check, not from the paper"),

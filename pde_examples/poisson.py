@@ -12,6 +12,14 @@ __all__ = ["poisson", "check_shape"]
 
 
 def check_shape(shape: int | tuple[int, ...], max_dim: int = 3) -> tuple[int, ...]:
+    """A grid shape as a tuple of ints, or :class:`solvers.InvalidInputError` unless it has 1 to ``max_dim``
+    whole numbers >= 2.
+
+    Examples
+    --------
+    >>> check_shape(8), check_shape((4, 5))
+    ((8,), (4, 5))
+    """
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if not 1 <= len(shape) <= max_dim or any(int(s) != s or s < 2 for s in shape):
         raise InvalidInputError(f"shape must be 1 to {max_dim} whole numbers >= 2, got {shape}")

@@ -63,5 +63,7 @@ class Problem:
 
 
 def problem_from_grid(op: GridOperator, b: np.ndarray, spacing: tuple[float, ...], name: str, **kw: Any) -> Problem:
+    """A :class:`Problem` on a grid: ``A`` is the operator's CSR matrix, ``b`` flattened to float64, shape
+    and mask from ``op``; other fields (``exact``, ``meta`` ...) through ``kw``."""
     return Problem(A=op.to_csr(), b=np.ascontiguousarray(b, dtype=np.float64).reshape(-1), shape=op.grid_shape,
                    spacing=spacing, mask=op.mask, name=name, grid=op, **kw)

@@ -9,6 +9,13 @@ __all__ = ["diffusion_stencil", "face_coefficients", "unit_offset"]
 
 
 def unit_offset(axis: int, ndim: int, sign: int) -> tuple[int, ...]:
+    """The stencil offset one cell along ``axis`` in direction ``sign``.
+
+    Examples
+    --------
+    >>> unit_offset(1, 3, -1)
+    (0, -1, 0)
+    """
     o = [0] * ndim
     o[axis] = sign
     return tuple(o)

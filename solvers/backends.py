@@ -11,6 +11,7 @@ from .errors import InvalidInputError, MissingDependencyError
 
 __all__ = ["array_namespace", "backend_of", "resolve_backend", "to_host", "to_numpy_dtype", "BACKENDS"]
 
+#: The array backends a method may declare (``backend="auto"`` picks the one ``b`` lives on).
 BACKENDS = ("numpy", "cupy")
 
 
@@ -45,6 +46,13 @@ def to_host(x: Any) -> np.ndarray:
 
 
 def to_numpy_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` (NumPy's or CuPy's, a type or a name) as a :class:`numpy.dtype`.
+
+    Examples
+    --------
+    >>> to_numpy_dtype("float32")
+    dtype('float32')
+    """
     return np.dtype(dtype)
 
 

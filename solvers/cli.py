@@ -56,6 +56,8 @@ def _add_demo(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``solverkit`` argument parser: the core's ``list``, ``solve`` and ``demo`` and every sub-command
+    registered under the entry-point group ``solverkit.commands``."""
     parser = argparse.ArgumentParser(prog="solverkit", description="Linear and PDE solvers behind one solve().")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -78,6 +80,7 @@ def _unavailable(msg: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run ``solverkit`` with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

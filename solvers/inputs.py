@@ -21,6 +21,7 @@ __all__ = ["unwrap_problem", "as_matrix", "is_gpu_matrix", "check_rhs", "check_g
 
 log = logging.getLogger(__name__)
 
+#: The floating dtypes the methods accept; ``x`` has ``b``'s dtype.
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -188,6 +189,17 @@ def check_guess(x0: Any, b: Any) -> Any:
 
 
 def check_tolerances(rtol: float, atol: float, maxiter: int | None) -> None:
+    """Refuse, with :class:`~solvers.errors.InvalidInputError`, tolerances that are negative or not finite
+    and a ``maxiter`` that is not a whole number >= 0 (``None``: the method's default).
+
+    Examples
+    --------
+    >>> check_tolerances(1e-8, 0.0, None)
+    >>> check_tolerances(-1.0, 0.0, None)
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: rtol must be a finite number >= 0, got -1.0
+    """
     if not (np.isfinite(rtol) and rtol >= 0):
         raise InvalidInputError(f"rtol must be a finite number >= 0, got {rtol}")
     if not (np.isfinite(atol) and atol >= 0):

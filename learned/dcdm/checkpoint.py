@@ -19,6 +19,7 @@ from .network import DCDMNet, NetConfig
 
 __all__ = ["save_checkpoint", "load_checkpoint", "shipped_checkpoint", "FORMAT"]
 
+#: The ``format`` field of a checkpoint's JSON metadata; a checkpoint with another format is refused.
 FORMAT = "solverkit-dcdm/1"
 SHIPPED = Path(__file__).with_name("checkpoints")
 

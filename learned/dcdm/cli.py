@@ -8,6 +8,8 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``solverkit train dcdm`` and its options to the command line's sub-parsers (entry point
+    ``solverkit.commands``)."""
     p = subparsers.add_parser("train", help="train a learned component (dcdm)")
     sub = p.add_subparsers(dest="component", metavar="COMPONENT", required=True)
     d = sub.add_parser("dcdm", help="train the deep conjugate-direction network on fluid pressure problems")
@@ -33,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train a network with the parsed options and write its checkpoint; return the exit status."""
     import numpy as np
     import torch
 

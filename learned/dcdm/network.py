@@ -25,6 +25,22 @@ __all__ = ["NetConfig", "DCDMNet", "PRESETS"]
 
 @dataclass(frozen=True)
 class NetConfig:
+    """The architecture of a :class:`DCDMNet`: what a checkpoint's metadata stores to rebuild the network.
+
+    ``dim``: 2 or 3; ``channels``: features per convolution; ``levels``: number of coarsenings;
+    ``fine_convs``/``coarse_convs``/``up_convs``: convolutions per level on the way down, at the coarsest
+    level and on the way up; ``mask_channel``: the fluid mask enters the network, as a second input
+    channel or, with ``mask_gate``, multiplying the features at every level; ``identity_skip``: the
+    output adds the input residual; ``coarse_ratio`` > 0: the network works beside an exact coarse solve
+    on ``coarse_ratio**dim``-cell aggregates; ``bias=False`` makes every convolution bias-free, so that
+    ``f(c r) = c f(r)`` for ``c > 0``.
+
+    Examples
+    --------
+    >>> NetConfig(dim=3).to_dict()["channels"]
+    16
+    """
+
     dim: int = 2
     channels: int = 16
     levels: int = 1  # number of coarsenings
@@ -39,9 +55,12 @@ class NetConfig:
     # of entering the first convolution as a second channel (keeps f positively homogeneous)
 
     def to_dict(self) -> dict:
+        """The fields as a plain dict (JSON-ready)."""
         return asdict(self)
 
 
+#: Named configurations, ``dim -> NetConfig``: ``"paper"`` (Kaneda et al.'s network) and ``"deep"`` (ours:
+#: bias-free, mask-gated, beside a coarse solve on 4^dim aggregates).
 PRESETS = {
     "paper": lambda dim: NetConfig(dim=dim, channels=16, levels=1, fine_convs=4, coarse_convs=6, up_convs=4,
                                    mask_channel=False),
@@ -68,7 +87,7 @@ class _ResidualPairs(nn.Module):
 
 
 class DCDMNet(nn.Module):
-    """``q = f(r)`` on a grid: input (batch, 1 or 2, *grid), output (batch, 1, *grid).
+    """``q = f(r)`` on a grid: input ``(batch, 1 or 2, *grid)``, output ``(batch, 1, *grid)``.
 
     Examples
     --------

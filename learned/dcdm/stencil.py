@@ -10,7 +10,7 @@ __all__ = ["TorchStencil"]
 
 
 class TorchStencil:
-    """``A x`` for a batch ``x`` of shape (batch, *grid), with the operator's mask (solid cells: identity).
+    """``A x`` for a batch ``x`` of shape ``(batch, *grid)``, with the operator's mask (solid cells: identity).
 
     Examples
     --------

@@ -16,6 +16,7 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add ``solverkit demo``'s options to its parser."""
     p.add_argument("--size", type=int, default=128, help="unknowns per axis (default 128)")
     p.add_argument("--sigma", type=float, default=1.0, help="std of the log-coefficient (default 1)")
     p.add_argument("--seed", type=int, default=0)
@@ -25,6 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Solve the demo problem with every applicable method and print the table; return the exit status."""
     problem = registry.get("pde", "diffusion")((args.size, args.size), sigma=args.sigma, seed=args.seed)
     print(f"problem: {problem.name}, {args.size} x {args.size} = {problem.n} unknowns, log-normal k with "
           f"sigma={args.sigma} (k from {problem.meta['coefficient'].min():.3g} to "

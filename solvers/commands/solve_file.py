@@ -15,6 +15,7 @@ __all__ = ["add_arguments", "run", "read_matrix", "read_vector"]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Add ``solverkit solve``'s options to its parser."""
     p.add_argument("matrix", type=Path, help="Matrix Market file (.mtx, optionally .gz)")
     p.add_argument("--rhs", type=Path, help="right-hand side: Matrix Market or text, one value a line "
                    "(default: b = A @ ones, so the error against the exact solution is shown too)")
@@ -28,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="write the solution to this text file")
 
 
-def read_matrix(path: Path):
+def read_matrix(path: Path):  # noqa: ANN201
+    """Read a Matrix Market file as a sparse matrix; :class:`solvers.InvalidInputError` for a missing or bad file."""
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file")
     try:
@@ -39,6 +41,7 @@ def read_matrix(path: Path):
 
 
 def read_vector(path: Path, n: int) -> np.ndarray:
+    """Read a vector of length ``n`` (Matrix Market, or text with one value a line)."""
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file")
     try:
@@ -52,6 +55,7 @@ def read_vector(path: Path, n: int) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Solve the system and print the result: exit status 0 when converged, 1 when not."""
     A = read_matrix(args.matrix)
     exact = None
     if args.rhs is not None:

@@ -7,6 +7,7 @@ __all__ = ["cupy_available", "gpu_available"]
 
 
 def cupy_available() -> bool:
+    """CuPy is installed (it is not imported)."""
     return importlib.util.find_spec("cupy") is not None
 
 
