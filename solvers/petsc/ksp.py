@@ -90,7 +90,8 @@ def solve_petsc(A: Any, b: Any, method: str = "cg", pc: str | None = None, *, x0
 
     A pure-Neumann Laplacian (rows sum to zero) with a consistent right-hand side:
 
-    >>> L = sp.diags([-1.0, 1.0, -1.0], [-1, 0, 1], shape=(50, 50)).tolil(); L.setdiag(2.0); L[0, 0] = L[49, 49] = 1.0
+    >>> L = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(50, 50)).tolil()
+    >>> L[0, 0] = L[49, 49] = 1.0
     >>> b = np.sin(np.linspace(0, 2 * np.pi, 50)); b -= b.mean()
     >>> res = solvers.solve(L.tocsr(), b, "cg", backend="petsc", nullspace="constant")  # doctest: +SKIP
     >>> res.converged, abs(res.x.mean()) < 1e-12  # doctest: +SKIP
@@ -197,7 +198,8 @@ def _solve_with(PETSc: Any, owned: list[Any], A: Any, b: Any, x0: Any, rtol: flo
         its = 1
     if ns is not None:
         outside = _norm_of_difference(b_given, bvec)
-        used["nullspace"] = "constant" if isinstance(nullspace, str) else f"basis of {np.shape(nullspace)[1] if np.ndim(nullspace) == 2 else 1}"
+        k = np.shape(nullspace)[1] if np.ndim(nullspace) == 2 else 1
+        used["nullspace"] = "constant" if isinstance(nullspace, str) else f"basis of {k}"
         used["rhs_outside_range"] = outside / b_norm if b_norm > 0 else outside
     limit = max(rtol * b_norm, atol)
     if reason.converged and true > limit:
@@ -254,7 +256,8 @@ def _make_nullspace(PETSc: Any, mat: Any, nullspace: Any, owned: list[Any]) -> A
     n = mat.getSize()[0]
     if isinstance(nullspace, str):
         if nullspace != "constant":
-            raise InvalidInputError(f"nullspace must be None, 'constant' or an array of shape (n, k); got {nullspace!r}")
+            raise InvalidInputError(f"nullspace must be None, 'constant' or an array of shape (n, k); "
+                                    f"got {nullspace!r}")
         ns = PETSc.NullSpace().create(constant=True, comm=mat.getComm())
         owned.append(ns)
         basis_vecs: list[Any] = []
