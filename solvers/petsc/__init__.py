@@ -9,6 +9,9 @@
 
 - ``bandits.petsc.KSPTuner`` learns a PETSc option (``pc_sor_omega`` ...) across the solves of a
   time-stepping loop.
+- A program may leave its PETSc objects to Python's garbage collector: :mod:`solvers.petsc.lifecycle`
+  releases our ``PCPYTHON`` contexts before PETSc finalizes, so the process exits cleanly (example
+  programs in ``examples/petsc/``).
 
 Importing this package never imports petsc4py; using it without petsc4py raises
 :class:`solvers.MissingDependencyError` naming the extra ``petsc``.

@@ -1,4 +1,4 @@
-"""Import petsc4py on demand and reach the two C entry points petsc4py 3.18 does not wrap."""
+"""Import petsc4py on demand and reach the C entry points petsc4py 3.18 does not wrap."""
 from __future__ import annotations
 
 import ctypes
@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import MissingDependencyError
 
-__all__ = ["petsc", "set_pc_failed", "PC_SETUP_ERROR"]
+__all__ = ["petsc", "clib", "set_pc_failed", "PC_SETUP_ERROR"]
 
 #: ``PCFailedReason`` value PETSc uses for a preconditioner whose set-up failed
 PC_SETUP_ERROR = -1
@@ -26,8 +26,13 @@ def petsc() -> ModuleType:
 
 
 @lru_cache(maxsize=1)
-def _clib() -> Any:
-    # dlsym on the petsc4py extension module also searches the libpetsc it links to.
+def clib() -> Any:
+    """libpetsc through ctypes, for the few C functions petsc4py 3.18 does not wrap.
+
+    dlsym on the petsc4py extension module also searches the libpetsc it links to. ``ctypes.CDLL``
+    releases the GIL during a call, so a C function that calls back into Python (a ``PCPYTHON``'s
+    ``destroy``) takes it again as usual.
+    """
     return ctypes.CDLL(petsc().__file__)
 
 
@@ -37,7 +42,7 @@ def set_pc_failed(pc: Any, reason: int = PC_SETUP_ERROR) -> bool:
     petsc4py 3.18 has no wrapper for it, hence ctypes; returns False where the symbol is not found.
     """
     try:
-        fn = _clib().PCSetFailedReason
+        fn = clib().PCSetFailedReason
     except (OSError, AttributeError):
         return False
     fn.argtypes = [ctypes.c_void_p, ctypes.c_int]

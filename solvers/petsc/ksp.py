@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from typing import Any, Callable
 
@@ -18,6 +19,7 @@ from .mapping import ksp_options, parse_petsc_string
 
 __all__ = ["solve_petsc", "PetscKSP", "to_petsc_mat"]
 
+log = logging.getLogger(__name__)
 _PREFIXES = itertools.count()
 #: iteration limit when none is given (PETSc's own default)
 DEFAULT_MAX_IT = 10000
@@ -37,7 +39,7 @@ def to_petsc_mat(A: Any, comm: Any = None) -> Any:
 
 def solve_petsc(A: Any, b: Any, method: str = "cg", pc: str | None = None, *, x0: Any = None, rtol: float = 1e-8,
                 atol: float = 0.0, maxiter: int | None = None, monitor: Callable[[int, float], Any] | None = None,
-                options: str | None = None, **method_options: Any) -> SolveResult:
+                options: str | None = None, nullspace: Any = None, **method_options: Any) -> SolveResult:
     """Solve ``A x = b`` with a PETSc KSP chosen by our names.
 
     ``method`` maps to a KSP type (cg, fcg, gmres; jacobi/gauss-seidel/sor/ssor as Richardson around
@@ -45,7 +47,18 @@ def solve_petsc(A: Any, b: Any, method: str = "cg", pc: str | None = None, *, x0
     amg -> gamg, hypre where the build has it); any other registered preconditioner runs inside PETSc
     through :class:`solvers.petsc.RegistryPC`. ``options`` is a PETSc string passed to the options
     database as is (under a private prefix), and wins over the keywords. The convergence test is
-    PETSc's, set to our rule: unpreconditioned residual norm, ``||r|| <= max(rtol ||b||, atol)``.
+    PETSc's, set to our rule: unpreconditioned residual norm, ``||r|| <= max(rtol ||b||, atol)``; the
+    true residual ``||b - A x||`` is checked afterwards, and a solve that PETSc calls converged but whose
+    true residual is above the tolerance is reported as ``Reason.DIVERGED_NULL`` (singular matrix,
+    inconsistent ``b``), never as converged.
+
+    A null space (symmetric singular ``A``, e.g. a pure-Neumann Laplacian) is handed to PETSc with
+    ``MatSetNullSpace``: Krylov methods then work in its complement. ``b``'s component in the null space
+    is removed before the solve (as PETSc advises) and its size reported in
+    ``options["rhs_outside_range"]`` (relative to ``||b||``); an inconsistent ``b`` whose component is
+    above the tolerance ends in ``DIVERGED_NULL``. ``x`` is returned without null-space component.
+    Everything created here (KSP, null space, vectors, the matrix converted from SciPy) is destroyed
+    before returning; a PETSc ``Mat`` or ``Vec`` passed in is left as it was (its null space too).
 
     Parameters
     ----------
@@ -57,6 +70,10 @@ def solve_petsc(A: Any, b: Any, method: str = "cg", pc: str | None = None, *, x0
     monitor : callable ``monitor(iteration, residual_norm)``
     options : str, optional
         Raw PETSc options, e.g. ``"-pc_gamg_threshold 0.05"``.
+    nullspace : None, "constant", or array of shape (n, k), optional
+        ``"constant"``: the constant vector spans the null space (rows sum to zero); an array: its
+        columns span it (orthonormalized here; they must satisfy ``A v = 0`` to rounding, else
+        :class:`~solvers.errors.InvalidInputError`).
 
     Returns
     -------
@@ -71,6 +88,15 @@ def solve_petsc(A: Any, b: Any, method: str = "cg", pc: str | None = None, *, x0
     >>> res = solvers.solve(A, np.ones(50), method="cg", pc="ic", backend="petsc")  # doctest: +SKIP
     >>> res.reason.name, res.options["pc_type"]  # doctest: +SKIP
     ('CONVERGED_RTOL', 'icc')
+
+    A pure-Neumann Laplacian (rows sum to zero) with a consistent right-hand side:
+
+    >>> L = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(50, 50)).tolil()
+    >>> L[0, 0] = L[49, 49] = 1.0
+    >>> b = np.sin(np.linspace(0, 2 * np.pi, 50)); b -= b.mean()
+    >>> res = solvers.solve(L.tocsr(), b, "cg", backend="petsc", nullspace="constant")  # doctest: +SKIP
+    >>> res.converged, abs(res.x.mean()) < 1e-12  # doctest: +SKIP
+    (True, True)
     """
     check_tolerances(rtol, atol, maxiter)
     if method == "petsc-ksp":
@@ -85,18 +111,41 @@ def solve_petsc(A: Any, b: Any, method: str = "cg", pc: str | None = None, *, x0
         settings["ksp_pc_side"] = "right"  # so that the test sees the true residual, as everywhere else
     if settings.get("ksp_type") not in ("preonly",) and "ksp_norm_type" not in settings:
         settings["ksp_norm_type"] = "unpreconditioned"
-    return _run_ksp(A, b, x0, rtol, atol, maxiter, monitor, settings, method)
+    return _run_ksp(A, b, x0, rtol, atol, maxiter, monitor, settings, method, nullspace)
 
 
 def _run_ksp(A: Any, b: Any, x0: Any, rtol: float, atol: float, maxiter: int | None,
-             monitor: Callable[[int, float], Any] | None, settings: dict[str, Any], method: str) -> SolveResult:
+             monitor: Callable[[int, float], Any] | None, settings: dict[str, Any], method: str,
+             nullspace: Any = None) -> SolveResult:
     PETSc = petsc()
+    owned: list[Any] = []  # what this call creates, destroyed before it returns
+    try:
+        return _solve_with(PETSc, owned, A, b, x0, rtol, atol, maxiter, monitor, settings, method, nullspace)
+    finally:
+        for obj in reversed(owned):
+            obj.destroy()
+
+
+def _solve_with(PETSc: Any, owned: list[Any], A: Any, b: Any, x0: Any, rtol: float, atol: float,
+                maxiter: int | None, monitor: Callable[[int, float], Any] | None, settings: dict[str, Any],
+                method: str, nullspace: Any) -> SolveResult:
     mat = to_petsc_mat(A)
+    if mat is not A:
+        owned.append(mat)
     n_rows, n_cols = mat.getSize()
     if n_rows != n_cols:
         raise InvalidInputError(f"A must be square, got shape {(n_rows, n_cols)}")
-    bvec, b_host = _rhs_vec(PETSc, mat, b)
+    b_given, b_host = _rhs_vec(PETSc, mat, b)
+    if b_given is not b:
+        owned.append(b_given)
+    ns = _make_nullspace(PETSc, mat, nullspace, owned)
+    bvec = b_given
+    if ns is not None:  # solve with b's null-space component removed, never touching the caller's b
+        bvec = b_given.copy()
+        owned.append(bvec)
+        ns.remove(bvec)
     xvec = bvec.duplicate()
+    owned.append(xvec)
     if x0 is not None:
         xvec.getArray()[:] = check_guess(x0, b_host)
     else:
@@ -107,7 +156,12 @@ def _run_ksp(A: Any, b: Any, x0: Any, rtol: float, atol: float, maxiter: int | N
         db.setValue(prefix + key, "" if value is None else value)
     max_it = int(maxiter) if maxiter is not None else DEFAULT_MAX_IT
     ksp = PETSc.KSP().create(comm=mat.getComm())
+    previous_ns = mat.getNullSpace() if ns is not None else None
+    if previous_ns is not None:
+        owned.append(previous_ns)  # getNullSpace took a reference; destroy() gives it back
     try:
+        if ns is not None:
+            mat.setNullSpace(ns)
         ksp.setOptionsPrefix(prefix)
         ksp.setOperators(mat)
         ksp.setTolerances(rtol=rtol, atol=atol, max_it=max_it, divtol=1e5)
@@ -129,17 +183,35 @@ def _run_ksp(A: Any, b: Any, x0: Any, rtol: float, atol: float, maxiter: int | N
         its = int(ksp.getIterationNumber())
         history = np.array(ksp.getConvergenceHistory(), dtype=np.float64)
         used = {**settings, "ksp_type": ksp.getType(), "pc_type": ksp.getPC().getType()}
+        if ns is not None:
+            ns.remove(xvec)
         x = xvec.getArray().copy()
     finally:
         ksp.destroy()
+        if ns is not None:
+            mat.setNullSpace(previous_ns)  # a caller's Mat keeps the null space it had (none: NULL)
         for key in settings:
             db.delValue(prefix + key)
+    b_norm = float(b_given.norm())
+    true = _true_residual(mat, b_given, xvec)
     if history.size == 0:  # preonly: no history; report the true residual of the one application
-        history = np.array([float(np.linalg.norm(b_host)), _true_residual(mat, bvec, xvec)])
+        history = np.array([b_norm, true])
         its = 1
+    if ns is not None:
+        outside = _norm_of_difference(b_given, bvec)
+        k = np.shape(nullspace)[1] if np.ndim(nullspace) == 2 else 1
+        used["nullspace"] = "constant" if isinstance(nullspace, str) else f"basis of {k}"
+        used["rhs_outside_range"] = outside / b_norm if b_norm > 0 else outside
+    limit = max(rtol * b_norm, atol)
+    if reason.converged and true > limit:
+        log.warning("PETSc reports %s but the true residual ||b - A x|| = %.3e is above the tolerance %.3e%s; "
+                    "reported as DIVERGED_NULL", reason.name, true, limit,
+                    f" (b's component in the null space: {used['rhs_outside_range']:.3e} of ||b||, inconsistent b)"
+                    if ns is not None else "")
+        reason = Reason.DIVERGED_NULL
     x = x.astype(b_host.dtype, copy=False)
     return SolveResult(x=x, reason=reason, iterations=its, residual_norms=history, setup_time=t1 - t0,
-                       solve_time=t2 - t1, method=f"petsc:{method}", options=used, b_norm=float(bvec.norm()))
+                       solve_time=t2 - t1, method=f"petsc:{method}", options=used, b_norm=b_norm)
 
 
 def _rhs_vec(PETSc: Any, mat: Any, b: Any) -> tuple[Any, np.ndarray]:
@@ -157,9 +229,85 @@ def _rhs_vec(PETSc: Any, mat: Any, b: Any) -> tuple[Any, np.ndarray]:
 
 def _true_residual(mat: Any, bvec: Any, xvec: Any) -> float:
     r = bvec.duplicate()
-    mat.mult(xvec, r)
-    r.aypx(-1.0, bvec)
-    return float(r.norm())
+    try:
+        mat.mult(xvec, r)
+        r.aypx(-1.0, bvec)
+        return float(r.norm())
+    finally:
+        r.destroy()
+
+
+def _norm_of_difference(u: Any, v: Any) -> float:
+    d = u.copy()
+    try:
+        d.axpy(-1.0, v)
+        return float(d.norm())
+    finally:
+        d.destroy()
+
+
+def _make_nullspace(PETSc: Any, mat: Any, nullspace: Any, owned: list[Any]) -> Any:
+    """A ``PETSc.NullSpace`` for ``nullspace`` (None, "constant", or an (n, k) basis), checked against ``mat``.
+
+    The basis is orthonormalized (QR), as ``MatNullSpaceCreate`` requires; columns that do not span
+    ``k`` dimensions, or that ``A`` does not map to zero (to ``1e-8 ||A||_inf``), are refused.
+    """
+    if nullspace is None:
+        return None
+    n = mat.getSize()[0]
+    if isinstance(nullspace, str):
+        if nullspace != "constant":
+            raise InvalidInputError(f"nullspace must be None, 'constant' or an array of shape (n, k); "
+                                    f"got {nullspace!r}")
+        ns = PETSc.NullSpace().create(constant=True, comm=mat.getComm())
+        owned.append(ns)
+        basis_vecs: list[Any] = []
+        check = mat.createVecRight()
+        owned.append(check)
+        check.set(1.0 / np.sqrt(n))
+        basis_vecs.append(check)
+    else:
+        basis = np.asarray(nullspace)
+        if basis.ndim == 1:
+            basis = basis[:, None]
+        if basis.ndim != 2 or basis.shape[0] != n or not 1 <= basis.shape[1] < n:
+            raise InvalidInputError(f"nullspace must have shape (n, k) with n = {n} and 1 <= k < n; "
+                                    f"got shape {np.shape(nullspace)}")
+        if not np.issubdtype(basis.dtype, np.number) or np.iscomplexobj(basis):
+            raise InvalidInputError(f"nullspace must be a real array; got dtype {basis.dtype}")
+        basis = basis.astype(np.float64)
+        if not np.all(np.isfinite(basis)):
+            raise InvalidInputError("nullspace contains NaN or Inf")
+        q, r = np.linalg.qr(basis)
+        diag = np.abs(np.diag(r))
+        if diag.min() <= 1e-10 * max(diag.max(), np.finfo(float).tiny):
+            raise InvalidInputError(f"the {basis.shape[1]} columns of nullspace are linearly dependent")
+        lo, hi = mat.getOwnershipRangeColumn()
+        basis_vecs = []
+        for j in range(q.shape[1]):
+            v = mat.createVecRight()
+            owned.append(v)
+            v.getArray()[:] = q[lo:hi, j]
+            basis_vecs.append(v)
+        ns = PETSc.NullSpace().create(constant=False, vectors=basis_vecs, comm=mat.getComm())
+        owned.append(ns)
+    scale = float(mat.norm(PETSc.NormType.INFINITY))
+    for j, v in enumerate(basis_vecs):
+        worst = _norm_of_image(mat, v)
+        if worst > 1e-8 * max(scale, np.finfo(float).tiny):
+            what = "the constant vector" if isinstance(nullspace, str) else f"column {j} of nullspace"
+            raise InvalidInputError(f"{what} is not in A's null space: ||A v|| = {worst:.3e} for ||v|| = 1 "
+                                    f"(||A||_inf = {scale:.3e})")
+    return ns
+
+
+def _norm_of_image(mat: Any, v: Any) -> float:
+    w = mat.createVecLeft()
+    try:
+        mat.mult(v, w)
+        return float(w.norm())
+    finally:
+        w.destroy()
 
 
 @register("method", "petsc-ksp")

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from .. import registry
 from ..errors import InvalidInputError
 from ..options import coerce_value
+from . import lifecycle
 from ._lib import petsc, set_pc_failed
 
 __all__ = ["RegistryPC"]
@@ -27,6 +28,13 @@ class RegistryPC:
     ranks); a component that declares ``block_jacobi_safe = False`` (one that needs the whole grid) is
     refused there with a clear message. A set-up failure is reported through PETSc: the PC is marked
     failed and KSP returns ``DIVERGED_PC_FAILED``; the rank keeps running.
+
+    Life cycle: PETSc sets the component up again whenever the PC's matrix changes (``setOperators``
+    with a new matrix, or new values in the same one) or after ``pc.reset()``, and when one of its
+    options changes in the options database followed by ``setFromOptions`` (a tuner's omega).
+    ``view()`` (``-ksp_view``) prints the component, its options and its set-up state. A program may
+    leave its KSP to Python's garbage collector: every PC holding this context is released before
+    PETSc finalizes (:mod:`solvers.petsc.lifecycle`), so the process exits cleanly.
 
     Examples
     --------
@@ -47,10 +55,13 @@ class RegistryPC:
         self.component: Any = None
         self.error: str | None = None
         self.n_local = -1
+        self.setups = 0
+        self.stale = False
 
     # -- PETSc's Python-context protocol ----------------------------------------------------------
     def create(self, pc: Any) -> None:
         self.component = None
+        lifecycle.attach(pc)  # so that PETSc never has to call back into a finalized interpreter
 
     def setFromOptions(self, pc: Any) -> None:  # noqa: N802 - PETSc's name
         PETSc = petsc()
@@ -61,10 +72,15 @@ class RegistryPC:
         for key, default in getattr(factory, "defaults", {}).items():
             if opts.hasName(f"registry_pc_{key}"):
                 options[key] = _typed(opts.getString(f"registry_pc_{key}"), default, key)
+        changed = (name, options) != (self.name, self.options)
         self.name, self.options = name, options
+        if changed and self.component is not None:
+            # PETSc sets a PC up again only when its matrix changes: a new option (a tuner's omega) on
+            # the same matrix would otherwise never reach the component. Rebuilt at the next apply
+            # unless a new matrix makes PETSc call setUp first.
+            self.stale = True
 
-    def setUp(self, pc: Any) -> None:  # noqa: N802
-        PETSc = petsc()
+    def setUp(self, pc: Any) -> None:  # noqa: N802 - called by PCSetUp on a new matrix or new values
         try:
             if self.name is None:
                 self.setFromOptions(pc)
@@ -75,12 +91,16 @@ class RegistryPC:
                 raise InvalidInputError(f"preconditioner {self.name!r} needs the whole operator and cannot run on "
                                         f"{size} MPI ranks as a block-Jacobi plug-in; run it on one rank")
             local = P.getDiagonalBlock() if size > 1 else P
-            self.component = factory(**self.options)
+            self.component = None
+            component = factory(**self.options)
             matrix = _to_scipy(local)
             if getattr(factory, "wants_grid", False):  # a learned pc: rebuild the grid from the DMDA
                 matrix = _grid_of(P, matrix)
-            self.component.setup(matrix)
+            component.setup(matrix)
+            self.component = component
+            self.stale = False
             self.n_local = local.getSize()[0]
+            self.setups += 1
             self.error = None
         except Exception as exc:  # reported through PETSc, not as a traceback that kills the rank
             self.component = None
@@ -91,6 +111,8 @@ class RegistryPC:
             set_pc_failed(pc)
 
     def apply(self, pc: Any, x: Any, y: Any) -> None:
+        if self.stale:
+            self.setUp(pc)
         if self.component is None:  # failed set-up: NaN plus the failed flag -> KSP_DIVERGED_PC_FAILED
             set_pc_failed(pc)
             y.set(np.nan)
@@ -107,16 +129,47 @@ class RegistryPC:
         self.apply(pc, x, y)
 
     def view(self, pc: Any, viewer: Any) -> None:
-        opts = ", ".join(f"{k}={v}" for k, v in sorted(self.options.items())) or "defaults"
-        viewer.printfASCII(f"  solverkit registry preconditioner {self.name!r} ({opts})\n")
-        if self.error:
-            viewer.printfASCII(f"  set-up failed: {self.error}\n")
+        """What ``-ksp_view`` / ``pc.view()`` print: the component, its options and its set-up state."""
+        for line in self.describe():
+            viewer.printfASCII(f"  {line}\n")
 
     def reset(self, pc: Any) -> None:
-        self.component = None
+        self.component = None  # PCReset also clears PETSc's set-up flag: the next solve sets up again
+        self.n_local = -1
+        self.stale = False
 
     def destroy(self, pc: Any) -> None:
         self.component = None
+        self.n_local = -1
+        self.stale = False
+        lifecycle.detach(pc)
+
+    # -- ours -------------------------------------------------------------------------------------
+    def describe(self) -> list[str]:
+        """The lines :meth:`view` prints.
+
+        Examples
+        --------
+        >>> RegistryPC("ssor", omega=1.3).describe()[:2]
+        ["solverkit registry preconditioner 'ssor' (omega=1.3)", 'options in effect: its=1, omega=1.3']
+        """
+        given = ", ".join(f"{k}={v}" for k, v in sorted(self.options.items())) or "defaults"
+        lines = [f"solverkit registry preconditioner {self.name!r} ({given})"]
+        try:
+            defaults = dict(getattr(registry.get("pc", self.name), "defaults", {})) if self.name else {}
+        except Exception:  # an unknown name: setFromOptions/setUp report it
+            defaults = {}
+        effective = {**defaults, **self.options}
+        if effective:
+            lines.append("options in effect: " + ", ".join(f"{k}={v}" for k, v in sorted(effective.items())))
+        if self.component is not None:
+            lines.append(f"set up {self.setups} time(s); component {type(self.component).__name__} on "
+                         f"{self.n_local} local rows")
+        else:
+            lines.append("not set up")
+        if self.error:
+            lines.append(f"set-up failed: {self.error}")
+        return lines
 
 
 def _grid_of(P: Any, matrix: sp.csr_matrix) -> Any:

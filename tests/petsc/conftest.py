@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,3 +31,27 @@ def mpirun(n: int, *args: str, timeout: float = 240.0) -> subprocess.CompletedPr
     proc = subprocess.run([mpiexec, "-n", str(n), sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
     return proc
+
+
+def assert_clean_exit(proc: subprocess.CompletedProcess, allowed_stderr: str | None = None) -> None:
+    """Exit status 0, no PETSc error or caught signal, and nothing on stderr but ``allowed_stderr`` lines."""
+    report = f"exit status {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+    assert proc.returncode == 0, report
+    assert "PETSC ERROR" not in proc.stderr and "Caught signal" not in proc.stderr, report
+    assert "MPI_ABORT" not in proc.stderr, report
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    if allowed_stderr is not None:
+        lines = [line for line in lines if allowed_stderr not in line]
+    assert not lines, report
+
+
+def run_clean(n: int, *args: str, allowed_stderr: str | None = None) -> str:
+    """:func:`mpirun` that must end cleanly (see :func:`assert_clean_exit`); returns stdout."""
+    proc = mpirun(n, *args)
+    assert_clean_exit(proc, allowed_stderr)
+    return proc.stdout
+
+
+def results(stdout: str, tag: str = "RESULT") -> list[dict[str, str]]:
+    """The ``key=value`` pairs of every line that starts with ``tag``."""
+    return [dict(re.findall(r"(\w+)=(\S+)", line)) for line in stdout.splitlines() if line.startswith(tag + " ")]
