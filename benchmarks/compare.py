@@ -111,7 +111,7 @@ What the numbers mean:
 
 The Machine line under each table gives how long the suite took in that run (seconds, in parentheses).
 
-### The bandwidth floor, and why a ratio to SciPy depends on the machine
+## The bandwidth floor, and why a ratio to SciPy depends on the machine
 
 A sparse iteration does about one multiply-add for every 12 bytes it loads (an 8-byte value and a 4-byte
 column index per stored entry), far below what a core can compute: its speed is set by how many bytes it

@@ -21,7 +21,14 @@ __all__ = ["for_size", "PARALLEL_MIN_NNZ", "KIND_JACOBI", "KIND_SOR", "KIND_SSOR
 #: below this many stored entries the serial kernels are used
 PARALLEL_MIN_NNZ = 100_000
 
-KIND_JACOBI, KIND_SOR, KIND_SSOR, KIND_BACKWARD_SOR = 0, 1, 2, 3
+#: ``relax``/``stationary`` kind: damped Jacobi
+KIND_JACOBI = 0
+#: ``relax``/``stationary`` kind: forward SOR (Gauss-Seidel at omega = 1)
+KIND_SOR = 1
+#: ``relax``/``stationary`` kind: symmetric SOR (a forward and a backward sweep)
+KIND_SSOR = 2
+#: ``relax``/``stationary`` kind: backward SOR
+KIND_BACKWARD_SOR = 3
 STATUS_ITERATING = int(Status.ITERATING)
 
 

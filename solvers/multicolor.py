@@ -32,6 +32,14 @@ __all__ = ["MulticolorSplitting", "stationary_solve", "to_backend_csr"]
 
 
 def to_backend_csr(A: sp.csr_matrix, backend: str) -> Any:
+    """``A`` as a CSR matrix of ``backend``: itself for ``"numpy"``, a ``cupyx.scipy.sparse`` copy for ``"cupy"``.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> to_backend_csr(sp.eye(2, format="csr"), "numpy").format
+    'csr'
+    """
     if backend == "cupy":
         import cupyx.scipy.sparse as csp
 

@@ -18,9 +18,9 @@ from ..grid import GridOperator
 from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, float_dtype, is_gpu_matrix
 from ..preconditioners.base import Preconditioner, as_preconditioner
 from ..result import Reason, SolveResult
-from ..stopping import DEFAULT_MAXITER, DTOL, StoppingRule, to_reason
+from ..stopping import DEFAULT_MAXITER, StoppingRule, to_reason
 
-__all__ = ["Method", "DEFAULT_MAXITER", "DTOL"]
+__all__ = ["Method", "host_matrix"]
 
 log = logging.getLogger(__name__)
 
