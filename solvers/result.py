@@ -65,7 +65,8 @@ _MESSAGES = {
     Reason.CONVERGED_HAPPY_BREAKDOWN: "converged: the Krylov space contains the exact solution (happy breakdown)",
     Reason.CONVERGED_ITS: "finished: the method ran its fixed number of steps (direct solve)",
     Reason.DIVERGED_NULL: "the matrix is singular (or too ill-conditioned for this tolerance): the residual stays "
-    "above it; give solve() its null space (nullspace='constant' for a pure-Neumann problem) or loosen rtol",
+    "above it; give solve() its null space (nullspace='constant' for a pure-Neumann problem) or loosen rtol. "
+    "With a null space known, this reason means b is inconsistent: result.message gives b's component in it",
     Reason.DIVERGED_ITS: "maxiter reached before the tolerance; raise maxiter, add a preconditioner (pc='amg' or 'ic'), "
     "or loosen rtol. x is the last iterate",
     Reason.DIVERGED_DTOL: "the residual grew far above its initial value; the method diverges on this matrix "
@@ -105,6 +106,12 @@ class SolveResult:
         The option values actually used (for example the omega a tuner picked).
     b_norm : float
         ``||b||_2``, the scale of the relative residual.
+    nullspace : str or None
+        The null space the solve projected out (``"detected constant"``, ``"given, dimension 3"``,
+        see :mod:`solvers.nullspace`), ``None`` for none.
+    detail : str
+        What this result's failure was, when more is known than ``reason.message`` says (an inconsistent
+        ``b``: the size of its component in the null space); ``""`` otherwise. :attr:`message` picks.
 
     Examples
     --------
@@ -124,10 +131,17 @@ class SolveResult:
     method: str = ""
     options: dict = field(default_factory=dict)
     b_norm: float = 1.0
+    nullspace: str | None = None
+    detail: str = ""
 
     @property
     def converged(self) -> bool:
         return self.reason.converged
+
+    @property
+    def message(self) -> str:
+        """What happened and what to try: :attr:`detail` when set, else the reason's message."""
+        return self.detail or self.reason.message
 
     @property
     def relative_residual(self) -> float:
