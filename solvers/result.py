@@ -65,8 +65,7 @@ _MESSAGES = {
     Reason.CONVERGED_HAPPY_BREAKDOWN: "converged: the Krylov space contains the exact solution (happy breakdown)",
     Reason.CONVERGED_ITS: "finished: the method ran its fixed number of steps (direct solve)",
     Reason.DIVERGED_NULL: "the matrix is singular (or too ill-conditioned for this tolerance): the residual stays "
-    "above it; give solve() its null space (nullspace='constant' for a pure-Neumann problem) or loosen rtol. "
-    "With a null space known, this reason means b is inconsistent: result.message gives b's component in it",
+    "above it; give solve() its null space (nullspace='constant' for a pure-Neumann problem) or loosen rtol",
     Reason.DIVERGED_ITS: "maxiter reached before the tolerance; raise maxiter, add a preconditioner (pc='amg' or 'ic'), "
     "or loosen rtol. x is the last iterate",
     Reason.DIVERGED_DTOL: "the residual grew far above its initial value; the method diverges on this matrix "

@@ -212,3 +212,47 @@ def test_nullspace_object_round_trip():
     assert ns.dim == 1 and ns.describe() == "constant"
     v = np.array([1.0, 2.0, 3.0, 4.0])
     assert np.allclose(ns.project(v), v - 2.5) and ns.component(v) == pytest.approx(5.0)
+
+
+def _solverkit(*args: str) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "solvers", *args], capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def _field(out: str, name: str) -> str:
+    return re.search(rf"^{name}\s*: (.*)$", out, re.M).group(1)
+
+
+@pytest.fixture
+def unit_square_mtx(tmp_path):
+    import scipy.io
+
+    path = tmp_path / "unit_square.mtx"
+    scipy.io.mmwrite(str(path), unit_square())
+    return path
+
+
+def test_cli_solves_a_singular_matrix_market_file(unit_square_mtx):
+    """Issue 16: the default b of a singular matrix is never zero; the null space used is printed."""
+    rc, out, err = _solverkit("solve", str(unit_square_mtx), "--method", "cg", "--pc", "amg")
+    assert rc == 0 and err == "", err
+    assert _field(out, "singular") == "yes, null space detected constant (b projected, x of minimum norm)"
+    assert _field(out, "reason").startswith("CONVERGED_RTOL")
+    assert float(_field(out, "rel. resid.")) <= 1e-8
+    error = _field(out, "rel. error")
+    assert "orthogonal to the null space" in error and float(error.split()[0]) < 1e-4  # cond(A) ~ 1e3 on range
+
+
+def test_cli_given_null_space_and_inconsistent_rhs(unit_square_mtx, tmp_path):
+    ones, rhs = tmp_path / "ones.txt", tmp_path / "b.txt"
+    np.savetxt(ones, np.ones(191))
+    np.savetxt(rhs, np.ones(191))
+    rc, out, err = _solverkit("solve", str(unit_square_mtx), "--method", "direct", "--nullspace", str(ones),
+                              "--rhs", str(rhs))
+    assert rc == 1 and err == "", err
+    assert _field(out, "singular") == "yes, null space given (b projected, x of minimum norm)"
+    assert _field(out, "reason").startswith("DIVERGED_NULL (b has a component 1 * ||b|| in the null space")
+    assert float(_field(out, "rel. resid.")) == pytest.approx(1.0, rel=1e-12)  # x = 0: nothing can do better
