@@ -22,6 +22,12 @@ A matrix where neither holds is left alone (no null space); a singular matrix of
 reported by the method (a direct solve's factorization fails with a clear error; iterative methods stop
 on their true residual, never with a false "converged").
 
+An inconsistent ``b`` is reported as ``Reason.DIVERGED_NULL`` (internally ``Status.INCONSISTENT``) with
+the size of its component in ``result.message`` (``SolveResult.detail``): ``Reason`` keeps PETSc's
+``KSPConvergedReason`` numbers one to one, PETSc has no code for an inconsistent system, and
+``DIVERGED_NULL`` is the one about the null space; a number of our own could clash with a later PETSc
+code and would not survive the ``petsc`` backend's mapping.
+
 Examples
 --------
 >>> import numpy as np, scipy.sparse as sp
@@ -118,8 +124,19 @@ def _as_host_matrix(A: Any) -> Any:
     return None
 
 
+def _row_sums(H, values):
+    """Per-row sums of ``values`` (aligned with ``H.data``), empty rows 0, without copying the indices."""
+    out = np.zeros(H.shape[0], dtype=np.float64)
+    nonempty = np.diff(H.indptr) > 0
+    if values.size:
+        out[nonempty] = np.add.reduceat(values, H.indptr[:-1][nonempty])
+    return out
+
+
 def detect(A: Any) -> NullSpace | None:
     """The null space :func:`resolve` finds with ``"auto"`` (see the module's notes), or ``None``.
+
+    One pass over the values for the rows; the columns only when the rows allow a null space.
 
     Examples
     --------
@@ -133,22 +150,24 @@ def detect(A: Any) -> NullSpace | None:
     if H is None or H.shape[0] == 0:
         return None
     n = H.shape[0]
-    absA = abs(H)
-    row_abs = np.asarray(absA.sum(axis=1)).ravel()
-    col_abs = np.asarray(absA.sum(axis=0)).ravel()
+    absdata = np.abs(H.data)
+    row_abs = _row_sums(H, absdata)
+    row_sum = _row_sums(H, H.data)
     eps = float(np.finfo(H.dtype).eps)
+    # each sum of m terms is exact to within m eps times the sum of their magnitudes
+    rows_zero = bool(row_abs.any()) and bool(np.all(np.abs(row_sum) <= 4 * eps * (np.diff(H.indptr) + 1) * row_abs))
+    empty_rows = row_abs == 0
+    if not rows_zero and not empty_rows.any():
+        return None
+    col_abs = np.bincount(H.indices, weights=absdata, minlength=n)
     vectors, kinds = [], []
-    if row_abs.any():
-        row_sum = np.asarray(H.sum(axis=1)).ravel()
-        col_sum = np.asarray(H.sum(axis=0)).ravel()
-        # each sum of m terms is exact to within m eps times the sum of their magnitudes
-        nnz_row = np.diff(H.indptr) + 1
+    if rows_zero:
+        col_sum = np.bincount(H.indices, weights=H.data, minlength=n)
         nnz_col = np.bincount(H.indices, minlength=n) + 1
-        if (np.all(np.abs(row_sum) <= 4 * eps * nnz_row * row_abs)
-                and np.all(np.abs(col_sum) <= 4 * eps * nnz_col * col_abs)):
+        if np.all(np.abs(col_sum) <= 4 * eps * nnz_col * col_abs):
             vectors.append(np.ones(n))
             kinds.append("constant")
-    isolated = np.flatnonzero((row_abs == 0) & (col_abs == 0))
+    isolated = np.flatnonzero(empty_rows & (col_abs == 0))
     if isolated.size and (isolated.size + len(vectors) <= MAX_DETECTED):
         for i in isolated:
             e = np.zeros(n)
