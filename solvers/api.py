@@ -151,8 +151,9 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
                            **options)
     matrix, _grid = unwrap_problem(A)
     nullspace = _problem_nullspace(A, nullspace)
-    solver = make_solver(method, pc=pc, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor,
-                         nullspace=nullspace, **options)
+    if not (isinstance(nullspace, str) and nullspace == "auto"):  # "auto" is every Method's default already
+        options["nullspace"] = nullspace
+    solver = make_solver(method, pc=pc, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor, **options)
     b_dtype, a_dtype = float_dtype(b), float_dtype(matrix)
     if b_dtype is not None and a_dtype is not None and a_dtype != b_dtype and hasattr(matrix, "astype"):
         matrix = matrix.astype(b_dtype)  # x takes b's dtype: work in b's precision
