@@ -16,14 +16,14 @@ from .result import SolveResult
 
 __all__ = ["solve", "make_solver"]
 
-_GENERIC = ("rtol", "atol", "maxiter", "monitor")
+_GENERIC = ("rtol", "atol", "maxiter", "monitor", "nullspace")
 
 
 def make_solver(method: str = "cg", *, pc: Any = None, **options: Any) -> Any:
     """Build a method (and its preconditioner) from registered names, without a matrix yet.
 
     Options are routed by name: the method's own hyper-parameters and ``rtol``/``atol``/``maxiter``/
-    ``monitor`` go to the method, the preconditioner's (``omega``, ``its``, ``amg_type`` ...) to the
+    ``monitor``/``nullspace`` go to the method, the preconditioner's (``omega``, ``its``, ``amg_type`` ...) to the
     preconditioner. ``options=`` (or ``method``) may be a PETSc-style string.
 
     Examples
@@ -81,7 +81,7 @@ def _merge_option_string(method: str, pc: Any, options: dict[str, Any]) -> tuple
 
 def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None, rtol: float = 1e-8,
           atol: float = 0.0, maxiter: int | None = None, backend: str = "auto", monitor: Any = None,
-          **options: Any) -> SolveResult:
+          nullspace: Any = "auto", **options: Any) -> SolveResult:
     """Solve ``A x = b`` with a registered method.
 
     Parameters
@@ -102,6 +102,13 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
         ``auto`` follows where ``b`` lives; ``petsc`` runs the solve as a PETSc KSP (extra ``petsc``,
         see :func:`solvers.petsc.ksp.solve_petsc`).
     monitor : callable ``monitor(iteration, residual_norm)``, optional
+    nullspace : "auto", None, "constant", or array of shape (n,) or (n, k)
+        ``A``'s null space (see :mod:`solvers.nullspace`). ``"auto"`` (default): a ``Problem``'s own
+        ``nullspace``, else the constants when ``A``'s rows and columns sum to zero, and isolated
+        unknowns (zero row and column); ``None``: none. With one, ``b`` and the iterates are
+        projected, ``x`` is the minimum-norm solution, and a ``b`` with a component above the
+        tolerance in the null space stops at once with ``Reason.DIVERGED_NULL`` and a
+        ``result.message`` that gives its size (``result.nullspace`` says which null space was used).
     **options
         Hyper-parameters of the method or preconditioner (``omega=1.5``, ``restart=50``, ...), or
         ``options="-ksp_type cg -pc_type sor -pc_sor_omega 1.5"``.
@@ -121,14 +128,31 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
     (True, True)
     >>> solvers.solve(A, np.ones(400), "-ksp_type gmres -pc_type ilu").converged
     True
+
+    A singular system: the pure-Neumann Laplacian (rows and columns sum to zero) has the constants as
+    null space, detected; a ``b`` with a nonzero sum is inconsistent:
+
+    >>> N = (T - sp.diags([1.0] + [0.0] * 18 + [1.0])).tocsr()     # 1-D, zero-flux ends
+    >>> bad = solvers.solve(N, np.ones(20), method="cg")
+    >>> bad.reason.name, bad.nullspace, bad.message.split(":")[0]
+    ('DIVERGED_NULL', 'detected constant', 'b has a component 1 * ||b|| in the null space of A (detected constant)')
+    >>> good = solvers.solve(N, np.arange(20.0) - 9.5, method="cg")
+    >>> good.converged, bool(abs(good.x.sum()) < 1e-10)               # the minimum-norm solution
+    (True, True)
     """
     if backend == "petsc":
         from .petsc.ksp import solve_petsc
 
         method, pc, options = _merge_option_string_for_petsc(method, pc, options)
+        ns = _petsc_nullspace(A, nullspace)
+        if ns is not None:  # solve_petsc(nullspace=None) is its default: leave it out for nonsingular A
+            options["nullspace"] = ns
         return solve_petsc(A, b, method, pc, x0=x0, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor,
                            **options)
     matrix, _grid = unwrap_problem(A)
+    nullspace = _problem_nullspace(A, nullspace)
+    if not (isinstance(nullspace, str) and nullspace == "auto"):  # "auto" is every Method's default already
+        options["nullspace"] = nullspace
     solver = make_solver(method, pc=pc, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor, **options)
     b_dtype, a_dtype = float_dtype(b), float_dtype(matrix)
     if b_dtype is not None and a_dtype is not None and a_dtype != b_dtype and hasattr(matrix, "astype"):
@@ -138,6 +162,27 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
     matrix = _place(matrix, b, backend, solver)
     solver.setup(matrix)
     return solver.solve(b, x0=x0, backend=backend)
+
+
+def _problem_nullspace(A: Any, nullspace: Any) -> Any:
+    """With ``"auto"``, a ``Problem`` that knows its null space gives it."""
+    if isinstance(nullspace, str) and nullspace == "auto":
+        own = getattr(A, "nullspace", None) if unwrap_problem(A)[0] is not A else None
+        if own is not None:
+            return own
+    return nullspace
+
+
+def _petsc_nullspace(A: Any, nullspace: Any) -> Any:
+    """What ``solve_petsc`` takes: ``None``, ``"constant"`` or an (n, k) basis; ``"auto"`` resolved here."""
+    from .inputs import as_matrix
+    from .nullspace import resolve
+
+    nullspace = _problem_nullspace(A, nullspace)
+    if isinstance(nullspace, str) and nullspace == "auto":
+        ns = resolve("auto", as_matrix(A))
+        return None if ns is None else ns.basis
+    return nullspace
 
 
 def _merge_option_string_for_petsc(method: str, pc: Any, options: dict[str, Any]) -> tuple[str, Any, dict]:

@@ -142,14 +142,20 @@ def _build(parallel: bool) -> _Kernels:
 
     @jit
     def residual(indptr, indices, data, x, b, r):
-        """r = b - A x, returns r . r."""
+        """r = b - A x, returns r . r.
+
+        ``(A x)_i`` is summed first and subtracted from ``b_i`` last: starting from ``b_i`` would let
+        ``b_i`` vanish in the rounding of large products (an iterate that grew along a null vector), and
+        the residual come out as an exact, false, zero.
+        """
         acc = 0.0
         for i in prange(r.shape[0]):
-            s = b[i]
+            s = 0.0
             for k in range(indptr[i], indptr[i + 1]):
-                s -= data[k] * x[indices[k]]
-            r[i] = s
-            acc += s * s
+                s += data[k] * x[indices[k]]
+            ri = b[i] - s
+            r[i] = ri
+            acc += ri * ri
         return acc
 
     @jit

@@ -105,6 +105,12 @@ class SolveResult:
         The option values actually used (for example the omega a tuner picked).
     b_norm : float
         ``||b||_2``, the scale of the relative residual.
+    nullspace : str or None
+        The null space the solve projected out (``"detected constant"``, ``"given, dimension 3"``,
+        see :mod:`solvers.nullspace`), ``None`` for none.
+    detail : str
+        What this result's failure was, when more is known than ``reason.message`` says (an inconsistent
+        ``b``: the size of its component in the null space); ``""`` otherwise. :attr:`message` picks.
 
     Examples
     --------
@@ -124,10 +130,17 @@ class SolveResult:
     method: str = ""
     options: dict = field(default_factory=dict)
     b_norm: float = 1.0
+    nullspace: str | None = None
+    detail: str = ""
 
     @property
     def converged(self) -> bool:
         return self.reason.converged
+
+    @property
+    def message(self) -> str:
+        """What happened and what to try: :attr:`detail` when set, else the reason's message."""
+        return self.detail or self.reason.message
 
     @property
     def relative_residual(self) -> float:

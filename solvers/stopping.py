@@ -58,6 +58,8 @@ class Status(IntEnum):
     BREAKDOWN = 7
     PC_FAILED = 8
     SINGULAR = 9
+    #: b has a component above the tolerance in A's null space (see solvers.nullspace): no x can converge
+    INCONSISTENT = 10
 
 
 _REASONS = {
@@ -70,6 +72,7 @@ _REASONS = {
     Status.BREAKDOWN: Reason.DIVERGED_BREAKDOWN,
     Status.PC_FAILED: Reason.DIVERGED_PC_FAILED,
     Status.SINGULAR: Reason.DIVERGED_NULL,
+    Status.INCONSISTENT: Reason.DIVERGED_NULL,  # PETSc has no code of its own; the result's message tells
 }
 
 # numba sees module-level ints as compile-time constants

@@ -10,6 +10,7 @@ import scipy.io
 from ..api import solve
 from ..errors import InvalidInputError
 from ..inputs import as_matrix
+from ..nullspace import NullSpace, resolve
 
 __all__ = ["add_arguments", "run", "read_matrix", "read_vector"]
 
@@ -18,7 +19,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Add ``solverkit solve``'s options to its parser."""
     p.add_argument("matrix", type=Path, help="Matrix Market file (.mtx, optionally .gz)")
     p.add_argument("--rhs", type=Path, help="right-hand side: Matrix Market or text, one value a line "
-                   "(default: b = A @ ones, so the error against the exact solution is shown too)")
+                   "(default: b = A @ ones, so the error against the exact solution is shown too; for a singular "
+                   "matrix b = A @ x for a seeded random x orthogonal to the null space)")
+    p.add_argument("--nullspace", default="auto", help="the matrix's null space: 'auto' (default: the constants "
+                   "when rows and columns sum to zero, isolated unknowns), 'none', 'constant', or a file of basis "
+                   "vectors (Matrix Market, or text with one vector a column)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random x behind the default b of a singular "
+                   "matrix")
     p.add_argument("--method", default="cg")
     p.add_argument("--pc", default=None)
     p.add_argument("--rtol", type=float, default=1e-8)
@@ -54,26 +61,62 @@ def read_vector(path: Path, n: int) -> np.ndarray:
     return v
 
 
+def read_nullspace(spec: str, A) -> NullSpace | None:
+    """``--nullspace``: a keyword, or a file of basis vectors; checked against ``A``."""
+    if spec in ("auto", "constant"):
+        return resolve(spec, A)
+    if spec == "none":
+        return None
+    path = Path(spec)
+    if not path.exists():
+        raise InvalidInputError(f"--nullspace {spec}: neither auto, none, constant nor an existing file")
+    try:
+        V = scipy.io.mmread(str(path)) if path.suffix in (".mtx", ".gz") else np.loadtxt(path, ndmin=2)
+        V = np.asarray(V.toarray() if hasattr(V, "toarray") else V, dtype=np.float64)
+    except Exception as exc:
+        raise InvalidInputError(f"{path}: not a readable set of vectors ({exc})") from exc
+    return resolve(V.reshape(A.shape[0], -1) if V.size == A.shape[0] else V, A)
+
+
+def default_rhs(A, ns: NullSpace | None, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(b, exact x, what x is)``: ``A @ ones``; for a singular matrix (or one whose rows sum to zero)
+    ``A @ x`` for a seeded random ``x`` with no part in the null space, ``b`` projected onto the range."""
+    n = A.shape[0]
+    ones = np.ones(n)
+    b = A @ ones
+    scale = float(abs(A).sum(axis=1).max()) * np.sqrt(n)
+    if ns is None and np.linalg.norm(b) > 1e-10 * scale:
+        return b, ones, "x = ones"
+    x = np.random.default_rng(seed).standard_normal(n)
+    if ns is not None:
+        x = ns.project(x)
+        return ns.project(A @ x), x, f"random x (seed {seed}) orthogonal to the null space"
+    return A @ x, x, f"random x (seed {seed}); A @ ones is 0 and no null space is known, so x is not unique"
+
+
 def run(args: argparse.Namespace) -> int:
     """Solve the system and print the result: exit status 0 when converged, 1 when not."""
     A = read_matrix(args.matrix)
+    ns = read_nullspace(args.nullspace, A)
     exact = None
     if args.rhs is not None:
         b = read_vector(args.rhs, A.shape[0])
     else:
-        exact = np.ones(A.shape[0])
-        b = A @ exact
+        b, exact, exact_name = default_rhs(A, ns, args.seed)
     extra = {"options": args.options} if args.options else {}
-    res = solve(A, b, method=args.method, pc=args.pc, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter, **extra)
+    res = solve(A, b, method=args.method, pc=args.pc, rtol=args.rtol, atol=args.atol, maxiter=args.maxiter,
+                nullspace=ns, **extra)
     print(f"matrix     : {args.matrix} ({A.shape[0]} x {A.shape[1]}, {A.nnz} nonzeros)")
+    if ns is not None:
+        print(f"singular   : yes, null space {ns.describe()} (b projected, x of minimum norm)")
     print(f"method     : {res.method}" + (f" + {res.options['pc']}" if "pc" in res.options else ""))
-    print(f"reason     : {res.reason.name} ({res.reason.message})")
+    print(f"reason     : {res.reason.name} ({res.message})")
     print(f"iterations : {res.iterations}")
     print(f"setup time : {res.setup_time:.4g} s")
     print(f"solve time : {res.solve_time:.4g} s")
     print(f"rel. resid.: {res.relative_residual:.3e}")
     if exact is not None:
-        print(f"rel. error : {np.linalg.norm(res.x - exact) / np.linalg.norm(exact):.3e} (against x = ones)")
+        print(f"rel. error : {np.linalg.norm(res.x - exact) / np.linalg.norm(exact):.3e} (against {exact_name})")
     if args.out:
         tmp = args.out.with_name(args.out.name + ".tmp")
         np.savetxt(tmp, res.x)

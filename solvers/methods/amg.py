@@ -40,5 +40,5 @@ class AMG(Method):
             status, _ = stop.test(hist, x, r, len(hist) - 1, exact=True)
             if status != Status.ITERATING:
                 return x, status, hist
-            x += self.cycle.apply(r)
+            x += self.project(self.cycle.apply(r))
             hist.append(self.residual(b, x, r))

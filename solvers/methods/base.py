@@ -16,9 +16,10 @@ from ..errors import InvalidInputError, SolverError
 from ..gpu.grid import DeviceGrid
 from ..grid import GridOperator
 from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, float_dtype, is_gpu_matrix
+from ..nullspace import NullSpace, inconsistency_message, resolve
 from ..preconditioners.base import Preconditioner, as_preconditioner
 from ..result import Reason, SolveResult
-from ..stopping import DEFAULT_MAXITER, StoppingRule, to_reason
+from ..stopping import DEFAULT_MAXITER, Status, StoppingRule, to_reason
 
 __all__ = ["Method", "host_matrix"]
 
@@ -46,6 +47,15 @@ class Method(Component):
         Iteration limit (default 10,000). Reaching it gives ``Reason.DIVERGED_ITS`` and the last iterate.
     monitor : callable ``monitor(iteration, residual_norm)``, optional
         Called once per iteration (after the solve, in order, for the methods whose loop is compiled).
+    nullspace : None, "auto", "constant" or array of shape (n,) or (n, k), default "auto"
+        ``A``'s null space (also its left null space, as for a symmetric matrix), resolved in
+        :meth:`setup` by :func:`solvers.nullspace.resolve`; ``"auto"`` detects the constants (rows and
+        columns summing to zero) and isolated unknowns. With one, :meth:`solve` stops at once with
+        ``Reason.DIVERGED_NULL`` (and ``result.message`` giving the size) when ``b``'s component in it is
+        above the tolerance; else it solves with ``b`` projected onto the range, the preconditioned
+        residual projected (``apply_pc``), and returns the minimum-norm ``x`` (projected at the end),
+        its residual norms those of the original system. A direct solve factors the bordered matrix
+        ``[[A, N], [N^T, 0]]``, which is nonsingular.
     **options
         The method's hyper-parameters (``options_table``).
 
@@ -69,7 +79,7 @@ class Method(Component):
     spd_only: ClassVar[bool] = False
 
     def __init__(self, pc: Any = None, *, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None,
-                 monitor: Monitor | None = None, **options: Any):
+                 monitor: Monitor | None = None, nullspace: Any = "auto", **options: Any):
         check_tolerances(rtol, atol, maxiter)
         super().__init__(**options)
         if pc is not None:
@@ -88,6 +98,9 @@ class Method(Component):
         #: whether ``monitor`` was already called during the solve (loops that call it live set this)
         self.monitors_live = False
         self.A: Any = None
+        self.nullspace_spec = nullspace
+        #: the null space resolved in setup(), in the solve's namespace and dtype
+        self.nullspace: NullSpace | None = None
         self.grid: GridOperator | None = None
         self.setup_time = 0.0
 
@@ -103,11 +116,16 @@ class Method(Component):
         raise NotImplementedError
 
     # -- the protocol ------------------------------------------------------------------------
-    def setup(self, A: Any) -> "Method":
+    _UNSET: ClassVar[Any] = object()
+
+    def setup(self, A: Any, *, nullspace: Any = _UNSET) -> "Method":
         """Check ``A`` and do the reusable work (factorizations, hierarchies, splittings).
 
-        Returns ``self`` so that ``make_solver(...).setup(A).solve(b)`` reads naturally.
+        ``nullspace``, when given, replaces the constructor's (see the class's parameters) from this
+        matrix on. Returns ``self`` so that ``make_solver(...).setup(A).solve(b)`` reads naturally.
         """
+        if nullspace is not Method._UNSET:
+            self.nullspace_spec = nullspace
         t0 = time.perf_counter()
         components = [self] if self.pc is None else [self, self.pc]
         allow_op = not any(c.needs_matrix for c in components)
@@ -129,6 +147,13 @@ class Method(Component):
                 _check_symmetric(self.A, self.name)
         elif gpu and self.spd_only:
             _check_symmetric(self.A, self.name)
+        self.nullspace = resolve(self.nullspace_spec, self.A, self.dtype)
+        if self.nullspace is not None:
+            if gpu:
+                import cupy
+
+                self.nullspace = self.nullspace.to(cupy, self.dtype)
+            log.info("%s: A is singular, null space %s", self.name, self.nullspace.describe())
         if self.pc is not None:
             try:
                 # a preconditioner that needs the grid (a learned one) gets the GridOperator itself
@@ -166,8 +191,12 @@ class Method(Component):
         tol = max(rtol * b_norm, atol)
         t0 = time.perf_counter()
         self.monitors_live = False
+        detail = ""
         if b_norm == 0.0 and x0 is None:
             x, reason, hist = x, Reason.CONVERGED_ATOL, [0.0]
+        elif self.nullspace is not None:
+            x, status, hist, detail = self._solve_singular(b, x, b_norm, tol, maxiter)
+            reason = to_reason(status)
         else:
             stop = StoppingRule(tol, maxiter, lambda x_, r_: self.residual(b, x_, r_))
             x, status, hist = self._solve(b, x, stop)
@@ -181,7 +210,32 @@ class Method(Component):
             reason = Reason.CONVERGED_RTOL if hist[-1] <= rtol * b_norm else Reason.CONVERGED_ATOL
         return SolveResult(x=x.astype(out_dtype, copy=False), reason=reason, iterations=len(hist) - 1,
                            residual_norms=hist, setup_time=self.setup_time, solve_time=solve_time,
-                           method=self.name, options=self.used_options(), b_norm=b_norm)
+                           method=self.name, options=self.used_options(), b_norm=b_norm,
+                           nullspace=None if self.nullspace is None else self.nullspace.describe(), detail=detail)
+
+    def _solve_singular(self, b: Any, x: Any, b_norm: float, tol: float, maxiter: int) -> tuple[Any, int, Any, str]:
+        """Solve with ``self.nullspace``: stop on an inconsistent ``b``, else solve the projected system.
+
+        With ``c = ||N N^T b||`` and ``r'`` the residual of the projected system, the residual of the
+        original system is ``r' + N N^T b``, two orthogonal parts (``r'`` lies in the range); so the
+        projected system is solved to ``sqrt(tol^2 - c^2)`` and every reported norm is
+        ``sqrt(||r'||^2 + c^2)``, the last one recomputed as ``||b - A x||`` for the returned ``x``.
+        """
+        ns = self.nullspace
+        xp = array_namespace(b)
+        r = xp.empty_like(b)
+        c = ns.component(b)
+        if c > tol:
+            return x, Status.INCONSISTENT, [self.residual(b, x, r)], inconsistency_message(c, b_norm, ns)
+        b_in = ns.project(b)
+        stop = StoppingRule(np.sqrt(tol * tol - c * c), maxiter, lambda x_, r_: self.residual(b_in, x_, r_))
+        x, status, hist = self._solve(b_in, x, stop)
+        x = ns.project(x)  # the minimum-norm solution: no part in the null space
+        hist = np.sqrt(np.asarray(hist, dtype=np.float64) ** 2 + c * c)
+        hist[-1] = self.residual(b, x, r)
+        if status == Status.CONVERGED and not hist[-1] <= tol:  # rounding of the projection: say so
+            status = Status.SINGULAR
+        return x, status, hist, ""
 
     def used_options(self) -> dict[str, Any]:
         """The option values this solve used (the method's, then the preconditioner's)."""
@@ -209,7 +263,14 @@ class Method(Component):
         return out
 
     def apply_pc(self, r: np.ndarray) -> np.ndarray:
-        return r if self.pc is None else self.pc.apply(r)
+        """``z = M r``, projected onto the range when the matrix has a null space (so that Krylov
+        methods iterate in the range whatever the preconditioner adds along the null space)."""
+        z = r if self.pc is None else self.pc.apply(r)
+        return z if self.nullspace is None else self.nullspace.project(z)
+
+    def project(self, v: np.ndarray) -> np.ndarray:
+        """``v`` without its part in the null space (``v`` itself when there is none)."""
+        return v if self.nullspace is None else self.nullspace.project(v)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())

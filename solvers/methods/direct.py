@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import SolverError
@@ -22,6 +23,11 @@ class Direct(Method):
     meets the tolerance); a residual that stays above the tolerance (a singular or too ill-conditioned
     matrix) is reported as ``Reason.DIVERGED_NULL``, never as converged.
 
+    With a null space ``N`` (orthonormal, see :mod:`solvers.nullspace`) the factored matrix is the
+    bordered ``[[A, N], [N^T, 0]]``, nonsingular when ``N`` spans the null space, whose solution with
+    a right-hand side ``[b; 0]`` is the minimum-norm ``x`` (``N^T x = 0``). ``A + N N^T`` would do the
+    same but is dense for the constants; the border adds ``2 n k`` entries.
+
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
@@ -36,10 +42,21 @@ class Direct(Method):
     iterative = False
 
     def _setup(self):
+        A = self.A
+        if self.nullspace is not None:
+            N = sp.csr_matrix(np.asarray(self.nullspace.basis))
+            A = sp.bmat([[A, N], [N.T, None]], format="csc")
         try:
-            self.lu = spla.splu(self.A.tocsc())
+            self.lu = spla.splu(A.tocsc())
         except RuntimeError as exc:
-            raise SolverError(f"direct: the matrix is singular ({exc})") from exc
+            hint = "" if self.nullspace is not None else "; give its null space (nullspace=...) if it has one"
+            raise SolverError(f"direct: the matrix is singular ({exc}){hint}") from exc
+
+    def _lu_solve(self, r):
+        if self.nullspace is None:
+            return self.lu.solve(r)
+        k = self.nullspace.dim
+        return self.lu.solve(np.concatenate([r, np.zeros(k, dtype=r.dtype)]))[: r.shape[0]]
 
     #: refinement steps after the first LU solve, at most
     REFINE = 3
@@ -54,5 +71,5 @@ class Direct(Method):
                 return x, status, hist
             if it > self.REFINE or (it > 1 and not hist[-1] < 0.5 * hist[-2]):
                 return x, Status.SINGULAR, hist  # refinement stopped helping: the factorization cannot do it
-            x += self.lu.solve(r).astype(b.dtype, copy=False)
+            x += self._lu_solve(r).astype(b.dtype, copy=False)
             hist.append(self.residual(b, x, r))

@@ -48,10 +48,18 @@ class AMGPC(Preconditioner):
 
         s = self.options["strength"]
         host = self.A.get() if self.backend == "cupy" else self.A
-        if self.options["amg_type"] == "sa":
-            self.ml = pyamg.smoothed_aggregation_solver(host, strength=("symmetric", {"theta": s}))
-        else:
-            self.ml = pyamg.ruge_stuben_solver(host, strength=("classical", {"theta": s or 0.25}))
+        # PyAMG starts its spectral-radius estimates (the prolongation smoother's omega) from
+        # np.random.rand, NumPy's global generator: seed it for this set-up, so that a matrix always gets
+        # the same hierarchy, and give the caller's generator state back
+        state = np.random.get_state()
+        np.random.seed(0)
+        try:
+            if self.options["amg_type"] == "sa":
+                self.ml = pyamg.smoothed_aggregation_solver(host, strength=("symmetric", {"theta": s}))
+            else:
+                self.ml = pyamg.ruge_stuben_solver(host, strength=("classical", {"theta": s or 0.25}))
+        finally:
+            np.random.set_state(state)
         self._jacobi = None
         if self.backend == "cupy" or self.options["smoother"] == "jacobi":
             from ..amg_cycle import JacobiCycle
