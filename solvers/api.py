@@ -180,6 +180,8 @@ def _petsc_nullspace(A: Any, nullspace: Any) -> Any:
 
     nullspace = _problem_nullspace(A, nullspace)
     if isinstance(nullspace, str) and nullspace == "auto":
+        if type(A).__module__.split(".")[0] == "petsc4py":  # a PETSc Mat keeps its own (MatSetNullSpace)
+            return None
         ns = resolve("auto", as_matrix(A))
         return None if ns is None else ns.basis
     return nullspace

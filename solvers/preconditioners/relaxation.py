@@ -33,14 +33,14 @@ def nonzero_diagonal(A: Any, name: str) -> Any:
     >>> nonzero_diagonal(sp.diags([2.0, 0.0]).tocsr(), "jacobi")
     Traceback (most recent call last):
     ...
-    solvers.errors.InvalidInputError: jacobi divides by the diagonal and A has 1 zero(s) on its diagonal (first at row 1)
+    solvers.errors.InvalidInputError: jacobi divides by the diagonal and A has a zero on its diagonal at row 1 (1 in all)
     """
     d = A.diagonal()
     zero = d == 0
     if bool(zero.any()):
         rows = np.flatnonzero(to_host(zero))
-        raise InvalidInputError(f"{name} divides by the diagonal and A has {rows.size} zero(s) on its diagonal "
-                                f"(first at row {int(rows[0])})")
+        raise InvalidInputError(f"{name} divides by the diagonal and A has a zero on its diagonal at row "
+                                f"{int(rows[0])} ({rows.size} in all)")
     return d
 
 
