@@ -21,7 +21,8 @@ from typing import Any
 
 from .errors import MissingDependencyError, UnknownComponentError
 
-__all__ = ["KINDS", "register", "unregister", "get", "names", "available", "info", "ComponentInfo", "capabilities"]
+__all__ = ["KINDS", "register", "unregister", "reload_entry_points", "get", "names", "available", "info", "ComponentInfo",
+           "capabilities"]
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,23 @@ def _load_entry_points(kind: str) -> None:
     for ep in entry_points(group=KINDS[kind]):
         if ep.name not in _REGISTRY[kind]:
             _REGISTRY[kind][ep.name] = ComponentInfo(ep.name, kind, entry_point=ep)
+
+
+def reload_entry_points(kind: str | None = None) -> None:
+    """Forget the components that came from entry points (of ``kind``, or of every kind) and scan the
+    entry points again on next use: for a distribution installed (or removed) while the process runs.
+
+    Examples
+    --------
+    >>> reload_entry_points("tuner")
+    >>> "tsallis-inf" in names("tuner")
+    True
+    """
+    for k in ([kind] if kind is not None else list(KINDS)):
+        _check_kind(k)
+        _ENTRY_POINTS_LOADED.discard(k)
+        for name in [n for n, row in _REGISTRY[k].items() if row.entry_point is not None]:
+            del _REGISTRY[k][name]
 
 
 def names(kind: str) -> list[str]:

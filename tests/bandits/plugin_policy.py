@@ -166,13 +166,14 @@ def registered(name: str, factory: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A throwaway distribution on ``sys.path`` whose entry point ``test-entry-point`` (group
     ``solverkit.tuners``) names :class:`EntryPointPolicy`. The registry scans entry points again for
-    the test (its cache of scanned groups is reset) and forgets the plug-in afterwards."""
+    the test (``registry.reload_entry_points``) and forgets the plug-in afterwards."""
     site = tmp_path / "site"
     install_entry_points(site, {"test-entry-point": f"{__name__}:EntryPointPolicy"})
-    monkeypatch.setattr(registry, "_ENTRY_POINTS_LOADED", set())
-    monkeypatch.setitem(registry._REGISTRY, "tuner", dict(registry._REGISTRY["tuner"]))
     monkeypatch.syspath_prepend(str(site))
-    return site
+    registry.reload_entry_points("tuner")
+    yield site
+    monkeypatch.undo()
+    registry.reload_entry_points("tuner")
