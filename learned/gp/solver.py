@@ -238,7 +238,9 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
         history.append(res)
         bar.set_postfix(midpoint_residual=f"{res:.2e}")
         if res < best[0]:
-            best = (res, [k.state_dict() for k in kernels], U.copy())
+            # clone: state_dict() shares the parameters' storage, which the Adam steps below overwrite
+            best = (res, [{key: v.detach().clone() for key, v in k.state_dict().items()} for k in kernels],
+                    U.copy())
             since_best = 0
         else:
             since_best += 1
