@@ -97,10 +97,13 @@ def test_user_pde_object_and_registry_entry():
     sol = solve_pde(pde, domain=[(0.0, 1.0)], source=lambda x: -np.pi**2 * np.sin(np.pi * x[:, 0]),
                     boundary=lambda x: np.sin(np.pi * x[:, 0]), progress=False)
     x = np.linspace(0, 1, 50)[:, None]
-    assert np.max(np.abs(sol(x) - np.sin(np.pi * x[:, 0]))) < 1e-4
+    # measured max errors (issue 16): 1.2e-9 (ATEN_CPU_CAPABILITY=default), 5.7e-9 (avx2, avx512),
+    # the same with OMP_NUM_THREADS=1 and 2; 1e-6 is >= 170x over the largest (was 1.7e-5 / 6.9e-4)
+    assert np.max(np.abs(sol(x) - np.sin(np.pi * x[:, 0]))) <= 1e-6
     assert solvers.registry.info("pde-solver", "gp").status() == "ready"
-    gp = solvers.registry.get("pde-solver", "gp")(progress=False)
-    assert gp.solve("poisson1d-lowfreq").info["method"] == "alternating"
+    gp = solvers.registry.get("pde-solver", "gp")(AlternatingConfig(rounds=3, progress=False))
+    assert gp.solve("poisson1d-lowfreq").info["config"].rounds == 3
+    assert gp.solve("poisson1d-lowfreq", method="alternating").info["method"] == "alternating"
 
 
 def test_config_form_and_keyword_form_give_identical_results():
