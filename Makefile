@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 STAMP := $(VENV)/.installed
 EXTRAS ?= test,plot,learned
 
-.PHONY: demo test test-petsc venv venv-petsc bench bench-preview compare clean
+.PHONY: demo test test-numerics test-petsc venv venv-petsc bench bench-preview compare clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples bandits learned tests
 	$(VENV)/bin/asv check --python=same
+
+# The learned solvers' tests and doctests a second time on ATen's generic (non-vectorized) CPU kernels:
+# their numbers must not hinge on the CPU's vector width (issue 16). `make test` covers the native ones.
+test-numerics: $(STAMP)
+	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules learned tests/learned
 
 # The PETSc plugin's tests run in a second environment made from the system interpreter, beside
 # Debian's petsc4py 3.18 and mpi4py (numpy 2 breaks that petsc4py, hence numpy<2 there).
