@@ -6,7 +6,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 STAMP := $(VENV)/.installed
 EXTRAS ?= test,plot,learned
 
-.PHONY: demo test test-petsc venv venv-petsc bench bench-preview compare docs clean
+.PHONY: demo test test-numerics test-petsc venv venv-petsc bench bench-preview compare docs clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers pde_examples bandits learned tests
 	$(VENV)/bin/asv check --python=same
+
+# The numerics a second time under other CPU settings (issue 16), `make test` covering the native ones:
+# the learned solvers' tests and doctests on ATen's generic (non-vectorized) CPU kernels, so that their
+# numbers cannot hinge on the CPU's vector width; the solvers' and the robustness tests on one thread
+# (BLAS and numba), so that no threaded reduction order decides a result.
+test-numerics: $(STAMP)
+	ATEN_CPU_CAPABILITY=default $(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules learned tests/learned
+	OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow and not petsc" --doctest-modules solvers tests/solvers tests/robustness
 
 # The PETSc plugin's tests run in a second environment made from the system interpreter, beside
 # Debian's petsc4py 3.18 and mpi4py (numpy 2 breaks that petsc4py, hence numpy<2 there).

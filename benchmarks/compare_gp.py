@@ -31,16 +31,19 @@ def _test_points(case) -> np.ndarray:
 
 
 def _contenders(case, n: int) -> dict[str, Callable[[], Callable]]:
-    from learned.gp import solve_pde
+    from learned.gp import AdamConfig, AlternatingConfig, solve_pde
 
     from .baselines_pde import chebyshev, finite_difference
 
+    def ours(kernel: str) -> AlternatingConfig:
+        return AlternatingConfig(n=n, kernel=kernel, progress=False)
+
     out = {
-        "GP-HM-StM (ours, alternating)": lambda: solve_pde(case, n=n, kernel="student-t", progress=False),
-        "GP-HM-GM (ours, alternating)": lambda: solve_pde(case, n=n, kernel="gaussian", progress=False),
+        "GP-HM-StM (ours, alternating)": lambda: solve_pde(case, ours("student-t")),
+        "GP-HM-GM (ours, alternating)": lambda: solve_pde(case, ours("gaussian")),
         f"GP-HM-StM, paper's plain Adam ({ADAM_STEPS} steps)":
-            lambda: solve_pde(case, n=n, kernel="student-t", method="adam", adam_steps=ADAM_STEPS, progress=False),
-        "GP with SE kernel": lambda: solve_pde(case, n=n, kernel="se", progress=False),
+            lambda: solve_pde(case, AdamConfig(n=n, kernel="student-t", steps=ADAM_STEPS, progress=False)),
+        "GP with SE kernel": lambda: solve_pde(case, ours("se")),
         "finite differences (2nd order, solve())": lambda: finite_difference(case, n),
     }
     if case.dim == 1 or case.pde.linear:

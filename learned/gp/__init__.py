@@ -4,13 +4,14 @@ Needs the extra ``learned`` (PyTorch). ``solve_pde(case)`` returns a :class:`GPS
 
 Examples
 --------
->>> from learned.gp import solve_pde
->>> sol = solve_pde("poisson1d-lowfreq", progress=False)
+>>> from learned.gp import AlternatingConfig, solve_pde
+>>> sol = solve_pde("poisson1d-lowfreq", AlternatingConfig(progress=False))
 >>> sol.info["kernel"], sol.dim
 ('student-t', 1)
 """
+from .config import AdamConfig, AlternatingConfig, GPConfig
 from .kernels import KERNELS, SpectralMixture
 from .solution import GPSolution
 from .solver import default_points, solve_pde
 
-__all__ = ["solve_pde", "GPSolution", "SpectralMixture", "KERNELS", "default_points"]
+__all__ = ["solve_pde", "AlternatingConfig", "AdamConfig", "GPConfig", "GPSolution", "SpectralMixture", "KERNELS", "default_points"]

@@ -29,12 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from learned.gp import solve_pde
+    from learned.gp import AdamConfig, AlternatingConfig, solve_pde
     from pde_examples.highfreq import CASES
 
     case = CASES[args.case]
-    sol = solve_pde(case, n=args.n, kernel=args.kernel, method=args.method, rounds=args.rounds,
-                    adam_steps=args.adam_steps, device=args.device)
+    common = {"n": args.n, "kernel": args.kernel, "device": args.device}
+    config = (AlternatingConfig(rounds=args.rounds, **common) if args.method == "alternating"
+              else AdamConfig(steps=args.adam_steps, **common))
+    sol = solve_pde(case, config)
     pts = test_points(case)
     u = case.exact(pts)
     err = float(np.linalg.norm(sol(pts) - u) / np.linalg.norm(u))

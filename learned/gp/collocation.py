@@ -56,25 +56,32 @@ def axis_operators(pde: Any, maps: list[dict[int, Any]]) -> list[Any]:
 def solve_collocation(pde: Any, maps: list[dict[int, np.ndarray]], F: np.ndarray, G: np.ndarray,
                       boundary: np.ndarray, U0: np.ndarray | None = None, newton_tol: float = 1e-12,
                       max_newton: int = 30) -> np.ndarray:
-    """Grid values ``U`` with ``L U + phi(U) = F`` inside and ``U = G`` on ``boundary``."""
+    """Grid values ``U`` with ``L U + phi(U) = F`` inside and the GP mean equal to ``G`` on ``boundary``.
+
+    In 1-D the boundary rows are those of ``maps[0][0]`` (the jittered GP mean's value map ``S``, see
+    :meth:`learned.gp.grid.AxisAlgebra.derivative_maps`); in 2-D the boundary values are ``U = G`` (``S``
+    is within ``tau`` of the identity and the Sylvester form needs it there).
+    """
     ops = axis_operators(pde, maps)
     if len(ops) == 1:
-        return _solve_1d(pde, ops[0], F, G, boundary, U0, newton_tol, max_newton)
+        S = maps[0].get(0)
+        return _solve_1d(pde, ops[0], F, G, boundary, U0, newton_tol, max_newton,
+                         np.eye(len(F)) if S is None else np.asarray(S))
     if len(ops) == 2:
         return _solve_2d(pde, ops, F, G, boundary, U0, newton_tol, max_newton)
     raise InvalidInputError("the GP solver handles 1-D and 2-D problems")
 
 
-def _solve_1d(pde, A, F, G, boundary, U0, tol, max_newton):
+def _solve_1d(pde, A, F, G, boundary, U0, tol, max_newton, S):
+    # boundary rows: the GP mean's value there (S U, S = K (K + jitter)^-1), not the raw grid value
     M = A.copy()
-    M[boundary] = 0.0
-    M[boundary, boundary] = 1.0
+    M[boundary] = S[boundary]
     rhs = np.where(boundary, G, F)
     U = solvers.solve(M, rhs, method="direct").x if U0 is None or pde.linear else U0.copy()
     if pde.linear:
         return U
     for _ in range(max_newton):
-        R = np.where(boundary, U - G, A @ U + pde.nonlinearity(U) - F)
+        R = np.where(boundary, S @ U - G, A @ U + pde.nonlinearity(U) - F)
         J = M + np.diag(np.where(boundary, 0.0, pde.nonlinearity_derivative(U)))
         dU = solvers.solve(J, -R, method="direct").x
         U = U + dU

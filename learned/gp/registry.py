@@ -7,16 +7,21 @@ __all__ = ["GPSolver"]
 
 
 class GPSolver:
-    """``solvers.registry.get("pde-solver", "gp")(kernel="student-t").solve("poisson1d-sin100")``.
+    """``solvers.registry.get("pde-solver", "gp")(config).solve("poisson1d-sin100")``.
 
-    Constructor options are those of :func:`learned.gp.solve_pde`; ``solve`` may override them.
+    The constructor takes a config (:class:`learned.gp.AlternatingConfig` or :class:`learned.gp.AdamConfig`)
+    and/or the keyword form of :func:`learned.gp.solve_pde`; ``solve`` may override either.
 
     Examples
     --------
     >>> import solvers
-    >>> gp = solvers.registry.get("pde-solver", "gp")(kernel="student-t", progress=False)
-    >>> gp.solve("poisson1d-lowfreq").info["method"]
-    'alternating'
+    >>> from learned.gp import AlternatingConfig
+    >>> gp = solvers.registry.get("pde-solver", "gp")(AlternatingConfig(rounds=4, progress=False))
+    >>> gp.solve("poisson1d-lowfreq").info["config"].rounds
+    4
+    >>> solvers.registry.get("pde-solver", "gp")(kernel="gaussian", progress=False).solve(
+    ...     "poisson1d-lowfreq", rounds=2).info["kernel"]
+    'gaussian'
     """
 
     name = "gp"
@@ -25,10 +30,12 @@ class GPSolver:
     backends = ("numpy",)
     defaults = {"kernel": "student-t", "method": "alternating", "components": 30}
 
-    def __init__(self, **options: Any):
+    def __init__(self, config: Any = None, **options: Any):
+        self.config = config
         self.options = options
 
-    def solve(self, case_or_pde: Any, **options: Any) -> Any:
+    def solve(self, case_or_pde: Any, config: Any = None, **options: Any) -> Any:
+        """:func:`learned.gp.solve_pde` with this solver's config and options, ``config``/``options`` first."""
         from .solver import solve_pde
 
-        return solve_pde(case_or_pde, **{**self.options, **options})
+        return solve_pde(case_or_pde, config if config is not None else self.config, **{**self.options, **options})

@@ -1,6 +1,7 @@
 """`solve_pde`: fit the GP-HM solver to a PDE case, fast (alternating) or as the paper does (plain Adam)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any, Callable
@@ -12,9 +13,10 @@ from tqdm.auto import tqdm
 from solvers import InvalidInputError
 
 from ..device import torch_device
+from .config import _ALIASES, AdamConfig, AlternatingConfig, GPConfig, config_from_keywords
 from .collocation import apply_operator, solve_collocation
 from .grid import AxisAlgebra, kron_solve
-from .kernels import KERNELS, SpectralMixture
+from .kernels import SpectralMixture
 from .solution import GPSolution
 
 __all__ = ["solve_pde", "default_points"]
@@ -49,11 +51,9 @@ def _resolve(case_or_pde: Any, domain, source, boundary, max_frequency):
     raise InvalidInputError("solve_pde takes a case name (pde_examples.highfreq.CASES), a HighFreqCase or a PDE")
 
 
-def solve_pde(case_or_pde: Any, *, n: int | tuple[int, ...] | None = None, kernel: str = "student-t",
-              components: int = 30, method: str = "alternating", rounds: int = 15, inner_steps: int = 100,
-              lr: float = 1e-2, adam_steps: int = 3000, patience: int = 5, domain: Any = None,
-              source: Callable | None = None, boundary: Callable | None = None, max_frequency: float | None = None,
-              seed: int = 0, device: str = "cpu", progress: bool = True) -> GPSolution:
+def solve_pde(case_or_pde: Any, config: GPConfig | None = None, *, domain: Any = None,
+              source: Callable | None = None, boundary: Callable | None = None,
+              max_frequency: float | None = None, **settings: Any) -> GPSolution:
     """Solve a (semi)linear PDE with a spectral-mixture GP on a collocation grid (Fang et al., ICLR 2024).
 
     Parameters
@@ -61,53 +61,55 @@ def solve_pde(case_or_pde: Any, *, n: int | tuple[int, ...] | None = None, kerne
     case_or_pde : str, HighFreqCase or PDE
         A name from ``pde_examples.highfreq.CASES`` or a case object; a bare ``PDE`` needs ``domain``,
         ``source`` and ``boundary`` (callables on points of shape (m, dim)).
-    n : int or tuple, optional
-        Grid points per axis (default: 3 per wavelength of the case's highest frequency, at least 64).
-    kernel : {"student-t", "gaussian", "se", "matern"}
-        GP-HM-StM, GP-HM-GM, or a plain kernel (the baselines that fail on high frequencies).
-    components : int
-        Q, the number of mixture components (the paper's 30).
-    method : {"alternating", "adam"}
-        ``alternating`` (ours): the grid values come from the closed-form collocation solve for the current
-        kernel, then ``inner_steps`` Adam steps on the kernel's log marginal likelihood of those values, for
-        up to ``rounds`` rounds; weights start from the source's periodogram. The round kept is the one
-        whose PDE residual at the cell midpoints (points that are not collocation points) is smallest, and
-        the loop stops after ``patience`` rounds without improvement: no exact solution is used.
-        ``adam`` (the paper): Adam on grid values, kernel parameters and noise precisions together for
-        ``adam_steps`` steps (boundary weight 200), final iterate.
-    seed : int
-        Seeds torch (the alternating path is deterministic anyway).
-    device : {"cpu", "cuda", "cuda:N", "auto"}
-        Where torch works: the kernel matrices, their Cholesky factors and derivative maps, the Adam steps
-        and the evaluation of the solution. ``adam`` runs there entirely; ``alternating`` solves the
-        collocation system (NumPy/SciPy, with solverkit's GMRES) on the host between its kernel fits,
-        the derivative maps crossing once per round.
+    config : AlternatingConfig or AdamConfig, optional
+        The method and its settings (default ``AlternatingConfig()``).
+        ``AlternatingConfig`` (ours): the grid values come from the closed-form collocation solve for the
+        current kernel, then ``inner_steps`` Adam steps on the kernel's log marginal likelihood of those
+        values, for up to ``rounds`` rounds; weights start from the source's periodogram. The round kept is
+        the one whose PDE residual at the cell midpoints (points that are not collocation points) is
+        smallest, and the loop stops after ``patience`` rounds without improvement: no exact solution is
+        used. ``AdamConfig`` (the paper): Adam on grid values, kernel parameters and noise precisions
+        together for ``steps`` steps (boundary weight 200), final iterate.
+        On ``device`` (both): torch's kernel matrices, their Cholesky factors and derivative maps, the
+        Adam steps and the evaluation of the solution live there; ``adam`` runs there entirely;
+        ``alternating`` solves the collocation system (NumPy/SciPy, with solverkit's GMRES) on the host
+        between its kernel fits, the derivative maps crossing once per round.
+    domain, source, boundary, max_frequency : optional
+        The problem, for a bare ``PDE``: the box ``((a, b), ...)``, ``f(points)``, ``g(points)`` and the
+        highest frequency in rad per unit (sets the default grid).
+    **settings
+        The keyword form, a convenience: ``method="alternating"`` (default) or ``"adam"`` and that
+        method's settings (``adam_steps`` is the ``AdamConfig``'s ``steps``), turned into a config by
+        :func:`learned.gp.config.config_from_keywords`. With ``config`` given, they override its fields
+        (``dataclasses.replace``). A setting of the other method is an ``InvalidInputError``.
 
     Returns
     -------
     GPSolution
-        ``info`` holds the wall time, rounds, the midpoint residual history and the grid size.
+        ``info`` holds the wall time, rounds, the midpoint residual history, the grid size and the config.
 
     Examples
     --------
     >>> import numpy as np
+    >>> from learned.gp import AlternatingConfig
     >>> from pde_examples.highfreq import CASES
-    >>> sol = solve_pde("poisson1d-lowfreq", progress=False)
+    >>> case = CASES["poisson1d-lowfreq"]
+    >>> sol = solve_pde(case, AlternatingConfig(progress=False))
     >>> x = np.linspace(0, 1, 300)[:, None]
-    >>> err = np.linalg.norm(sol(x) - CASES["poisson1d-lowfreq"].exact(x)) / np.linalg.norm(CASES["poisson1d-lowfreq"].exact(x))
+    >>> err = np.linalg.norm(sol(x) - case.exact(x)) / np.linalg.norm(case.exact(x))
     >>> bool(err < 1e-4)
     True
+    >>> sol.info["method"], solve_pde(case, method="adam", adam_steps=5, progress=False).info["method"]
+    ('alternating', 'adam')
     """
+    config = _make_config(config, settings)
     t0 = time.perf_counter()
-    torch.manual_seed(seed)
+    torch.manual_seed(config.seed)
+    n, kernel, components, method = config.n, config.kernel, config.components, config.method
     pde, dom, f, g, fmax, name = _resolve(case_or_pde, domain, source, boundary, max_frequency)
     dim = len(dom)
     if pde.dim != dim:
         raise InvalidInputError(f"the PDE is {pde.dim}-D but the domain has {dim} axes")
-    if kernel not in KERNELS:
-        raise InvalidInputError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
-    if method not in ("alternating", "adam"):
-        raise InvalidInputError(f"method must be 'alternating' or 'adam', got {method!r}")
     lengths = [b - a for a, b in dom]
     fmaxes = list(fmax) if isinstance(fmax, (tuple, list)) else [fmax] * dim  # rad per unit, per axis
     if n is None:
@@ -135,20 +137,37 @@ def solve_pde(case_or_pde: Any, *, n: int | tuple[int, ...] | None = None, kerne
         idx = [slice(None)] * dim
         idx[axis] = [0, -1]
         boundary_mask[tuple(idx)] = True
-    dev = torch_device(device)
+    dev = torch_device(config.device)
     kernels = [_make_kernel(kernel, components, x, F, axis, periodogram=(method == "alternating")).to(dev)
                for axis, x in enumerate(axes)]
     orders = sorted({o for alpha in pde.terms for o in alpha if o} | {0})
     check = _MidpointCheck(pde, axes, f, g)
-    if method == "alternating":
-        values, info = _fit_alternating(pde, axes, kernels, orders, F, G, boundary_mask, check, rounds, inner_steps,
-                                        lr, patience, progress, name)
+    if isinstance(config, AlternatingConfig):
+        values, info = _fit_alternating(pde, axes, kernels, orders, F, G, boundary_mask, check, config.rounds,
+                                        config.inner_steps, config.lr, config.patience, config.progress, name)
     else:
-        values, info = _fit_adam(pde, axes, kernels, orders, F, G, boundary_mask, adam_steps, lr, progress, name)
+        values, info = _fit_adam(pde, axes, kernels, orders, F, G, boundary_mask, config.steps, config.lr,
+                                 config.progress, name)
         info["midpoint_residual"] = [check(GPSolution(axes, kernels, values))]
     info.update({"seconds": time.perf_counter() - t0, "grid": tuple(ns), "kernel": kernel, "method": method,
-                 "case": name, "device": dev})
+                 "case": name, "device": dev, "config": config})
     return GPSolution(axes, kernels, values, info)
+
+
+def _make_config(config: GPConfig | None, settings: dict[str, Any]) -> GPConfig:
+    """The config to run: ``config`` (with ``settings`` as overrides) or one built from the keywords."""
+    if config is None:
+        return config_from_keywords(**settings)
+    if not isinstance(config, (AlternatingConfig, AdamConfig)):
+        raise InvalidInputError(f"config must be an AlternatingConfig or an AdamConfig, got {type(config).__name__}")
+    method = settings.pop("method", config.method)
+    if method != config.method:
+        raise InvalidInputError(f"method={method!r} contradicts the config, a {type(config).__name__}")
+    if not settings:
+        return config
+    overrides = config_from_keywords(config.method, **settings)  # refuses the other method's settings
+    names = [_ALIASES.get(config.method, {}).get(key, key) for key in settings]
+    return dataclasses.replace(config, **{name: getattr(overrides, name) for name in names})
 
 
 def _make_kernel(kind: str, q: int, x: np.ndarray, F: np.ndarray, axis: int, periodogram: bool) -> SpectralMixture:
@@ -238,7 +257,9 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
         history.append(res)
         bar.set_postfix(midpoint_residual=f"{res:.2e}")
         if res < best[0]:
-            best = (res, [k.state_dict() for k in kernels], U.copy())
+            # clone: state_dict() shares the parameters' storage, which the Adam steps below overwrite
+            best = (res, [{key: v.detach().clone() for key, v in k.state_dict().items()} for k in kernels],
+                    U.copy())
             since_best = 0
         else:
             since_best += 1

@@ -1,0 +1,196 @@
+"""Settings of :func:`learned.gp.solve_pde`: one frozen dataclass per method, sharing a base.
+
+``AlternatingConfig`` (ours) and ``AdamConfig`` (the paper's plain Adam) each hold only their own method's
+settings, so one method's settings cannot be given to the other: ``AdamConfig(rounds=3)`` is a
+``TypeError``, and the keyword form ``solve_pde(case, method="adam", rounds=3)`` an ``InvalidInputError``.
+
+Examples
+--------
+>>> from learned.gp.config import AlternatingConfig, AdamConfig, config_from_keywords
+>>> AlternatingConfig(rounds=5, progress=False).method
+'alternating'
+>>> config_from_keywords(method="adam", adam_steps=200) == AdamConfig(steps=200)
+True
+>>> config_from_keywords(method="adam", rounds=3)
+Traceback (most recent call last):
+...
+solvers.errors.InvalidInputError: 'rounds' is a setting of method 'alternating', not of 'adam' (AdamConfig takes: n, kernel, components, seed, device, progress, steps, lr)
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from solvers import InvalidInputError
+
+from .kernels import KERNELS
+
+__all__ = ["GPConfig", "AlternatingConfig", "AdamConfig", "METHODS", "config_from_keywords"]
+
+
+def _int_at_least(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise InvalidInputError(f"{name} must be an integer >= {low}, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GPConfig:
+    """Settings common to both methods.
+
+    Parameters
+    ----------
+    n : int or tuple of int, optional
+        Grid points per axis (default: 6 per wavelength of the case's highest frequency, at least 64).
+    kernel : {"student-t", "gaussian", "se", "matern"}
+        GP-HM-StM, GP-HM-GM, or a plain kernel (the baselines that fail on high frequencies).
+    components : int
+        Q, the number of mixture components (the paper's 30).
+    seed : int
+        Seeds torch (the alternating path is deterministic anyway).
+    device : {"cpu", "cuda", "cuda:N", "auto"}
+        Where torch works (see :func:`learned.gp.solve_pde`).
+    progress : bool
+        Show a progress bar.
+    """
+
+    method: ClassVar[str] = ""
+    n: int | tuple[int, ...] | None = None
+    kernel: str = "student-t"
+    components: int = 30
+    seed: int = 0
+    device: str = "cpu"
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if type(self) is GPConfig:
+            raise InvalidInputError("GPConfig is the shared base: use AlternatingConfig or AdamConfig")
+        if self.kernel not in KERNELS:
+            raise InvalidInputError(f"kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
+        _int_at_least("components", self.components, 1)
+        _int_at_least("seed", self.seed, 0)
+        if self.n is not None:
+            for v in (self.n,) if isinstance(self.n, numbers.Integral) else tuple(self.n):
+                _int_at_least("n", v, 8)
+        if not isinstance(self.device, str):
+            raise InvalidInputError(f"device must be a string, got {self.device!r}")
+
+    @staticmethod
+    def _check_lr(lr: Any) -> None:
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
+            raise InvalidInputError(f"lr must be a finite number > 0, got {lr!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlternatingConfig(GPConfig):
+    """Ours: closed-form collocation solves alternated with Adam steps on the kernel's marginal likelihood.
+
+    Parameters
+    ----------
+    rounds : int
+        Most rounds (collocation solve, then ``inner_steps`` kernel steps), >= 1.
+    inner_steps : int
+        Adam steps on the kernel's log marginal likelihood per round, >= 0.
+    lr : float
+        Adam's learning rate, > 0.
+    patience : int
+        Stop after this many rounds without a smaller midpoint residual, >= 1.
+
+    Examples
+    --------
+    >>> AlternatingConfig(rounds=3, lr=0.05)
+    AlternatingConfig(n=None, kernel='student-t', components=30, seed=0, device='cpu', progress=True, rounds=3, inner_steps=100, lr=0.05, patience=5)
+    >>> AlternatingConfig(lr=0)
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: lr must be a finite number > 0, got 0
+    """
+
+    method: ClassVar[str] = "alternating"
+    rounds: int = 15
+    inner_steps: int = 100
+    lr: float = 1e-2
+    patience: int = 5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _int_at_least("rounds", self.rounds, 1)
+        _int_at_least("inner_steps", self.inner_steps, 0)
+        _int_at_least("patience", self.patience, 1)
+        self._check_lr(self.lr)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AdamConfig(GPConfig):
+    """The paper's path: Adam on grid values, kernel parameters and noise precision together.
+
+    Parameters
+    ----------
+    steps : int
+        Adam steps, >= 0 (the paper runs 1e5 to 3e6).
+    lr : float
+        Adam's learning rate, > 0.
+
+    Examples
+    --------
+    >>> AdamConfig(steps=300).steps
+    300
+    >>> AdamConfig(rounds=3)
+    Traceback (most recent call last):
+    ...
+    TypeError: AdamConfig.__init__() got an unexpected keyword argument 'rounds'
+    """
+
+    method: ClassVar[str] = "adam"
+    steps: int = 3000
+    lr: float = 1e-2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _int_at_least("steps", self.steps, 0)
+        self._check_lr(self.lr)
+
+
+#: method name -> its settings class
+METHODS: dict[str, type[GPConfig]] = {"alternating": AlternatingConfig, "adam": AdamConfig}
+#: keyword-form names that differ from the config's field names
+_ALIASES = {"adam": {"adam_steps": "steps"}}
+
+
+def _fields(cls: type[GPConfig]) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def config_from_keywords(method: str = "alternating", **settings: Any) -> GPConfig:
+    """The config of ``method`` built from the keyword form's settings (``adam_steps`` for ``steps``).
+
+    A setting that belongs to the other method, or to neither, is an ``InvalidInputError`` that says so.
+
+    Examples
+    --------
+    >>> config_from_keywords(rounds=4, kernel="gaussian").rounds
+    4
+    >>> config_from_keywords(method="alternating", adam_steps=10)
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: 'adam_steps' is a setting of method 'adam', not of 'alternating' (AlternatingConfig takes: n, kernel, components, seed, device, progress, rounds, inner_steps, lr, patience)
+    """
+    if method not in METHODS:
+        raise InvalidInputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    cls = METHODS[method]
+    own = _fields(cls)
+    aliases = _ALIASES.get(method, {})
+    values = {}
+    for key, value in settings.items():
+        name = aliases.get(key, key)
+        if name not in own:
+            others = [m for m, c in METHODS.items()
+                      if m != method and (key in _fields(c) or key in _ALIASES.get(m, {}))]
+            where = f"a setting of method {others[0]!r}" if others else "no setting of solve_pde"
+            raise InvalidInputError(f"{key!r} is {where}, not of {method!r} ({cls.__name__} takes: {', '.join(own)})")
+        if name in values:
+            raise InvalidInputError(f"{key!r} given twice (also as {name!r})")
+        values[name] = value
+    return cls(**values)
