@@ -12,6 +12,7 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``solverkit gp`` sub-command (entry point ``solverkit.commands``)."""
     from pde_examples.highfreq import CASES
 
     p = subparsers.add_parser("gp", help="solve a high-frequency PDE case with the Gaussian-process solver")
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``solverkit gp``: solve the chosen case, print the error table, write the plot; exit status."""
     from learned.gp import AdamConfig, AlternatingConfig, solve_pde
     from pde_examples.highfreq import CASES
 
