@@ -17,7 +17,7 @@ def is_applicable(method: str, pc: str | None, *, symmetric: bool = True) -> boo
     False
     """
     m = registry.get("method", method)
-    if not symmetric and m.spd_only:
+    if not symmetric and (m.spd_only or m.symmetric_only):
         return False
     if pc is None:
         return True

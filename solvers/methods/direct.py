@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse.linalg as spla
 
+from ..component import COMPLEX_DTYPES, REAL_DTYPES
 from ..errors import SolverError
 from ..registry import register
 from ..stopping import Status
@@ -33,6 +34,7 @@ class Direct(Method):
     """
 
     name = "direct"
+    dtypes = REAL_DTYPES + COMPLEX_DTYPES
     iterative = False
 
     def _setup(self):
