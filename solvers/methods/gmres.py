@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
+from .. import kernels
 from ..backends import array_namespace
 from ..component import COMPLEX_DTYPES, Option
 from ..registry import register
@@ -70,10 +71,18 @@ class GMRES(Method):
             breakdown = False
             while k < m and it < maxiter:
                 self.matvec(self.apply_pc(V[k]), w)
-                h = _project(V[: k + 1], w, cplx)
-                w -= h @ V[: k + 1]
-                h2 = _project(V[: k + 1], w, cplx)
-                w -= h2 @ V[: k + 1]
+                if cplx and xp is np:  # compiled loops (see kernels.project)
+                    h, h2 = np.empty(k + 1, dtype=b.dtype), np.empty(k + 1, dtype=b.dtype)
+                    kern = kernels.for_size((k + 1) * n)
+                    kern.project(V, k + 1, w, h)
+                    kern.combine_sub(V, k + 1, h, w)
+                    kern.project(V, k + 1, w, h2)
+                    kern.combine_sub(V, k + 1, h2, w)
+                else:
+                    h = _project(V[: k + 1], w, cplx)
+                    w -= h @ V[: k + 1]
+                    h2 = _project(V[: k + 1], w, cplx)
+                    w -= h2 @ V[: k + 1]
                 h += h2
                 hn = float(xp.linalg.norm(w))
                 H[: k + 1, k] = host(h)
