@@ -42,6 +42,9 @@ class GMRES(Method):
     options_table = (Option("restart", "int", 30, "Krylov vectors per cycle (GMRES(m))", low=1),)
     accepts_pc = True
     needs_matrix = False
+    #: called as ``inner_callback(residual_estimate)`` after every inner iteration, during the solve (what
+    #: ``solvers.scipy_api.gmres`` uses for SciPy's ``callback_type="pr_norm"``)
+    inner_callback = None
 
     def _solve(self, b, x, stop):
         m = self.options["restart"]
@@ -105,6 +108,8 @@ class GMRES(Method):
                 it += 1
                 est = abs(g[k])
                 hist.append(est)
+                if self.inner_callback is not None:
+                    self.inner_callback(est)
                 if est <= tol or hn <= 1e-14 * den:
                     break
                 V[k] = w / hn
