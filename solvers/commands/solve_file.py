@@ -38,12 +38,21 @@ def read_matrix(path: Path):
     return as_matrix(A)
 
 
+def _loadtxt(path: Path) -> np.ndarray:
+    """One value a line, real (``1.5``) or complex (``1.5+2j``)."""
+    try:
+        return np.loadtxt(path, ndmin=1)
+    except ValueError:
+        return np.loadtxt(path, ndmin=1, dtype=np.complex128)
+
+
 def read_vector(path: Path, n: int) -> np.ndarray:
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file")
     try:
-        v = scipy.io.mmread(str(path)) if path.suffix in (".mtx", ".gz") else np.loadtxt(path, ndmin=1)
-        v = np.asarray(v.toarray() if hasattr(v, "toarray") else v, dtype=np.float64).ravel()
+        v = scipy.io.mmread(str(path)) if path.suffix in (".mtx", ".gz") else _loadtxt(path)
+        v = np.asarray(v.toarray() if hasattr(v, "toarray") else v)
+        v = v.astype(np.result_type(v.dtype, np.float64)).ravel()  # complex stays complex
     except Exception as exc:
         raise InvalidInputError(f"{path}: not a readable vector ({exc})") from exc
     if v.size != n:
