@@ -49,7 +49,7 @@ def float_dtype(obj: Any) -> np.dtype | None:
     --------
     >>> float_dtype(np.ones(2, dtype=np.float32)), float_dtype(np.ones(2, dtype=int)), float_dtype(None)
     (dtype('float32'), None, None)
-    >>> float_dtype(np.complex128)
+    >>> float_dtype(np.zeros(2, dtype=np.complex128))
     dtype('complex128')
     """
     dtype = getattr(obj, "dtype", obj)
