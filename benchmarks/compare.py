@@ -18,7 +18,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core", "tuning", "scaling", "gpu", "gp", "dcdm")
+SUITES = ("core", "krylov", "tuning", "scaling", "gpu", "gp", "dcdm")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -36,6 +36,9 @@ _NOTED_SUITES = {
     "scaling": (".compare_scaling", "run_scaling", ["method", "unknowns", "iterations", "seconds", "peak MiB",
                                                     "converged"]),
     "gpu": (".compare_gpu", "run_gpu", None),
+    "krylov": (".compare_krylov", "run_krylov", ["case", "problem", "rtol", "ours its", "peer its", "ours true relres",
+                                                 "peer true relres", "ours [ms/it]", "peer [ms/it]", "ours [s]",
+                                                 "peer [s]", "ratio", "goal", "peer"]),
     "gp": (".compare_gp", "run_gp", ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]),
     "dcdm": (".compare_dcdm", "run_dcdm", ["case", "unknowns", "solver", "iterations", "true rel. residual",
                                            "best reached", "setup [s]", "solve [s]", "total [s]"]),
@@ -69,11 +72,11 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
                  "'paper' is the re-run of the authors' learners quoted in issue #3. seconds: one pass of the "
                  "policy (tuner overhead and solves included).\n\n" + "\n".join(f"- {n}" for n in notes)
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
-    if name in ("core", "gpu", "gp", "dcdm"):
+    if name in ("core", "gpu", "gp", "dcdm", "krylov"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
-    how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm", "krylov") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` "
             f"({time.perf_counter() - started:.0f} s){how}.\n")
@@ -99,6 +102,9 @@ What the numbers mean:
   iteration counts to the same relative residual on the true residual. Each CPU kernel is also held to
   this machine's memory-bandwidth floor, measured in the same run (see below): `MB/it`, `floor [ms/it]`,
   `ours / floor`, `peer / floor`.
+- **krylov**: our bicgstab, gmres and minres against SciPy's on real and complex systems (time per
+  iteration in the same run, `ratio` = ours / SciPy), and complex Helmholtz at 10 points per wavelength:
+  GMRES/BiCGStab with the shifted-Laplacian preconditioner against SciPy's GMRES with ILU.
 - **tuning**: total iterations over a whole sequence of systems (the paper's SOR and heat experiments),
   for every tuner policy, next to omega = 1, the best fixed omega and the instance-optimal choice (all
   from the full-information table of 20 omegas), and next to the figures of the authors' learners.

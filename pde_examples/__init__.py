@@ -11,7 +11,9 @@ True
 """
 from .convection import convection_diffusion
 from .diffusion import anisotropic, diffusion, lognormal_field
+from .helmholtz import helmholtz
 from .poisson import poisson
 from .problem import Problem
 
-__all__ = ["Problem", "poisson", "diffusion", "anisotropic", "convection_diffusion", "lognormal_field"]
+__all__ = ["Problem", "poisson", "diffusion", "anisotropic", "convection_diffusion", "lognormal_field",
+           "helmholtz"]

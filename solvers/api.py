@@ -9,7 +9,7 @@ import numpy as np
 from . import registry
 from .errors import InvalidInputError
 from .grid import GridOperator
-from .inputs import float_dtype, unwrap_problem
+from .inputs import float_dtype, unwrap_problem, working_dtype
 from .options import parse_options
 from .preconditioners.base import as_preconditioner
 from .result import SolveResult
@@ -87,7 +87,8 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
     Parameters
     ----------
     A : sparse matrix, ndarray, LinearOperator, GridOperator or pde_examples.Problem
-    b : array of shape (n,), float64 or float32 (``x`` has ``b``'s dtype)
+    b : array of shape (n,), float64, float32, complex128 or complex64 (``x`` has ``b``'s dtype, complex
+        when ``A`` is)
     method : str
         Registered method name (``solvers.available("method")``), or a PETSc-style option string.
     pc : str or object, optional
@@ -156,7 +157,8 @@ def solve(A: Any, b: Any, method: str = "cg", *, pc: Any = None, x0: Any = None,
     solver = make_solver(method, pc=pc, rtol=rtol, atol=atol, maxiter=maxiter, monitor=monitor, **options)
     b_dtype, a_dtype = float_dtype(b), float_dtype(matrix)
     if b_dtype is not None and a_dtype is not None and a_dtype != b_dtype and hasattr(matrix, "astype"):
-        matrix = matrix.astype(b_dtype)  # x takes b's dtype: work in b's precision
+        # x takes b's dtype (complex when A is): work in b's precision, promoted as SciPy promotes
+        matrix = matrix.astype(working_dtype(b_dtype, a_dtype))
     if _grid is not None and (solver.wants_grid or (solver.pc is not None and solver.pc.wants_grid)):
         matrix = _grid
     matrix = _place(matrix, b, backend, solver)

@@ -6,8 +6,9 @@ from . import registry
 __all__ = ["is_applicable", "combinations"]
 
 
-def is_applicable(method: str, pc: str | None, *, symmetric: bool = True) -> bool:
-    """Whether ``method`` with ``pc`` is a valid pairing for a (non)symmetric matrix.
+def is_applicable(method: str, pc: str | None, *, symmetric: bool = True, dtype: str = "float64") -> bool:
+    """Whether ``method`` with ``pc`` is a valid pairing for a (non)symmetric matrix of ``dtype`` (both
+    components must declare the dtype).
 
     Examples
     --------
@@ -17,13 +18,17 @@ def is_applicable(method: str, pc: str | None, *, symmetric: bool = True) -> boo
     False
     """
     m = registry.get("method", method)
-    if not symmetric and m.spd_only:
+    if not symmetric and (m.spd_only or m.symmetric_only):
+        return False
+    if dtype not in m.dtypes:
         return False
     if pc is None:
         return True
     if not m.accepts_pc:
         return False
     p = registry.get("pc", pc)
+    if dtype not in p.dtypes:
+        return False
     if m.symmetric_pc_only and not p.symmetric:
         return False
     if symmetric is False and pc == "ic":
@@ -31,9 +36,10 @@ def is_applicable(method: str, pc: str | None, *, symmetric: bool = True) -> boo
     return True
 
 
-def combinations(*, symmetric: bool = True, ready_only: bool = True) -> list[tuple[str, str | None]]:
+def combinations(*, symmetric: bool = True, ready_only: bool = True,
+                 dtype: str = "float64") -> list[tuple[str, str | None]]:
     """Every applicable ``(method, pc)`` among the registered, ready components that work on a plain matrix
-    (components that need a grid, such as the learned ones, are left out)."""
+    of ``dtype`` (components that need a grid, such as the learned ones, are left out)."""
     def ready(kind: str, name: str) -> bool:
         return not ready_only or registry.info(kind, name).status() == "ready"
 
@@ -45,6 +51,6 @@ def combinations(*, symmetric: bool = True, ready_only: bool = True) -> list[tup
     out = []
     for m in methods:
         for p in [None, *pcs]:
-            if is_applicable(m, p, symmetric=symmetric):
+            if is_applicable(m, p, symmetric=symmetric, dtype=dtype):
                 out.append((m, p))
     return out

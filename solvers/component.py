@@ -22,7 +22,12 @@ from typing import Any, ClassVar
 
 from .errors import InvalidInputError
 
-__all__ = ["Option", "Component", "describe_options"]
+__all__ = ["Option", "Component", "describe_options", "REAL_DTYPES", "COMPLEX_DTYPES"]
+
+#: the real dtypes solverkit computes in (every component's default)
+REAL_DTYPES: tuple[str, ...] = ("float32", "float64")
+#: the complex ones; a component that takes them adds them to its ``dtypes``
+COMPLEX_DTYPES: tuple[str, ...] = ("complex64", "complex128")
 
 _TYPES = {"float": float, "int": int, "str": str, "bool": bool}
 
@@ -147,8 +152,8 @@ class Component:
     name: ClassVar[str] = ""
     #: array backends it runs on
     backends: ClassVar[tuple[str, ...]] = ("numpy",)
-    #: dtypes it computes in
-    dtypes: ClassVar[tuple[str, ...]] = ("float32", "float64")
+    #: dtypes it computes in (:meth:`check_dtype` refuses the others)
+    dtypes: ClassVar[tuple[str, ...]] = REAL_DTYPES
     #: needs the ``GridOperator`` (the structured grid), not only the matrix
     wants_grid: ClassVar[bool] = False
     #: needs the matrix entries (False: products with A suffice, a LinearOperator will do)
@@ -192,6 +197,34 @@ class Component:
 
     def _check_options(self) -> None:
         """Checks that relate several options (each option alone is checked by the table)."""
+
+    def check_dtype(self, dtype: Any, kind: str) -> None:
+        """Refuse a dtype the component does not declare in ``dtypes``, naming the registered components of
+        the same ``kind`` ("method" or "pc") that take it.
+
+        Examples
+        --------
+        >>> class RealOnly(Component):
+        ...     name = "real-only"
+        >>> RealOnly().check_dtype("float64", "method")
+        >>> RealOnly().check_dtype("complex128", "method")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        solvers.errors.InvalidInputError: real-only does not take complex128 input (it takes float32, float64); methods that do: ...
+        """
+        import numpy as np
+
+        name = np.dtype(dtype).name
+        if name in self.dtypes:
+            return
+        from . import registry  # the registry imports this module: import it on use
+
+        # the loaded components only: an error message never imports a plug-in's dependencies
+        others = [other for other in registry.names(kind)
+                  if name in getattr(registry.info(kind, other).factory, "dtypes", ())]
+        what = {"method": "methods", "pc": "preconditioners"}.get(kind, kind)
+        raise InvalidInputError(f"{self.name or type(self).__name__} does not take {name} input (it takes "
+                                f"{', '.join(self.dtypes)}); {what} that do: {', '.join(others) or 'none'}")
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())

@@ -17,12 +17,12 @@ from .grid import GridOperator
 from .gpu.grid import DeviceGrid
 
 __all__ = ["unwrap_problem", "as_matrix", "is_gpu_matrix", "check_rhs", "check_guess", "check_tolerances", "check_omega",
-           "float_dtype", "SUPPORTED_DTYPES"]
+           "float_dtype", "working_dtype", "SUPPORTED_DTYPES"]
 
 log = logging.getLogger(__name__)
 
-#: The floating dtypes the methods accept; ``x`` has ``b``'s dtype.
-SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: The floating dtypes the methods accept (complex where a component declares it); ``x`` has ``b``'s dtype.
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64), np.dtype(np.complex128))
 
 
 def unwrap_problem(A: Any) -> tuple[Any, GridOperator | None]:
@@ -43,12 +43,15 @@ def unwrap_problem(A: Any) -> tuple[Any, GridOperator | None]:
 
 
 def float_dtype(obj: Any) -> np.dtype | None:
-    """The dtype of ``obj`` (an array, matrix or dtype) when it is one solverkit computes in, else ``None``.
+    """The dtype of ``obj`` (an array, matrix or dtype) when it is one solverkit computes in (float32,
+    float64, complex64, complex128), else ``None``.
 
     Examples
     --------
     >>> float_dtype(np.ones(2, dtype=np.float32)), float_dtype(np.ones(2, dtype=int)), float_dtype(None)
     (dtype('float32'), None, None)
+    >>> float_dtype(np.zeros(2, dtype=np.complex128))
+    dtype('complex128')
     """
     dtype = getattr(obj, "dtype", obj)
     try:
@@ -58,12 +61,29 @@ def float_dtype(obj: Any) -> np.dtype | None:
     return dtype if dtype in SUPPORTED_DTYPES else None
 
 
+def working_dtype(b_dtype: Any, a_dtype: Any) -> np.dtype:
+    """The dtype of ``x`` for a right-hand side of ``b_dtype`` and a matrix of ``a_dtype``: ``b``'s precision,
+    complex when either is complex (a complex ``b`` with a real ``A``, or the reverse, is promoted as
+    SciPy promotes them).
+
+    Examples
+    --------
+    >>> working_dtype(np.float32, np.float64), working_dtype(np.float64, np.complex64)
+    (dtype('float32'), dtype('complex128'))
+    >>> working_dtype(np.complex64, np.float64)
+    dtype('complex64')
+    """
+    b_dtype, a_dtype = np.dtype(b_dtype), np.dtype(a_dtype)
+    if np.issubdtype(a_dtype, np.complexfloating) and not np.issubdtype(b_dtype, np.complexfloating):
+        return np.result_type(b_dtype, np.complex64)
+    return b_dtype
+
+
 def _check_float_dtype(dtype: np.dtype, what: str) -> None:
     if float_dtype(dtype) is not None:
         return
-    if np.issubdtype(dtype, np.complexfloating):
-        raise InvalidInputError(f"{what} is complex ({dtype}); solverkit solves real systems only")
-    raise InvalidInputError(f"{what} has dtype {dtype}; use float64 or float32 (x takes b's dtype)")
+    raise InvalidInputError(f"{what} has dtype {dtype}; use float64, float32, complex128 or complex64 "
+                            "(x takes b's dtype)")
 
 
 def is_gpu_matrix(A: Any) -> bool:
@@ -89,7 +109,7 @@ def as_matrix(A: Any, dtype: np.dtype | None = None, *, allow_operator: bool = F
     """Return ``A`` as a sorted CSR matrix of ``dtype`` (or a ``LinearOperator`` when allowed).
 
     Dense arrays, any scipy.sparse format, ``GridOperator`` and ``Problem`` are accepted. Integer matrices
-    are converted (their values are exact in floating point); complex ones are refused.
+    are converted (their values are exact in floating point); real and complex floating types are kept.
 
     Examples
     --------
@@ -152,7 +172,8 @@ def _check_shape(shape: tuple[int, ...]) -> None:
 
 
 def check_rhs(b: Any, n: int) -> Any:
-    """Validate ``b``: 1-D of length ``n``, float32/float64, finite. Returns the array (not copied)."""
+    """Validate ``b``: 1-D of length ``n``, float32/float64/complex64/complex128, finite. Returns the array
+    (not copied)."""
     xp = array_namespace(b)
     if not hasattr(b, "dtype"):
         b = xp.asarray(b)

@@ -6,6 +6,11 @@ stopping test needs and spread the mat-vec over all cores. The sequential triang
 IC/ILU application) and ILU(0)/IC(0) factorization exist in no library we can depend on with a
 residual-correction interface, so they live here too. Every kernel exists twice: a threaded build for
 large systems and a serial one for small systems, where starting threads costs more than it saves.
+
+Every kernel takes real (float32/float64) and complex (complex64/complex128) arrays; numba compiles one
+specialization per dtype combination. Accumulators start at ``0.0`` and numba widens them to complex
+where a complex term is added; inner products conjugate their first argument (``dot(a, b) = a^H b``,
+what Hermitian CG needs) and squared norms sum ``|v_i|^2``, so they stay real.
 """
 from __future__ import annotations
 
@@ -56,8 +61,9 @@ def upper_solve(indptr, indices, data, dinv, r, z):
 def ilu0(indptr, indices, data, diagpos):
     """In-place ILU(0) (IKJ order) on a CSR matrix with sorted indices and a stored diagonal.
 
-    Returns the first row whose pivot is not positive, or -1. For a symmetric matrix the result is
-    the IC(0) factorization in LDL^T form: L unit lower, U = D L^T.
+    Returns the first row whose pivot is not positive (complex: whose real part is not), or -1. For a
+    symmetric matrix the result is the IC(0) factorization in LDL^T form: L unit lower, U = D L^T (for a
+    Hermitian one LDL^H, with a real D).
     """
     n = indptr.shape[0] - 1
     pos = np.full(n, -1, dtype=np.int64)
@@ -74,7 +80,7 @@ def ilu0(indptr, indices, data, diagpos):
                     data[p] -= lik * data[jj]
         for k in range(indptr[i], indptr[i + 1]):
             pos[indices[k]] = -1
-        if not data[diagpos[i]] > 0.0:
+        if not data[diagpos[i]].real > 0.0:
             return i
     return -1
 
@@ -130,43 +136,46 @@ def _build(parallel: bool) -> _Kernels:
 
     @jit
     def spmv_dot(indptr, indices, data, x, out):
-        """out = A x, returns x . out."""
+        """out = A x, returns x^H out."""
         acc = 0.0
         for i in prange(out.shape[0]):
             s = 0.0
             for k in range(indptr[i], indptr[i + 1]):
                 s += data[k] * x[indices[k]]
             out[i] = s
-            acc += x[i] * s
+            acc += x[i].conjugate() * s
         return acc
 
     @jit
     def residual(indptr, indices, data, x, b, r):
-        """r = b - A x, returns r . r.
+        """r = b - A x, returns ||r||^2.
 
-        ``(A x)_i`` is summed first and subtracted from ``b_i`` last: starting from ``b_i`` would let
-        ``b_i`` vanish in the rounding of large products (an iterate that grew along a null vector), and
-        the residual come out as an exact, false, zero.
+        ``(A x)_i`` is summed first and subtracted from ``b_i`` last: starting from ``b_i`` would let ``b_i``
+        vanish in the rounding of large products (an iterate that grew along a null vector), and the
+        residual come out as an exact, false, zero. Summed in double precision whatever the dtype (a
+        float32 operand times ``0.0`` or plus ``0.0`` widens: the product of two float32 numbers is exact
+        in float64), so the norm the stopping test sees in float32 is that of the exact residual of the
+        float32 data, not one with rounding of the size of the tolerance.
         """
         acc = 0.0
         for i in prange(r.shape[0]):
-            s = 0.0
+            s = b[i] * 0.0
             for k in range(indptr[i], indptr[i + 1]):
-                s += data[k] * x[indices[k]]
-            ri = b[i] - s
+                s += data[k] * (x[indices[k]] + 0.0)
+            ri = (b[i] + 0.0) - s
             r[i] = ri
-            acc += ri * ri
+            acc += ri.real * ri.real + ri.imag * ri.imag
         return acc
 
     @jit
     def cg_update(x, r, p, ap, alpha):
-        """x += alpha p; r -= alpha Ap; returns r . r."""
+        """x += alpha p; r -= alpha Ap; returns ||r||^2."""
         acc = 0.0
         for i in prange(x.shape[0]):
             x[i] += alpha * p[i]
             ri = r[i] - alpha * ap[i]
             r[i] = ri
-            acc += ri * ri
+            acc += ri.real * ri.real + ri.imag * ri.imag
         return acc
 
     @jit
@@ -177,10 +186,32 @@ def _build(parallel: bool) -> _Kernels:
 
     @jit
     def dot(a, b):
+        """a^H b (a plain dot product for real arrays)."""
         acc = 0.0
         for i in prange(a.shape[0]):
-            acc += a[i] * b[i]
+            acc += a[i].conjugate() * b[i]
         return acc
+
+    @jit
+    def project(V, k, w, h):
+        """h[j] = V[j]^H w for the first ``k`` rows of V (the Gram-Schmidt coefficients of GMRES).
+
+        For complex arrays: OpenBLAS's threaded complex gemv runs 100x slower than its serial one on a
+        loaded machine (measured on the shared 2-core box); this loop is what GMRES uses for complex."""
+        for j in prange(k):
+            acc = 0.0
+            for i in range(w.shape[0]):
+                acc += V[j, i].conjugate() * w[i]
+            h[j] = acc
+
+    @jit
+    def combine_sub(V, k, h, w):
+        """w -= sum_j h[j] V[j] over the first ``k`` rows of V."""
+        for i in prange(w.shape[0]):
+            s = 0.0
+            for j in range(k):
+                s += h[j] * V[j, i]
+            w[i] -= s
 
     @jit
     def axpy(alpha, x, y):

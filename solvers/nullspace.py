@@ -83,8 +83,8 @@ class NullSpace:
         return int(self.basis.shape[1])
 
     def coefficients(self, v: Any) -> Any:
-        """``N^T v``."""
-        return self.basis.T @ v
+        """``N^H v`` (``N^T v`` for a real basis)."""
+        return self.basis.conj().T @ v
 
     def component(self, v: Any) -> float:
         """``||N N^T v||_2 = ||N^T v||_2``: the size of ``v``'s part in the null space."""

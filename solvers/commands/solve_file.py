@@ -47,13 +47,22 @@ def read_matrix(path: Path):  # noqa: ANN201
     return as_matrix(A)
 
 
+def _loadtxt(path: Path) -> np.ndarray:
+    """One value a line, real (``1.5``) or complex (``1.5+2j``)."""
+    try:
+        return np.loadtxt(path, ndmin=1)
+    except ValueError:
+        return np.loadtxt(path, ndmin=1, dtype=np.complex128)
+
+
 def read_vector(path: Path, n: int) -> np.ndarray:
     """Read a vector of length ``n`` (Matrix Market, or text with one value a line)."""
     if not path.exists():
         raise InvalidInputError(f"{path}: no such file")
     try:
-        v = scipy.io.mmread(str(path)) if path.suffix in (".mtx", ".gz") else np.loadtxt(path, ndmin=1)
-        v = np.asarray(v.toarray() if hasattr(v, "toarray") else v, dtype=np.float64).ravel()
+        v = scipy.io.mmread(str(path)) if path.suffix in (".mtx", ".gz") else _loadtxt(path)
+        v = np.asarray(v.toarray() if hasattr(v, "toarray") else v)
+        v = v.astype(np.result_type(v.dtype, np.float64)).ravel()  # complex stays complex
     except Exception as exc:
         raise InvalidInputError(f"{path}: not a readable vector ({exc})") from exc
     if v.size != n:

@@ -29,6 +29,7 @@ class AMG(Method):
     name = "amg"
     options_table = AMGPC.options_table
     backends = ("numpy", "cupy")
+    dtypes = AMGPC.dtypes
 
     def _setup(self):
         self.cycle = AMGPC(**self.options).setup(self.A)

@@ -15,7 +15,7 @@ from ..component import Component
 from ..errors import InvalidInputError, SolverError
 from ..gpu.grid import DeviceGrid
 from ..grid import GridOperator
-from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, float_dtype, is_gpu_matrix
+from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, float_dtype, is_gpu_matrix, working_dtype
 from ..nullspace import NullSpace, inconsistency_message, resolve
 from ..preconditioners.base import Preconditioner, as_preconditioner
 from ..result import Reason, SolveResult
@@ -77,6 +77,8 @@ class Method(Component):
     iterative: ClassVar[bool] = True
     #: needs a symmetric positive definite matrix
     spd_only: ClassVar[bool] = False
+    #: needs a symmetric (complex: Hermitian) matrix, definite or not (minres)
+    symmetric_only: ClassVar[bool] = False
 
     def __init__(self, pc: Any = None, *, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None,
                  monitor: Monitor | None = None, nullspace: Any = "auto", **options: Any):
@@ -140,13 +142,12 @@ class Method(Component):
         self.backend = "cupy" if gpu else "numpy"
         self.n = self.A.shape[0]
         self.dtype = float_dtype(self.A) or np.dtype(np.float64)
+        self.check_dtype(self.dtype, "method")
         self.is_csr = sp.issparse(self.A)
         if self.is_csr:
             self.kern = kernels.for_size(self.A.nnz)
-            if self.spd_only:
-                _check_symmetric(self.A, self.name)
-        elif gpu and self.spd_only:
-            _check_symmetric(self.A, self.name)
+        if (self.is_csr or gpu) and (self.spd_only or self.symmetric_only):
+            _check_symmetric(self.A, self.name, definite=self.spd_only)
         self.nullspace = resolve(self.nullspace_spec, self.A, self.dtype)
         if self.nullspace is not None:
             if gpu:
@@ -182,7 +183,9 @@ class Method(Component):
                                     f"{backend_of(b)!r}; move one of them (solverkit never copies inside a solve)")
         b = check_rhs(b, self.n)
         x = check_guess(x0, b)
-        out_dtype = b.dtype
+        out_dtype = working_dtype(b.dtype, self.dtype)  # b's precision, complex if A or b is
+        if out_dtype.kind == "c" and self.dtype.kind != "c":
+            self._promote_to_complex(out_dtype)
         if b.dtype != self.dtype:  # solve in the matrix's precision, return b's dtype
             b = b.astype(self.dtype)
             x = x.astype(self.dtype)
@@ -237,6 +240,16 @@ class Method(Component):
             status = Status.SINGULAR
         return x, status, hist, ""
 
+    def _promote_to_complex(self, dtype: np.dtype) -> None:
+        """A complex ``b`` after a set-up on a real matrix: redo the set-up on the matrix made complex (as
+        SciPy promotes A and b to their common type); a ``LinearOperator`` computes in complex as it is."""
+        dtype = np.result_type(self.dtype, dtype)
+        log.info("%s: complex b with a real matrix; setting up again in %s", self.name, dtype)
+        if self.is_csr or is_gpu_matrix(self.A):
+            self.setup(self.A.astype(dtype))
+        else:
+            self.dtype = dtype
+
     def used_options(self) -> dict[str, Any]:
         """The option values this solve used (the method's, then the preconditioner's)."""
         opts = dict(self.options)
@@ -283,15 +296,21 @@ def host_matrix(A: Any) -> sp.csr_matrix:
     return A.get() if is_gpu_matrix(A) else A
 
 
-def _check_symmetric(A: sp.csr_matrix, method: str) -> None:
-    """Refuse a clearly nonsymmetric matrix for a method that needs SPD.
+def _check_symmetric(A: sp.csr_matrix, method: str, definite: bool = True) -> None:
+    """Refuse a clearly nonsymmetric (complex: non-Hermitian) matrix for a method that needs one.
 
-    A probe with two random vectors, ``y.(A x)`` against ``x.(A y)``, costs two threaded products, far
-    less than forming ``A - A^T``; it misses an asymmetry with probability zero.
+    A probe with two random vectors, ``y^H (A x)`` against ``conj(x^H (A y))``, costs two threaded
+    products, far less than forming ``A - A^H``; it misses an asymmetry with probability zero. For complex
+    A the vectors are complex, so a complex symmetric (``A = A^T``) matrix that is not Hermitian is refused.
     """
     rng = np.random.default_rng(12345)
-    x = rng.standard_normal(A.shape[0]).astype(A.dtype)
-    y = rng.standard_normal(A.shape[0]).astype(A.dtype)
+    n = A.shape[0]
+    x = rng.standard_normal(n)
+    y = rng.standard_normal(n)
+    if np.issubdtype(A.dtype, np.complexfloating):
+        x = x + 1j * rng.standard_normal(n)
+        y = y + 1j * rng.standard_normal(n)
+    x, y = x.astype(A.dtype), y.astype(A.dtype)
     if sp.issparse(A):
         kern = kernels.for_size(A.nnz)
         ax, ay = np.empty_like(x), np.empty_like(y)
@@ -303,9 +322,13 @@ def _check_symmetric(A: sp.csr_matrix, method: str) -> None:
         x, y = cupy.asarray(x), cupy.asarray(y)
         ax, ay = A @ x, A @ y
     xp = array_namespace(x)
-    gap = abs(float(y @ ax) - float(x @ ay))
+    gap = abs(complex(xp.vdot(y, ax)) - complex(xp.vdot(x, ay)).conjugate())
     scale = float(xp.linalg.norm(y) * xp.linalg.norm(ax) + xp.linalg.norm(x) * xp.linalg.norm(ay))
     eps = float(np.finfo(A.dtype).eps)
     if gap > 1e3 * eps * np.sqrt(A.shape[0]) * scale:
-        raise InvalidInputError(f"{method} needs a symmetric positive definite matrix and A is not symmetric "
-                                f"(|y.Ax - x.Ay| / scale = {gap / scale:.2g}); use method='gmres'")
+        complex_ = np.issubdtype(A.dtype, np.complexfloating)
+        need = ("a Hermitian" if complex_ else "a symmetric") + (" positive definite" if definite else "")
+        what = "Hermitian (A^H = A)" if complex_ else "symmetric"
+        raise InvalidInputError(f"{method} needs {need} matrix and A is not {what} "
+                                f"(|y^H A x - conj(x^H A y)| / scale = {gap / scale:.2g}); "
+                                "use method='gmres' or 'bicgstab'")

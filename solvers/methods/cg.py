@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..component import Option
+from ..backends import array_namespace
+from ..component import COMPLEX_DTYPES, Option
 from ..registry import register
 from ..stopping import Status
 from .base import Method
@@ -13,7 +14,8 @@ __all__ = ["CG"]
 
 @register("method", "cg")
 class CG(Method):
-    """Preconditioned conjugate gradients for symmetric positive definite systems.
+    """Preconditioned conjugate gradients for symmetric positive definite systems, real or complex
+    (Hermitian positive definite: the inner products are conjugated, ``r^H z`` and ``p^H A p``).
 
     The stopping test ``||b - A x|| <= max(rtol ||b||, atol)`` is made on the true residual: when the
     recursively updated residual passes it, the true residual is computed and the iteration goes on
@@ -24,7 +26,8 @@ class CG(Method):
     kernels with the stopping test on the device, read by the host every 10 iterations (see
     ``solvers.gpu.cg_kernels``); the residual replacement happens at those reads.
 
-    A non-symmetric matrix is refused in ``setup()``; ``p.Ap <= 0`` during the iteration stops it with
+    A non-symmetric (complex: non-Hermitian) matrix is refused in ``setup()`` with a message naming gmres
+    and bicgstab; ``p.Ap <= 0`` during the iteration stops it with
     ``Reason.DIVERGED_INDEFINITE_MAT``, ``r.z <= 0`` with ``Reason.DIVERGED_INDEFINITE_PC``; a NaN or Inf
     from the matrix or the preconditioner with ``Reason.DIVERGED_NANORINF``, as in every method.
 
@@ -40,6 +43,7 @@ class CG(Method):
 
     name = "cg"
     backends = ("numpy", "cupy")
+    dtypes = ("float32", "float64") + COMPLEX_DTYPES
     options_table = (Option("recompute_every", "int", 50, "replace the recursive residual by b - A x this often "
                             "(0: only to confirm convergence)", low=0),)
     accepts_pc = True
@@ -48,7 +52,7 @@ class CG(Method):
     spd_only = True
 
     def _solve(self, b, x, stop):
-        if self.backend == "cupy":
+        if self.backend == "cupy" and b.dtype.kind != "c":  # the fused CUDA kernels are real
             from ..gpu.cg import cg_cupy
 
             return cg_cupy(self.A, b, x, stop, pc=self.pc.apply if self.pc is not None else None,
@@ -56,11 +60,12 @@ class CG(Method):
         A = self.A
         csr = self.is_csr
         kern = self.kern if csr else None
+        xp = array_namespace(b)
         recompute = self.options["recompute_every"]
-        r = np.empty_like(b)
+        r = xp.empty_like(b)
         hist = [stop.start(x, r)]
-        p = np.empty_like(b)
-        ap = np.empty_like(b)
+        p = xp.empty_like(b)
+        ap = xp.empty_like(b)
         rz_old = 0.0
         it = 0
         exact = True  # hist[-1] is a true residual
@@ -72,7 +77,7 @@ class CG(Method):
             if self.pc is None:
                 rz = rn * rn  # r.r is what the fused update just returned
             else:
-                rz = float(kern.dot(r, z)) if csr else float(r @ z)
+                rz = float((kern.dot(r, z) if csr else xp.vdot(r, z)).real)
             if self.pc is not None and not rz > 0:
                 return x, Status.INDEFINITE_PC if np.isfinite(rz) else Status.NANORINF, hist
             if it == 0:
@@ -86,10 +91,10 @@ class CG(Method):
                     p += z
             rz_old = rz
             if csr:
-                pap = float(kern.spmv_dot(A.indptr, A.indices, A.data, p, ap))
+                pap = float(kern.spmv_dot(A.indptr, A.indices, A.data, p, ap).real)
             else:
                 ap[:] = A @ p
-                pap = float(p @ ap)
+                pap = float(xp.vdot(p, ap).real)
             if not pap > 0:
                 if not np.isfinite(pap):
                     return x, Status.NANORINF, hist
@@ -105,7 +110,7 @@ class CG(Method):
             else:
                 x += alpha * p
                 r -= alpha * ap
-                rn = float(np.linalg.norm(r))
+                rn = float(xp.linalg.norm(r))
             hist.append(rn)
             if self.callback is not None:
                 self.callback(x)

@@ -5,6 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ..component import COMPLEX_DTYPES, REAL_DTYPES
 from ..errors import SolverError
 from ..registry import register
 from ..stopping import Status
@@ -39,6 +40,7 @@ class Direct(Method):
     """
 
     name = "direct"
+    dtypes = REAL_DTYPES + COMPLEX_DTYPES
     iterative = False
 
     def _setup(self):

@@ -6,7 +6,7 @@ from collections import deque
 import numpy as np
 
 from ..backends import array_namespace
-from ..component import Option
+from ..component import COMPLEX_DTYPES, Option
 from ..registry import register
 from ..stopping import Status
 from .base import Method
@@ -20,7 +20,7 @@ class FCG(Method):
     the next or are not linear, such as a learned network or an inner iteration.
 
     Each new direction ``p = M(r)`` is A-orthogonalized against the last ``mmax`` directions and the step
-    is the exact line search ``alpha = p.r / p.Ap``.
+    is the exact line search ``alpha = p^H r / p^H A p`` (conjugated for Hermitian complex systems).
 
     Examples
     --------
@@ -34,6 +34,7 @@ class FCG(Method):
 
     name = "fcg"
     backends = ("numpy", "cupy")
+    dtypes = ("float32", "float64") + COMPLEX_DTYPES
     options_table = (Option("mmax", "int", 30, "previous directions kept for the A-orthogonalization (1: the cheapest "
                             "variant)", low=1),
                      Option("recompute_every", "int", 50, "replace the recursive residual by b - A x this often "
@@ -58,17 +59,18 @@ class FCG(Method):
             p = xp.array(self.apply_pc(r), dtype=b.dtype, copy=True)
             if not bool(xp.all(xp.isfinite(p))):
                 return x, Status.NANORINF, hist
+            field = complex if b.dtype.kind == "c" else float
             for pj, apj, pjapj in dirs:
-                p -= (float(p @ apj) / pjapj) * pj
+                p -= (field(xp.vdot(apj, p)) / pjapj) * pj
             ap = self.matvec(p, xp.empty_like(b))
-            pap = float(p @ ap)
+            pap = float(xp.vdot(p, ap).real)
             if not pap > 0:
                 if not np.isfinite(pap):
                     return x, Status.NANORINF, hist
                 if float(xp.linalg.norm(p)) == 0:
                     return x, Status.BREAKDOWN, hist
                 return x, Status.INDEFINITE_MAT, hist
-            alpha = float(p @ r) / pap
+            alpha = field(xp.vdot(p, r)) / pap
             dirs.append((p, ap, pap))
             x += alpha * p
             it += 1

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
+from .. import kernels
 from ..backends import array_namespace
-from ..component import Option
+from ..component import COMPLEX_DTYPES, Option
 from ..registry import register
 from ..stopping import Status
 from .base import Method
@@ -22,7 +23,8 @@ class GMRES(Method):
     (Givens estimates within a cycle; the true residual is computed at every restart and at the end).
     Arnoldi uses classical Gram-Schmidt with one re-orthogonalization (CGS2): two BLAS-2 products per
     step, as stable as modified Gram-Schmidt. On the GPU the basis stays on the device and only the
-    small Hessenberg column crosses to the host each step.
+    small Hessenberg column crosses to the host each step. Complex systems use conjugated projections and
+    complex Givens rotations (real sines: the subdiagonal of the Hessenberg matrix is a norm).
 
     Examples
     --------
@@ -36,9 +38,13 @@ class GMRES(Method):
 
     name = "gmres"
     backends = ("numpy", "cupy")
+    dtypes = ("float32", "float64") + COMPLEX_DTYPES
     options_table = (Option("restart", "int", 30, "Krylov vectors per cycle (GMRES(m))", low=1),)
     accepts_pc = True
     needs_matrix = False
+    #: called as ``inner_callback(residual_estimate)`` after every inner iteration, during the solve (what
+    #: ``solvers.scipy_api.gmres`` uses for SciPy's ``callback_type="pr_norm"``)
+    inner_callback = None
 
     def _solve(self, b, x, stop):
         m = self.options["restart"]
@@ -49,9 +55,11 @@ class GMRES(Method):
         beta = stop.start(x, r)
         hist = [beta]
         tol, maxiter = stop.tol, stop.maxiter
+        cplx = b.dtype.kind == "c"
+        hdtype = np.complex128 if cplx else np.float64
         V = xp.empty((m + 1, n), dtype=b.dtype)
-        H = np.zeros((m + 1, m))
-        cs, sn = np.zeros(m), np.zeros(m)
+        H = np.zeros((m + 1, m), dtype=hdtype)
+        cs, sn = np.zeros(m, dtype=hdtype), np.zeros(m)
         w = xp.empty_like(b)
         it = 0
         while True:
@@ -59,39 +67,49 @@ class GMRES(Method):
             if status != Status.ITERATING:
                 return x, status, hist
             V[0] = r / beta
-            g = np.zeros(m + 1)
+            g = np.zeros(m + 1, dtype=hdtype)
             g[0] = beta
             H[:] = 0.0
             k = 0
             breakdown = False
             while k < m and it < maxiter:
                 self.matvec(self.apply_pc(V[k]), w)
-                h = V[: k + 1] @ w
-                w -= h @ V[: k + 1]
-                h2 = V[: k + 1] @ w
-                w -= h2 @ V[: k + 1]
+                if cplx and xp is np:  # compiled loops (see kernels.project)
+                    h, h2 = np.empty(k + 1, dtype=b.dtype), np.empty(k + 1, dtype=b.dtype)
+                    kern = kernels.for_size((k + 1) * n)
+                    kern.project(V, k + 1, w, h)
+                    kern.combine_sub(V, k + 1, h, w)
+                    kern.project(V, k + 1, w, h2)
+                    kern.combine_sub(V, k + 1, h2, w)
+                else:
+                    h = _project(V[: k + 1], w, cplx)
+                    w -= h @ V[: k + 1]
+                    h2 = _project(V[: k + 1], w, cplx)
+                    w -= h2 @ V[: k + 1]
                 h += h2
                 hn = float(xp.linalg.norm(w))
                 H[: k + 1, k] = host(h)
                 H[k + 1, k] = hn
                 for j in range(k):  # apply the earlier rotations to the new column
-                    t = cs[j] * H[j, k] + sn[j] * H[j + 1, k]
+                    t = cs[j].conjugate() * H[j, k] + sn[j] * H[j + 1, k]
                     H[j + 1, k] = -sn[j] * H[j, k] + cs[j] * H[j + 1, k]
                     H[j, k] = t
-                den = np.hypot(H[k, k], H[k + 1, k])
+                den = np.hypot(abs(H[k, k]), H[k + 1, k].real)
                 if not np.isfinite(den):
                     return x, Status.NANORINF, hist
                 if den == 0.0:
                     breakdown = True
                     break
-                cs[k], sn[k] = H[k, k] / den, H[k + 1, k] / den
+                cs[k], sn[k] = H[k, k] / den, H[k + 1, k].real / den
                 H[k, k], H[k + 1, k] = den, 0.0
                 g[k + 1] = -sn[k] * g[k]
-                g[k] = cs[k] * g[k]
+                g[k] = cs[k].conjugate() * g[k]
                 k += 1
                 it += 1
                 est = abs(g[k])
                 hist.append(est)
+                if self.inner_callback is not None:
+                    self.inner_callback(est)
                 if est <= tol or hn <= 1e-14 * den:
                     break
                 V[k] = w / hn
@@ -104,3 +122,10 @@ class GMRES(Method):
                 self.callback(x)
             if breakdown and beta > tol:
                 return x, Status.BREAKDOWN, hist
+
+
+def _project(V, w, conjugate: bool):
+    """``V^H w`` (the coefficients of ``w`` on the rows of ``V``); one conjugated copy of ``w``, not of ``V``."""
+    if not conjugate:
+        return V @ w
+    return (V @ w.conj()).conj()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from ..component import Option
+from ..component import COMPLEX_DTYPES, REAL_DTYPES, Option
 from ..errors import InvalidInputError
 from ..preconditioners.relaxation import OMEGA, ORDERING, Splitting
 from ..registry import register
@@ -29,6 +29,7 @@ _KIND_NAMES = {kernels.KIND_JACOBI: "jacobi", kernels.KIND_SOR: "sor", kernels.K
 class _Stationary(Method):
     options_table = (OMEGA, ORDERING)
     backends = ("numpy", "cupy")
+    dtypes = REAL_DTYPES + COMPLEX_DTYPES
     kind = kernels.KIND_SOR
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from ..component import Option
+from ..component import COMPLEX_DTYPES, REAL_DTYPES, Option
 from ..errors import InvalidInputError
 from ..registry import register
 from .base import Preconditioner
@@ -42,6 +42,7 @@ class AMGPC(Preconditioner):
                choices=("pyamg", "jacobi")),
     )
     backends = ("numpy", "cupy")
+    dtypes = REAL_DTYPES + COMPLEX_DTYPES
 
     def _setup(self):
         import pyamg

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ..component import Component
+from ..component import COMPLEX_DTYPES, REAL_DTYPES, Component
 from ..errors import InvalidInputError
 
 __all__ = ["Preconditioner", "ForeignPreconditioner", "as_preconditioner"]
@@ -48,6 +48,7 @@ class Preconditioner(Component):
                                     "jacobi, sor, ssor, gauss-seidel or amg")
         self.backend = "cupy" if gpu else "numpy"
         self.A = as_matrix(A, allow_gpu=gpu)
+        self.check_dtype(self.A.dtype, "pc")
         self._setup()
         return self
 
@@ -93,6 +94,8 @@ class ForeignPreconditioner(Preconditioner):
         self.needs_matrix = bool(getattr(obj, "needs_matrix", True))  # type: ignore[misc]
         self.backends = tuple(getattr(obj, "backends", ("numpy",)))  # type: ignore[misc]
         self.wants_grid = bool(getattr(obj, "wants_grid", False))  # type: ignore[misc]
+        # a user's operator is taken to work in whatever dtype it is given (SciPy's M does)
+        self.dtypes = tuple(getattr(obj, "dtypes", REAL_DTYPES + COMPLEX_DTYPES))  # type: ignore[misc]
         self.options = dict(getattr(obj, "options", None) or {})
 
     def setup(self, A: Any) -> "ForeignPreconditioner":

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .. import kernels
-from ..component import Option
+from ..component import COMPLEX_DTYPES, REAL_DTYPES, Option
 from ..errors import InvalidInputError, SolverError
 from ..registry import register
 from .base import Preconditioner
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 @register("pc", "ic")
 class ICPC(Preconditioner):
-    """Incomplete Cholesky IC(0): ``A ~ L D L^T`` on the pattern of ``A``; symmetric, so it serves CG.
+    """Incomplete Cholesky IC(0): ``A ~ L D L^T`` (complex Hermitian: ``L D L^H``) on the pattern of ``A``;
+    symmetric, so it serves CG.
 
     When a pivot is not positive (possible for SPD matrices that are not M-matrices), the factorization
     is retried on ``A + alpha diag(A)`` with alpha doubling from ``shift`` (Manteuffel's shift).
@@ -36,19 +37,21 @@ class ICPC(Preconditioner):
     """
 
     name = "ic"
+    dtypes = REAL_DTYPES + COMPLEX_DTYPES
     options_table = (Option("shift", "float", 1e-3, "first diagonal shift tried after a breakdown (none without one)", low=0.0,
                             open_low=True),)
 
     def _setup(self):
         A = self.A
         d = A.diagonal()
-        if np.any(d <= 0):
-            raise InvalidInputError("ic needs a symmetric positive definite matrix; A has a diagonal entry <= 0")
+        if np.any(d.real <= 0) or np.any(d.imag != 0):
+            raise InvalidInputError("ic needs a symmetric (Hermitian) positive definite matrix; A has a diagonal "
+                                    "entry that is not real and > 0; use ilu for other matrices")
         alpha = 0.0
         for _ in range(30):
             F = (A + sp.diags(alpha * d)).tocsr() if alpha else A.copy()
             F.sort_indices()
-            F.data = F.data.astype(np.float64)
+            F.data = F.data.astype(np.result_type(F.data.dtype, np.float64))
             diagpos = kernels.diagonal_positions(F.indptr, F.indices)
             bad = kernels.ilu0(F.indptr, F.indices, F.data, diagpos)
             if bad < 0:
@@ -78,7 +81,8 @@ class ICPC(Preconditioner):
 
 @register("pc", "ilu")
 class ILUPC(Preconditioner):
-    """Incomplete LU with threshold and pivoting (SciPy's ``spilu``, SuperLU's ILUTP) for nonsymmetric A.
+    """Incomplete LU with threshold and pivoting (SciPy's ``spilu``, SuperLU's ILUTP) for nonsymmetric A,
+    real or complex.
 
     Examples
     --------
@@ -90,6 +94,7 @@ class ILUPC(Preconditioner):
     """
 
     name = "ilu"
+    dtypes = REAL_DTYPES + COMPLEX_DTYPES
     options_table = (Option("drop_tol", "float", 1e-4, "drop entries below this relative size", low=0.0),
                      Option("fill_factor", "float", 10.0, "fill allowed relative to nnz(A)", low=1.0))
     symmetric = False

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from .. import kernels
 from ..backends import to_host
-from ..component import Option
+from ..component import COMPLEX_DTYPES, REAL_DTYPES, Option
 from ..errors import InvalidInputError
 from ..registry import register
 from .base import Preconditioner
@@ -84,6 +84,7 @@ class Splitting:
 class _RelaxationPC(Preconditioner):
     options_table = (OMEGA, ITS)
     backends = ("numpy", "cupy")
+    dtypes = REAL_DTYPES + COMPLEX_DTYPES
     symmetric_sweep = False
 
     @property
