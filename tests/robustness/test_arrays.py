@@ -97,9 +97,12 @@ def test_dense_fortran_and_strided_matrix(case):
 
 @pytest.mark.parametrize("case", CASES, ids=ids)
 def test_bad_values_are_refused(case):
-    for A, b, what in [(A0, np.full(64, np.nan), "NaN"), (A0, np.ones(63), "length"),
-                       (A0, np.ones((64, 2)), "vector"), (A0.astype(np.complex128), B0, "complex"),
-                       (A0[:, :63], np.ones(64), "square")]:
+    bad = [(A0, np.full(64, np.nan), "NaN"), (A0, np.ones(63), "length"), (A0, np.ones((64, 2)), "vector"),
+           (A0[:, :63], np.ones(64), "square")]
+    components = [solvers.registry.get("method", case[0])] + ([solvers.registry.get("pc", case[1])] if case[1] else [])
+    if not all("complex128" in c.dtypes for c in components):  # complex input to a real-only component
+        bad.append((A0.astype(np.complex128), B0, "complex"))
+    for A, b, what in bad:
         with pytest.raises(solvers.InvalidInputError, match=what):
             solvers.solve(A, b, method=case[0], pc=case[1])
 
