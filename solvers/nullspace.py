@@ -126,7 +126,7 @@ def _as_host_matrix(A: Any) -> Any:
 
 def _row_sums(H, values):
     """Per-row sums of ``values`` (aligned with ``H.data``), empty rows 0, without copying the indices."""
-    out = np.zeros(H.shape[0], dtype=np.float64)
+    out = np.zeros(H.shape[0], dtype=np.result_type(values.dtype, np.float64))
     nonempty = np.diff(H.indptr) > 0
     if values.size:
         out[nonempty] = np.add.reduceat(values, H.indptr[:-1][nonempty])
@@ -162,7 +162,9 @@ def detect(A: Any) -> NullSpace | None:
     col_abs = np.bincount(H.indices, weights=absdata, minlength=n)
     vectors, kinds = [], []
     if rows_zero:
-        col_sum = np.bincount(H.indices, weights=H.data, minlength=n)
+        col_sum = np.bincount(H.indices, weights=H.data.real, minlength=n)
+        if np.iscomplexobj(H.data):  # bincount takes real weights only
+            col_sum = col_sum + 1j * np.bincount(H.indices, weights=H.data.imag, minlength=n)
         nnz_col = np.bincount(H.indices, minlength=n) + 1
         if np.all(np.abs(col_sum) <= 4 * eps * nnz_col * col_abs):
             vectors.append(np.ones(n))
