@@ -34,7 +34,7 @@ class AMGPC(Preconditioner):
     Notes
     -----
     Near-null-space vectors other than the constant (rigid-body modes of elasticity, say) are given to
-    :meth:`setup` as ``B`` of shape (n, k), for both implementations.
+    :meth:`setup` as ``B`` of shape (n, k), for both implementations' smoothed aggregation.
 
     With ``implementation="pyamg"``, ``smoother="jacobi"`` runs damped Jacobi in the V-cycle of
     ``solvers.amg_cycle`` over PyAMG's hierarchy, which is also what runs on the GPU: there the hierarchy
@@ -162,7 +162,10 @@ class AMGPC(Preconditioner):
         if self.options["amg_type"] == "sa":
             self.ml = pyamg.smoothed_aggregation_solver(host, B=B, strength=("symmetric", {"theta": s}))
         else:
-            self.ml = pyamg.ruge_stuben_solver(host, B=B, strength=("classical", {"theta": s or 0.25}))
+            if B is not None:
+                raise InvalidInputError("amg: near-null-space vectors B are for smoothed aggregation "
+                                        "(amg_type='sa'); Ruge-Stuben AMG takes none")
+            self.ml = pyamg.ruge_stuben_solver(host, strength=("classical", {"theta": s or 0.25}))
         self._cycle_op = None
         self._jacobi = None
         if self.backend == "cupy" or self.options["smoother"] == "jacobi":
