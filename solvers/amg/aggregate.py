@@ -87,23 +87,23 @@ _mis2_serial = nb.njit(cache=True, nogil=True)(_mis2_kernel)
 _mis2_threaded = nb.njit(parallel=True, cache=True, nogil=True)(_mis2_kernel)
 
 
-def _mis2_rounds(S: Any, state: Any, prio: Any) -> Any:
+def _mis2_rounds(S: Any, state: Any, prio: Any, vectorized: bool = False) -> Any:
     """The MIS(2) rounds in the array namespace (the GPU's form): two closed-neighbourhood maxima of the
     packed keys over all nodes per round."""
     xp = namespace(S)
     width = S.shape[0] + 1
-    rows = row_indices(S) if xp is not np else None
+    rows = row_indices(S) if xp is not np or vectorized else None
     while True:
         undecided = state == _UNDECIDED
         if not bool(undecided.any()):  # one scalar to the host per round
             return state
         key = state * width + prio
-        top = closed_neighbour_max(S, closed_neighbour_max(S, key, rows), rows)
+        top = closed_neighbour_max(S, closed_neighbour_max(S, key, rows, vectorized), rows, vectorized)
         state = xp.where(undecided & (top == key), _IN, state)
         state = xp.where(undecided & (top >= _IN * width), _OUT, state)
 
 
-def mis2(S: Any, seed: int = 0, active: Any = None, compiled: bool = True) -> Any:
+def mis2(S: Any, seed: int = 0, active: Any = None, vectorized: bool = False) -> Any:
     """A maximal distance-2 independent set of the graph of ``S`` (Luby-style, random priorities).
 
     Each round propagates ``(state, priority)`` keys, packed into one integer, over two neighbourhoods: an
@@ -116,9 +116,9 @@ def mis2(S: Any, seed: int = 0, active: Any = None, compiled: bool = True) -> An
     seed : int
     active : bool array, optional
         Nodes that take part (default: all); the others are never in the set.
-    compiled : bool
-        On the host, run the rounds in one compiled kernel (same result as the array-namespace rounds
-        the GPU runs, which ``compiled=False`` selects).
+    vectorized : bool
+        Run the GPU's array-namespace rounds on the host too (same result as the host's compiled kernel;
+        for tests).
 
     Returns
     -------
@@ -138,15 +138,15 @@ def mis2(S: Any, seed: int = 0, active: Any = None, compiled: bool = True) -> An
     state = xp.full(n, _UNDECIDED, dtype=xp.int64)
     if active is not None:
         state[~active] = _OUT
-    if xp is np and compiled:
+    if xp is np and not vectorized:
         kernel = _mis2_threaded if S.nnz >= PARALLEL_MIN_NNZ else _mis2_serial
         state = kernel(S.indptr, S.indices, state, prio)
     else:
-        state = _mis2_rounds(S, state, prio)
+        state = _mis2_rounds(S, state, prio, vectorized)
     return state == _IN
 
 
-def mis2_aggregate(S: Any, seed: int = 0, compiled: bool = True) -> tuple[Any, int]:
+def mis2_aggregate(S: Any, seed: int = 0, vectorized: bool = False) -> tuple[Any, int]:
     """Aggregates of the strength graph ``S``: ``agg[i]`` in ``0..n_agg-1``, or -1 for a node with no
     strong neighbour.
 
@@ -156,8 +156,8 @@ def mis2_aggregate(S: Any, seed: int = 0, compiled: bool = True) -> tuple[Any, i
     seed : int
         Seed of the MIS(2) priorities; the aggregates are a deterministic function of the pattern of ``S``
         and the seed.
-    compiled : bool
-        See :func:`mis2`.
+    vectorized : bool
+        Run the GPU's forms of every step on the host too (see :func:`mis2`).
 
     Returns
     -------
@@ -175,30 +175,31 @@ def mis2_aggregate(S: Any, seed: int = 0, compiled: bool = True) -> tuple[Any, i
     xp = namespace(S)
     n = S.shape[0]
     connected = xp.diff(S.indptr) > 0
-    rows = row_indices(S) if xp is not np else None
+    vec = vectorized or xp is not np
+    rows = row_indices(S) if vec else None
     # pass 1: MIS(2) roots and their neighbours
-    roots = mis2(S, seed, active=connected, compiled=compiled)
+    roots = mis2(S, seed, active=connected, vectorized=vectorized)
     n_agg = int(roots.sum())
     root_id = xp.full(n, -1, dtype=xp.int64)
     root_id[roots] = xp.arange(n_agg, dtype=xp.int64)
-    agg = closed_neighbour_max(S, root_id, rows)
+    agg = closed_neighbour_max(S, root_id, rows, vectorized)
     # pass 2: among the nodes left (two edges from a root), an MIS(2) of the graph they span gives new
     # roots that take their free neighbours, so aggregates stay near PyAMG's size on the wide stencils
     # of coarse levels (without it, pass 3 alone makes aggregates of 15-20 nodes there)
     free = (agg < 0) & connected
     if bool(free.any()):
         S_free = _restrict(S, free)
-        roots2 = mis2(S_free, seed + 7919, active=free & (xp.diff(S_free.indptr) > 0), compiled=compiled)
+        roots2 = mis2(S_free, seed + 7919, active=free & (xp.diff(S_free.indptr) > 0), vectorized=vectorized)
         n_new = int(roots2.sum())
         root_id = xp.full(n, -1, dtype=xp.int64)
         root_id[roots2] = xp.arange(n_agg, n_agg + n_new, dtype=xp.int64)
-        agg = xp.where(free, closed_neighbour_max(S_free, root_id, row_indices(S_free) if rows is not None
-                                                  else None), agg)
+        agg = xp.where(free, closed_neighbour_max(S_free, root_id, row_indices(S_free) if vec else None,
+                                                  vectorized), agg)
         n_agg += n_new
     # pass 3: every node still left joins a neighbouring aggregate (one of largest number); two sweeps,
     # since a node may be two edges from pass 2's aggregates
     for _ in range(2):
-        join = closed_neighbour_max(S, agg, rows)
+        join = closed_neighbour_max(S, agg, rows, vectorized)
         agg = xp.where((agg < 0) & connected, join, agg)
     return agg, n_agg
 

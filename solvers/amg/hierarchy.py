@@ -106,7 +106,8 @@ def _positive_diagonal_inverse(A: Any, level: int) -> Any:
 
 
 def smoothed_aggregation(A: Any, B: Any = None, *, theta: float = 0.0, omega: float = OMEGA,
-                         max_coarse: int = MAX_COARSE, max_levels: int = MAX_LEVELS, seed: int = 0) -> Hierarchy:
+                         max_coarse: int = MAX_COARSE, max_levels: int = MAX_LEVELS, seed: int = 0,
+                         vectorized: bool = False) -> Hierarchy:
     """Build a smoothed-aggregation hierarchy for a symmetric positive definite CSR matrix ``A``.
 
     Parameters
@@ -124,6 +125,9 @@ def smoothed_aggregation(A: Any, B: Any = None, *, theta: float = 0.0, omega: fl
     seed : int
         Seed of the aggregation (level ``l`` uses ``seed + l``); the hierarchy is a deterministic
         function of ``A``, ``B`` and the seed.
+    vectorized : bool
+        Run the GPU's array-namespace form of every step on the host too, in place of the host's
+        compiled kernels (same hierarchy; this is how the tests cover the GPU code without a GPU).
 
     Returns
     -------
@@ -152,7 +156,7 @@ def smoothed_aggregation(A: Any, B: Any = None, *, theta: float = 0.0, omega: fl
         if n <= max_coarse or len(levels) >= max_levels:
             break
         S = symmetric_strength(A, theta)
-        agg, n_agg = mis2_aggregate(S, seed + lvl_no)
+        agg, n_agg = mis2_aggregate(S, seed + lvl_no, vectorized)
         if n_agg == 0:
             log.info("amg: level %d (%d unknowns) has no strong couplings left; it is the coarsest", lvl_no, n)
             break
