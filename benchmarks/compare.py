@@ -17,7 +17,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core", "tuning", "scaling", "gpu", "gp", "dcdm")
+SUITES = ("core", "amg", "tuning", "scaling", "gpu", "gp", "dcdm")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -35,6 +35,7 @@ _NOTED_SUITES = {
     "scaling": (".compare_scaling", "run_scaling", ["method", "unknowns", "iterations", "seconds", "peak MiB",
                                                     "converged"]),
     "gpu": (".compare_gpu", "run_gpu", None),
+    "amg": (".compare_amg", "run_amg", None),
     "gp": (".compare_gp", "run_gp", ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]),
     "dcdm": (".compare_dcdm", "run_dcdm", ["case", "unknowns", "solver", "iterations", "true rel. residual",
                                            "best reached", "setup [s]", "solve [s]", "total [s]"]),
@@ -68,11 +69,11 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
                  "'paper' is the re-run of the authors' learners quoted in issue #3. seconds: one pass of the "
                  "policy (tuner overhead and solves included).\n\n" + "\n".join(f"- {n}" for n in notes)
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
-    if name in ("gpu", "gp", "dcdm"):
+    if name in ("gpu", "gp", "dcdm", "amg"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
-    how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm", "amg") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}`{how}.\n")
     _write_atomic(out / f"{name}.md", text)
@@ -102,6 +103,8 @@ What the numbers mean:
   differences and Chebyshev collocation: relative L2 error on a 300 (300 x 300) test grid and wall time.
 - **dcdm**: the deep conjugate-direction solver (the paper's and our FCG variant) against CG, IC-PCG and
   AMG-PCG on fluid pressure problems, to a true relative residual of 1e-6; stagnation shown as such.
+- **amg**: our smoothed-aggregation AMG (`implementation="solverkit"`) against PyAMG's, set-up, CG
+  iterations to 1e-8, set-up + solve and peak traced memory on the same matrices in one run.
 - **scaling**: set-up plus solve time and peak traced memory (tracemalloc) against the number of unknowns,
   with the fitted exponent.
 """

@@ -1,5 +1,11 @@
 """The multigrid cycle (V or W) over a :class:`~solvers.amg.hierarchy.Hierarchy`, in the namespace of the
-hierarchy's arrays: the same code runs on the host (NumPy, threaded mat-vecs) and on the GPU (CuPy)."""
+hierarchy's arrays: the same code runs on the host (NumPy/SciPy) and on the GPU (CuPy/cupyx).
+
+Mat-vecs are the sparse module's ``A @ x`` on both. On the host we measured the threaded numba mat-vec of
+``solvers.kernels`` against SciPy's serial one on the shared 2-core machine: with other processes on the
+cores, a threaded region waits for a descheduled thread (16 ms against 0.9 ms for a 5-point 300^2
+mat-vec), and a cycle has dozens of regions; SciPy's serial mat-vec does not degrade so.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +16,6 @@ from ..errors import InvalidInputError
 from .hierarchy import Hierarchy
 from .ops import namespace
 from .smoothers import make_smoother
-from .spmv import matvec, residual
 
 __all__ = ["Cycle", "coarse_solver", "DENSE_MAX"]
 
@@ -86,11 +91,11 @@ class Cycle:
             return self.coarse(b)
         level, smoother = levels[lvl], self.smoothers[lvl]
         x = smoother.pre(None, b)
-        bc = matvec(level.R, residual(level.A, x, b))
+        bc = level.R @ (b - level.A @ x)
         xc = self._cycle(lvl + 1, bc)
         if self.kind == "W" and lvl + 1 < len(levels) - 1:  # a second coarse correction
-            xc += self._cycle(lvl + 1, residual(levels[lvl + 1].A, xc, bc))
-        x += matvec(level.P, xc)
+            xc += self._cycle(lvl + 1, bc - levels[lvl + 1].A @ xc)
+        x += level.P @ xc
         return smoother.post(x, b)
 
     def describe(self) -> list[dict]:

@@ -10,7 +10,6 @@ from typing import Any
 from ..backends import backend_of
 from ..multicolor import MulticolorSplitting
 from .ops import namespace
-from .spmv import matvec, residual
 
 __all__ = ["JacobiSmoother", "ChebyshevSmoother", "MulticolorGaussSeidel", "make_smoother", "SMOOTHERS"]
 
@@ -40,7 +39,7 @@ class JacobiSmoother:
             x = self.wdinv * b
             start = 1
         for _ in range(start, self.sweeps):
-            x += self.wdinv * residual(self.A, x, b)
+            x += self.wdinv * (b - self.A @ x)
         return x
 
     post = pre
@@ -79,12 +78,12 @@ class ChebyshevSmoother:
         theta, delta = self.theta, self.delta
         sigma = theta / delta
         rho = 1.0 / sigma
-        r = self.dinv * (b if x is None else residual(self.A, x, b))
+        r = self.dinv * (b if x is None else b - self.A @ x)
         d = r / theta
         x = d.copy() if x is None else x + d
         for _ in range(self.degree - 1):
             rho_new = 1.0 / (2.0 * sigma - rho)
-            r -= self.dinv * matvec(self.A, d)
+            r -= self.dinv * (self.A @ d)
             d *= rho_new * rho
             d += (2.0 * rho_new / delta) * r
             x += d

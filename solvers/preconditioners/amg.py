@@ -64,7 +64,8 @@ class AMGPC(Preconditioner):
                "(the GPU's); solverkit: chebyshev, jacobi or (multicolour) gauss-seidel; None: the first of these",
                choices=("pyamg", "jacobi", "chebyshev", "gauss-seidel"), nullable=True),
         Option("sweeps", "int", 1, "smoother sweeps before and after the coarse correction (solverkit)", low=1),
-        Option("degree", "int", 3, "Chebyshev polynomial degree (solverkit)", low=1),
+        Option("degree", "int", 4, "Chebyshev polynomial degree (solverkit; 4 matches PyAMG's symmetric "
+               "Gauss-Seidel in iterations, 3 needs 1.1-1.3x as many)", low=1),
         Option("max_coarse", "int", 300, "coarsest size, solved by a dense pseudo-inverse (solverkit)", low=1),
         Option("seed", "int", 0, "seed of the aggregation, which is deterministic for a seed (solverkit)", low=0),
     )
