@@ -5,8 +5,10 @@ This is the scheme of Bell, Dalton and Olson (SIAM J. Sci. Comput. 34(4), 2012),
 parallelism PyAMG's serial ``standard_aggregation`` has not: each round is one neighbourhood maximum over
 all nodes at once (``ops.closed_neighbour_max``: a threaded numba kernel on the CPU, a scatter-max on the
 GPU). Roots of an MIS(2) are at least three edges apart, so their closed neighbourhoods are disjoint
-(pass 1), and every other node lies within two edges of a root, so it has a neighbour in pass 1's
-aggregates (pass 2): every node with a strong neighbour is aggregated. Nodes with no strong neighbour
+(pass 1). A random MIS(2) has fewer roots than PyAMG's greedy pass, so a second MIS(2) over the graph of
+the nodes left makes new roots with their free neighbours (pass 2, as in Kelley and Rajamanickam's MIS2
+coarsening); every node still left lies within two edges of a pass-1 root, so it has a neighbour in an
+aggregate and joins one (pass 3): every node with a strong neighbour is aggregated. Nodes with no strong neighbour
 (isolated nodes, e.g. Dirichlet rows) are left out (aggregate -1, a zero row of the tentative
 prolongator), as in PyAMG; the smoother alone treats them.
 """
