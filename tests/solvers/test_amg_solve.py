@@ -112,4 +112,6 @@ def test_bad_options(options, match):
 def test_default_smoother_follows_the_implementation():
     AMGPC = solvers.registry.get("pc", "amg")
     assert AMGPC(implementation="solverkit").options["smoother"] == "chebyshev"
+    assert AMGPC(implementation="solverkit").options["cycle"] == "W"
     assert AMGPC(implementation="pyamg").options["smoother"] == "pyamg"
+    assert AMGPC(implementation="pyamg").options["cycle"] == "V"
