@@ -115,3 +115,24 @@ def test_default_smoother_follows_the_implementation():
     assert AMGPC(implementation="solverkit").options["cycle"] == "W"
     assert AMGPC(implementation="pyamg").options["smoother"] == "pyamg"
     assert AMGPC(implementation="pyamg").options["cycle"] == "V"
+
+
+@pytest.mark.gpu
+def test_gpu_setup_and_cycle_match_the_host():
+    """On a GPU: the set-up runs on the device (CuPy/cupyx) and gives the host's aggregates and coarse
+    operators; CG with the device cycle needs the host's iterations (within one)."""
+    import cupy as cp
+    import cupyx.scipy.sparse as csp
+
+    A = diffusion((64, 64), sigma=1.0, seed=3).A.tocsr()
+    b = np.random.default_rng(0).standard_normal(A.shape[0])
+    host = smoothed_aggregation(A)
+    dev = smoothed_aggregation(csp.csr_matrix(A))
+    assert len(host.levels) == len(dev.levels)
+    for h, d in zip(host.levels, dev.levels):
+        if h.agg is not None:
+            np.testing.assert_array_equal(h.agg, d.agg.get())
+        assert abs(h.A - d.A.get()).max() <= 1e-10 * abs(h.A).max()
+    res_h = solvers.solve(A, b, method="cg", pc="amg", implementation="solverkit")
+    res_d = solvers.solve(csp.csr_matrix(A), cp.asarray(b), method="cg", pc="amg", implementation="solverkit")
+    assert res_d.converged and abs(res_d.iterations - res_h.iterations) <= 1
