@@ -120,9 +120,10 @@ def run_amg(quick: bool = False, out: Path | None = None, repeats: int | None = 
             "op. complexity ours/pyamg": f"{o['complexity']:.2f}/{p['complexity']:.2f}",
             "converged": bool(o["converged"] and p["converged"]),
         })
-    notes.append(f"ours: pc='amg', implementation='solverkit' (defaults: MIS(2) aggregation, Chebyshev degree "
-                 f"{solvers.registry.get('pc', 'amg').defaults['degree']} smoothing, V-cycle), CG from "
-                 "solvers.make_solver; PyAMG: smoothed_aggregation_solver(A, B) with its defaults, "
+    defaults = solvers.registry.get("pc", "amg")(implementation="solverkit").options
+    notes.append(f"ours: pc='amg', implementation='solverkit' (defaults: MIS(2) aggregation, {defaults['smoother']} "
+                 f"degree {defaults['degree']} smoothing, {defaults['cycle']}-cycle), CG from solvers.make_solver; "
+                 "PyAMG: smoothed_aggregation_solver(A, B) with its defaults (V-cycle, symmetric Gauss-Seidel), "
                  "ml.solve(accel='cg'). Both to ||b - A x|| <= 1e-8 ||b||.")
     notes.append(f"total = set-up + solve, median of {repeats} alternated runs; set-up and its are those of "
                  "the last run; peak = tracemalloc peak of one more run each (set-up + solve).")
