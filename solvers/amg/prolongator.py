@@ -13,7 +13,8 @@ OMEGA = 4.0 / 3.0
 
 
 def smooth_prolongator(A: Any, T: Any, dinv: Any, rho: float, omega: float = OMEGA) -> Any:
-    """``P = T - (omega / rho) D^-1 A T`` (CSR, indices sorted).
+    """``P = T - (omega / rho) D^-1 A T`` (CSR; column indices not sorted, nothing downstream needs them
+    sorted and sorting cost 5% of the set-up at 1M unknowns).
 
     Examples
     --------
@@ -25,14 +26,10 @@ def smooth_prolongator(A: Any, T: Any, dinv: Any, rho: float, omega: float = OME
     True
     """
     AT = scale_rows((A @ T).tocsr(), (omega / rho) * dinv.astype(T.dtype))
-    P = (T - AT).tocsr()
-    P.sort_indices()
-    return P
+    return (T - AT).tocsr()
 
 
 def galerkin(A: Any, P: Any) -> tuple[Any, Any]:
-    """``R = P^T`` (CSR) and the coarse operator ``R A P`` (CSR, indices sorted)."""
+    """``R = P^T`` (CSR) and the coarse operator ``R A P`` (CSR, column indices in SpGEMM's order)."""
     R = P.T.tocsr()
-    Ac = (R @ (A @ P)).tocsr()
-    Ac.sort_indices()
-    return R, Ac
+    return R, (R @ (A @ P)).tocsr()
