@@ -18,7 +18,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core", "krylov", "tuning", "scaling", "gpu", "gp", "dcdm")
+SUITES = ("core", "amg", "krylov", "tuning", "scaling", "gpu", "gp", "dcdm")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -39,6 +39,7 @@ _NOTED_SUITES = {
     "krylov": (".compare_krylov", "run_krylov", ["case", "problem", "rtol", "ours its", "peer its", "ours true relres",
                                                  "peer true relres", "ours [ms/it]", "peer [ms/it]", "ours [s]",
                                                  "peer [s]", "ratio", "goal", "peer"]),
+    "amg": (".compare_amg", "run_amg", None),
     "gp": (".compare_gp", "run_gp", ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]),
     "dcdm": (".compare_dcdm", "run_dcdm", ["case", "unknowns", "solver", "iterations", "true rel. residual",
                                            "best reached", "setup [s]", "solve [s]", "total [s]"]),
@@ -72,11 +73,11 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
                  "'paper' is the re-run of the authors' learners quoted in issue #3. seconds: one pass of the "
                  "policy (tuner overhead and solves included).\n\n" + "\n".join(f"- {n}" for n in notes)
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
-    if name in ("core", "gpu", "gp", "dcdm", "krylov"):
+    if name in ("core", "gpu", "gp", "dcdm", "krylov", "amg"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
-    how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm", "krylov") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm", "krylov", "amg") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` "
             f"({time.perf_counter() - started:.0f} s){how}.\n")
@@ -112,6 +113,8 @@ What the numbers mean:
   differences and Chebyshev collocation: relative L2 error on a 300 (300 x 300) test grid and wall time.
 - **dcdm**: the deep conjugate-direction solver (the paper's and our FCG variant) against CG, IC-PCG and
   AMG-PCG on fluid pressure problems, to a true relative residual of 1e-6; stagnation shown as such.
+- **amg**: our smoothed-aggregation AMG (`implementation="solverkit"`) against PyAMG's, set-up, CG
+  iterations to 1e-8, set-up + solve and peak traced memory on the same matrices in one run.
 - **scaling**: set-up plus solve time and peak traced memory (tracemalloc) against the number of unknowns,
   with the fitted exponent.
 

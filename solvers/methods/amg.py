@@ -1,7 +1,9 @@
-"""Algebraic multigrid through PyAMG, as a solver (``amg``); the preconditioner lives in
-``solvers.preconditioners.amg``."""
+"""Algebraic multigrid as a solver (``amg``: ours or PyAMG's hierarchy, see the ``implementation``
+option); the preconditioner lives in ``solvers.preconditioners.amg``."""
 from __future__ import annotations
 
+import time
+from typing import Any
 
 from ..preconditioners.amg import AMGPC
 from ..registry import register
@@ -33,6 +35,17 @@ class AMG(Method):
 
     def _setup(self):
         self.cycle = AMGPC(**self.options).setup(self.A)
+
+    def resetup(self, A: Any) -> "AMG":
+        """Set up for a matrix with the same sparsity pattern (see :meth:`AMGPC.resetup`): our
+        implementation keeps its aggregates and recomputes values only."""
+        if self.A is None:
+            return self.setup(A)
+        t0 = time.perf_counter()
+        self.cycle.resetup(A)
+        self.A = self.cycle.A
+        self.setup_time = time.perf_counter() - t0
+        return self
 
     def _solve(self, b, x, stop):
         r = b.copy()

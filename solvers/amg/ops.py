@@ -1,0 +1,141 @@
+"""Array-namespace helpers of the AMG set-up: the sparse module, segment sums and the one compiled
+neighbourhood kernel, each dispatched on where the arrays live (NumPy/SciPy on the host, CuPy/cupyx on
+the GPU). Everything above this module is written once against ``xp`` and ``sparse_module(xp)``.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numba as nb
+import numpy as np
+import scipy.sparse as sp
+from numba import prange
+
+from ..backends import array_namespace, backend_of
+from ..kernels import PARALLEL_MIN_NNZ
+
+__all__ = ["namespace", "sparse_module", "is_sparse", "csr", "row_indices", "expand_rows", "segment_sum", "closed_neighbour_max",
+           "scale_rows"]
+
+
+def namespace(x: Any) -> ModuleType:
+    """``numpy`` or ``cupy``, for an array or a (SciPy / cupyx) sparse matrix.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> namespace(sp.eye(2, format="csr")).__name__
+    'numpy'
+    """
+    return array_namespace(x.data if hasattr(x, "indptr") else x)
+
+
+def sparse_module(xp: ModuleType) -> ModuleType:
+    """``scipy.sparse`` for numpy, ``cupyx.scipy.sparse`` for cupy."""
+    if xp is np:
+        return sp
+    import cupyx.scipy.sparse as csp
+
+    return csp
+
+
+def is_sparse(A: Any) -> bool:
+    """Whether ``A`` is a SciPy or cupyx sparse matrix."""
+    if backend_of(A) == "cupy":
+        import cupyx.scipy.sparse as csp
+
+        return csp.issparse(A)
+    return sp.issparse(A)
+
+
+def csr(data: Any, indices: Any, indptr: Any, shape: tuple[int, int]) -> Any:
+    """A CSR matrix in the namespace of ``data`` (no copy of the three arrays where the module allows)."""
+    return sparse_module(namespace(data)).csr_matrix((data, indices, indptr), shape=shape)
+
+
+def row_indices(A: Any) -> Any:
+    """The row of every stored entry of a CSR matrix (COO's ``row``), in ``A``'s namespace.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> row_indices(sp.csr_matrix([[1.0, 2.0], [0.0, 3.0]])).tolist()
+    [0, 0, 1]
+    """
+    return expand_rows(A.indptr, A.indices.dtype)
+
+
+def expand_rows(indptr: Any, dtype: Any = None) -> Any:
+    """``row[k] = i`` for ``indptr[i] <= k < indptr[i + 1]`` (NumPy: ``repeat``; CuPy, whose ``repeat``
+    takes no array of counts: a ``searchsorted`` of the entry numbers in ``indptr``)."""
+    xp = array_namespace(indptr)
+    n = indptr.shape[0] - 1
+    if xp is np:
+        return np.repeat(np.arange(n, dtype=dtype or indptr.dtype), np.diff(indptr))
+    nnz = int(indptr[-1])
+    return (xp.searchsorted(indptr, xp.arange(nnz, dtype=indptr.dtype), side="right") - 1).astype(
+        dtype or indptr.dtype)
+
+
+def segment_sum(seg: Any, values: Any, nseg: int) -> Any:
+    """``out[s] = sum(values[seg == s])`` for ``s < nseg`` (a bincount with weights, both namespaces)."""
+    xp = array_namespace(values)
+    return xp.bincount(seg, weights=values, minlength=nseg)[:nseg]
+
+
+def scale_rows(A: Any, scale: Any) -> Any:
+    """``diag(scale) @ A`` for a CSR matrix, in place on ``A.data``; returns ``A``."""
+    A.data *= scale[expand_rows(A.indptr)]
+    return A
+
+
+# A segmented maximum over the rows of a CSR pattern. NumPy's vectorized forms (``np.maximum.at`` or a
+# gather ``key[indices]`` followed by ``np.maximum.reduceat``) materialize an nnz-long temporary and run
+# on one core; this fused gather-and-max kernel reads each index once and is threaded over rows. It is
+# the inner step of the MIS(2) aggregation, called a dozen times per level. On the GPU the same step is
+# ``cupyx.scatter_max`` (see ``closed_neighbour_max``).
+def _neighbour_max(indptr, indices, key, out):  # pragma: no cover - compiled
+    for i in prange(out.shape[0]):
+        m = key[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            v = key[indices[k]]
+            if v > m:
+                m = v
+        out[i] = m
+
+
+_neighbour_max_serial = nb.njit(cache=True, nogil=True)(_neighbour_max)
+_neighbour_max_threaded = nb.njit(parallel=True, cache=True, nogil=True)(_neighbour_max)
+
+
+def closed_neighbour_max(S: Any, key: Any, rows: Any = None, vectorized: bool = False) -> Any:
+    """``out[i] = max(key[i], max_{j : S_ij stored} key[j])``: the maximum over each node's closed
+    neighbourhood in the graph of ``S``.
+
+    On the GPU the step is a scatter-max over the stored entries (``cupyx.scatter_max``, with ``rows``
+    the entries' rows, ``row_indices(S)``); ``vectorized=True`` runs that form on the host too
+    (``np.maximum.at``), which is how the tests cover the GPU's arithmetic without a GPU.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> S = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
+    >>> closed_neighbour_max(S, np.array([5, 1, 3])).tolist()
+    [5, 5, 3]
+    """
+    xp = array_namespace(key)
+    if xp is np and not vectorized:
+        out = np.empty_like(key)
+        kernel = _neighbour_max_threaded if S.nnz >= PARALLEL_MIN_NNZ else _neighbour_max_serial
+        kernel(S.indptr, S.indices, key, out)
+        return out
+    out = key.copy()
+    rows = row_indices(S) if rows is None else rows
+    if xp is np:
+        np.maximum.at(out, rows, key[S.indices])
+    else:
+        import cupyx
+
+        cupyx.scatter_max(out, rows, key[S.indices])
+    return out
