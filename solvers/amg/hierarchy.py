@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 #: stop coarsening at or below this many unknowns (then a dense pseudo-inverse solves the coarsest level)
 MAX_COARSE = 300
+#: at most this many levels in a hierarchy
 MAX_LEVELS = 25
 #: a level that keeps more than this fraction of its unknowns ends the coarsening
 STALL = 0.9

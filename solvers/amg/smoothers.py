@@ -129,6 +129,7 @@ class MulticolorGaussSeidel:
         return x
 
 
+#: the smoothers our cycle offers (option ``smoother`` of the amg pc with implementation="solverkit")
 SMOOTHERS = ("chebyshev", "jacobi", "gauss-seidel")
 
 
