@@ -126,6 +126,12 @@ def _build(parallel: bool) -> _Kernels:
         fn.__qualname__ += suffix
         return nb.njit(parallel=parallel, cache=True, nogil=True, error_model="numpy")(fn)
 
+    def jit_driver(fn):
+        # a loop that only calls the threaded kernels has no parallel loop of its own: compiled without
+        # ``parallel`` (numba warns otherwise); the kernels it calls keep their threads
+        fn.__qualname__ += suffix
+        return nb.njit(cache=True, nogil=True, error_model="numpy")(fn)
+
     @jit
     def spmv(indptr, indices, data, x, out):
         for i in prange(out.shape[0]):
@@ -239,7 +245,7 @@ def _build(parallel: bool) -> _Kernels:
         for i in prange(x.shape[0]):
             x[i] += z[i]
 
-    @jit
+    @jit_driver
     def stationary(A, L, U, dinv_w, dscale, b, x, r, z, kind, tol, maxiter, hist, adapt):
         """Residual-correction loop ``x += M^-1 (b - A x)`` (``relax``) with the true residual of every
         iterate (``residual``, threaded) and the shared stopping test (``solvers.stopping.check``).
