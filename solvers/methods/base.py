@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from .. import kernels
 from ..backends import array_namespace, backend_of, resolve_backend
-from ..component import Component
+from ..component import Component, Option
 from ..errors import InvalidInputError, SolverError
 from ..gpu.grid import DeviceGrid
 from ..grid import GridOperator
@@ -21,7 +21,11 @@ from ..preconditioners.base import Preconditioner, as_preconditioner
 from ..result import Reason, SolveResult
 from ..stopping import DEFAULT_MAXITER, Status, StoppingRule, to_reason
 
-__all__ = ["Method", "host_matrix"]
+__all__ = ["Method", "host_matrix", "RECOMPUTE_EVERY"]
+
+#: the option of the Krylov methods that keep a recursive residual (cg, fcg, bicgstab, minres)
+RECOMPUTE_EVERY = Option("recompute_every", "int", 50, "replace the recursive residual by b - A x this often "
+                         "(0: only to confirm convergence)", low=0)
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from ..backends import array_namespace
 from ..component import COMPLEX_DTYPES, Option
 from ..registry import register
 from ..stopping import Status
-from .base import Method
+from .base import RECOMPUTE_EVERY, Method
 
 __all__ = ["FCG"]
 
@@ -37,8 +37,7 @@ class FCG(Method):
     dtypes = ("float32", "float64") + COMPLEX_DTYPES
     options_table = (Option("mmax", "int", 30, "previous directions kept for the A-orthogonalization (1: the cheapest "
                             "variant)", low=1),
-                     Option("recompute_every", "int", 50, "replace the recursive residual by b - A x this often "
-                            "(0: only to confirm convergence)", low=0))
+                     RECOMPUTE_EVERY)
     accepts_pc = True
     needs_matrix = False
     spd_only = True

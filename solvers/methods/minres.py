@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..backends import array_namespace
-from ..component import COMPLEX_DTYPES, Option
+from ..component import COMPLEX_DTYPES
 from ..registry import register
 from ..stopping import Status
-from .base import Method
+from .base import RECOMPUTE_EVERY, Method
 
 __all__ = ["MINRES"]
 
@@ -45,8 +45,7 @@ class MINRES(Method):
     name = "minres"
     backends = ("numpy", "cupy")
     dtypes = ("float32", "float64") + COMPLEX_DTYPES
-    options_table = (Option("recompute_every", "int", 50, "replace the recursive residual by b - A x this often "
-                            "(0: only to confirm convergence)", low=0),)
+    options_table = (RECOMPUTE_EVERY,)
     accepts_pc = True
     symmetric_pc_only = True
     needs_matrix = False
