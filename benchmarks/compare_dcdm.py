@@ -107,6 +107,11 @@ def run_dcdm(quick: bool = False, out=None) -> tuple[list[dict], list[str]]:
                  "aggregates (Q) and a bias-free network gated by the fluid mask (f) for the scales below. "
                  "fcg + coarse only: the same with f = identity (network=False), the ablation that shows what "
                  "the network adds.")
+    notes.append("dcdm (paper, k=2) needs 150-170 iterations at 128^2, and there its count moves with rounding: on the "
+                 "2-D 128^2 unseen-obstacles case, 159 with 1 thread and 156 with 2 (code of 2026-11-22, c0445ef), "
+                 "151 and 164 after the stopping-rule redesign (which changed the order of the residual sums and the "
+                 "dot products), each the same in 3 repeats; the 2026-11-23 table had 162. The other solvers' counts "
+                 "were identical before and after.")
     notes.append("Stopping: ||b - A x|| <= 1e-6 ||b|| on the true residual for every solver; 'stalled (N)' means "
                  "the iteration limit N came first; 'best reached' is the smallest residual seen.")
     return rows, notes

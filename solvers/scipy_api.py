@@ -162,6 +162,21 @@ def _info(res: Any, maxiter: int, breakdown: int | None = None) -> int:
     return maxiter  # SciPy reports the iteration limit for every other failure too
 
 
+def _short_recurrence(cls: type, name: str, A: Any, b: Any, x0: Any, M: Any, rtol: float, atol: float,
+                      maxiter: int | None, callback: Callable | None, breakdown: int | None = None
+                      ) -> tuple[np.ndarray, int]:
+    """What :func:`cg` and :func:`bicgstab` share: SciPy's default ``maxiter = 10 n``, ``callback(xk)``."""
+    system = _System(A, b, x0, M)
+    atol = _check_atol(name, atol)
+    if system.bnorm == 0:
+        return system.b, 0
+    maxiter = 10 * system.n if maxiter is None else int(maxiter)
+    method = cls(pc=system.M, rtol=rtol, atol=atol)
+    method.callback = callback
+    res = system.run(method, maxiter)
+    return res.x.astype(system.xtype, copy=False), _info(res, maxiter, breakdown=breakdown)
+
+
 def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
        M: Any = None, callback: Callable[[np.ndarray], Any] | None = None) -> tuple[np.ndarray, int]:
     """Conjugate gradients with :func:`scipy.sparse.linalg.cg`'s interface (Hermitian positive definite A).
@@ -178,15 +193,7 @@ def cg(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0,
     >>> info, bool(np.linalg.norm(A @ x - 1) < 1e-8)
     (0, True)
     """
-    system = _System(A, b, x0, M)
-    atol = _check_atol("cg", atol)
-    if system.bnorm == 0:
-        return system.b, 0
-    maxiter = 10 * system.n if maxiter is None else int(maxiter)
-    method = CG(pc=system.M, rtol=rtol, atol=atol)
-    method.callback = callback
-    res = system.run(method, maxiter)
-    return res.x.astype(system.xtype, copy=False), _info(res, maxiter)
+    return _short_recurrence(CG, "cg", A, b, x0, M, rtol, atol, maxiter, callback)
 
 
 def bicgstab(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
@@ -204,15 +211,7 @@ def bicgstab(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float 
     >>> info, bool(np.linalg.norm(A @ x - 1) < 1e-8)
     (0, True)
     """
-    system = _System(A, b, x0, M)
-    atol = _check_atol("bicgstab", atol)
-    if system.bnorm == 0:
-        return system.b, 0
-    maxiter = 10 * system.n if maxiter is None else int(maxiter)
-    method = BiCGStab(pc=system.M, rtol=rtol, atol=atol)
-    method.callback = callback
-    res = system.run(method, maxiter)
-    return res.x.astype(system.xtype, copy=False), _info(res, maxiter, breakdown=-10)
+    return _short_recurrence(BiCGStab, "bicgstab", A, b, x0, M, rtol, atol, maxiter, callback, breakdown=-10)
 
 
 _GMRES_WARNING = ("scipy.sparse.linalg.gmres called without specifying `callback_type`. The default value will be "
