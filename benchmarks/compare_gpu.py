@@ -163,7 +163,7 @@ def _learned_rows(cp, quick: bool) -> list[dict]:
                      "unknowns": p.n, "ours [ms]": 1e3 * t_dev, "host [ms]": 1e3 * t_host,
                      "host / ours": t_host / t_dev, "ours its": dev.iterations, "host its": host.iterations,
                      "goal": "runs on CUDA torch, same iterations"})
-    name = "poisson1d-sin100" if quick else "poisson2d-sin6cos20"
+    name = "poisson1d-sin100" if quick else "poisson2d-sin6cos20-unit"
     out = {}
     for device in ("cpu", "cuda"):
         sol = solve_pde(name, device=device, progress=False)

@@ -85,8 +85,8 @@ def test_high_frequency_poisson_sin100_meets_the_goal():
 
 
 def test_allen_cahn_1d_newton_path():
-    sol = solve_pde("allencahn1d-sin100", progress=False)
-    assert relative_error(sol, "allencahn1d-sin100") <= 1e-4
+    sol = solve_pde("allencahn1d-sin100-unit", progress=False)
+    assert relative_error(sol, "allencahn1d-sin100-unit") <= 1e-4
 
 
 def test_paper_plain_adam_path_runs_and_lowers_its_loss():
