@@ -18,12 +18,11 @@ from typing import Any
 
 import numpy as np
 
-import numba as nb
 from numba import prange
 
 from ..backends import array_namespace
 from ..kernels import PARALLEL_MIN_NNZ
-from .ops import closed_neighbour_max, csr, namespace, row_indices
+from .ops import closed_neighbour_max, csr, namespace, row_indices, serial_and_threaded
 
 __all__ = ["mis2", "mis2_aggregate"]
 
@@ -105,8 +104,7 @@ def _mis2_kernel(indptr, indices, state, prio, key, m1, top, undecided, rows, ne
     return state
 
 
-_mis2_serial = nb.njit(cache=True, nogil=True)(_mis2_kernel)
-_mis2_threaded = nb.njit(parallel=True, cache=True, nogil=True)(_mis2_kernel)
+_mis2_serial, _mis2_threaded = serial_and_threaded(_mis2_kernel)
 
 
 def _mis2_rounds(S: Any, state: Any, prio: Any, vectorized: bool = False) -> Any:

@@ -166,7 +166,7 @@ def smoothed_aggregation(A: Any, B: Any = None, *, theta: float = 0.0, omega: fl
             log.info("amg: coarsening stalled at level %d (%d -> %d unknowns)", lvl_no, n, T.shape[1])
             break
         level.agg, level.n_agg, level.T = agg, n_agg, T
-        level.rho = dinv_a_radius(A, dinv, seed=seed)
+        level.rho = dinv_a_radius(A, dinv, seed=seed, vectorized=vectorized)
         level.P = smooth_prolongator(A, T, dinv, level.rho, omega)
         level.R, A = galerkin(A, level.P)
         B = Bc

@@ -4,8 +4,8 @@ the GPU). Everything above this module is written once against ``xp`` and ``spar
 """
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any
+from types import FunctionType, ModuleType
+from typing import Any, Callable
 
 import numba as nb
 import numpy as np
@@ -16,7 +16,31 @@ from ..backends import array_namespace, backend_of
 from ..kernels import PARALLEL_MIN_NNZ
 
 __all__ = ["namespace", "sparse_module", "is_sparse", "csr", "row_indices", "expand_rows", "segment_sum", "closed_neighbour_max",
-           "scale_rows"]
+           "scale_rows", "serial_and_threaded"]
+
+
+def serial_and_threaded(fn: Callable) -> tuple[Any, Any]:
+    """A serial and a threaded (``parallel=True``) numba build of the kernel ``fn``, each with its own
+    on-disk cache.
+
+    Two ``njit`` builds of one Python function share a cache index (numba keys it on the function's
+    qualified name and the signature, not on ``parallel``), so whichever build compiled first was loaded
+    for both: the "serial" MIS(2) and neighbourhood kernels ran threaded. Each build here compiles a copy
+    of ``fn`` under its own name.
+
+    Examples
+    --------
+    >>> serial, threaded = serial_and_threaded(_neighbour_max)
+    >>> serial.py_func.__qualname__, threaded.targetoptions["parallel"]
+    ('_neighbour_max_serial', True)
+    """
+    builds = []
+    for suffix, parallel in (("_serial", False), ("_threaded", True)):
+        copy = FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+        copy.__qualname__ = fn.__qualname__ + suffix
+        copy.__doc__ = fn.__doc__
+        builds.append(nb.njit(parallel=parallel, cache=True, nogil=True)(copy))
+    return builds[0], builds[1]
 
 
 def namespace(x: Any) -> ModuleType:
@@ -105,8 +129,7 @@ def _neighbour_max(indptr, indices, key, out):  # pragma: no cover - compiled
         out[i] = m
 
 
-_neighbour_max_serial = nb.njit(cache=True, nogil=True)(_neighbour_max)
-_neighbour_max_threaded = nb.njit(parallel=True, cache=True, nogil=True)(_neighbour_max)
+_neighbour_max_serial, _neighbour_max_threaded = serial_and_threaded(_neighbour_max)
 
 
 def closed_neighbour_max(S: Any, key: Any, rows: Any = None, vectorized: bool = False) -> Any:
