@@ -59,6 +59,9 @@ class Cycle:
         Smoother sweeps before and after the coarse correction.
     degree : int
         Chebyshev polynomial degree.
+    vectorized : bool
+        Run the array-namespace form of the Chebyshev steps on the host too, in place of the fused kernels
+        of ``solvers.amg.fused`` (the GPU's form, the same operator up to rounding; for tests).
 
     Examples
     --------
@@ -75,13 +78,15 @@ class Cycle:
     """
 
     def __init__(self, hierarchy: Hierarchy, cycle: str = "W", smoother: str = "chebyshev", sweeps: int = 1,
-                 degree: int = 4):
+                 degree: int = 4, vectorized: bool = False):
         if cycle not in ("V", "W"):
             raise InvalidInputError(f"amg (solverkit): cycle must be 'V' or 'W', got {cycle!r}")
         self.hierarchy, self.kind = hierarchy, cycle
         self.smoother_kind, self.sweeps, self.degree = smoother, sweeps, degree
         levels = hierarchy.levels
-        self.smoothers = [make_smoother(smoother, lvl.A, lvl.dinv, lvl.rho, sweeps, degree) for lvl in levels[:-1]]
+        self.vectorized = vectorized
+        self.smoothers = [make_smoother(smoother, lvl.A, lvl.dinv, lvl.rho, sweeps, degree, vectorized)
+                          for lvl in levels[:-1]]
         self.coarse = coarse_solver(levels[-1].A)
 
     def apply(self, r: Any) -> Any:
