@@ -82,11 +82,10 @@ def test_spectral_radius_estimate_is_close():
 
 def test_serial_and_threaded_builds_are_distinct_kernels():
     """The serial build of a set-up kernel must not be the threaded one loaded from a shared cache."""
-    from solvers.amg import aggregate, ops, spectral
+    from solvers.amg import aggregate, ops
 
     for serial, threaded in [(ops._neighbour_max_serial, ops._neighbour_max_threaded),
-                             (aggregate._mis2_serial, aggregate._mis2_threaded),
-                             (spectral._lanczos_serial, spectral._lanczos_threaded)]:
+                             (aggregate._mis2_serial, aggregate._mis2_threaded)]:
         assert not serial.targetoptions.get("parallel") and threaded.targetoptions["parallel"]
         assert serial.py_func.__qualname__ != threaded.py_func.__qualname__
 
