@@ -29,11 +29,14 @@ __all__ = ["mis2", "mis2_aggregate"]
 _OUT, _UNDECIDED, _IN = 0, 1, 2
 
 #: pass 2 makes a node left by pass 1 a new root only where at least this fraction of its neighbours are
-#: free (a node at the edge of pass 1's aggregates joins one instead). Measured on 2-D/3-D Poisson and
-#: log-normal diffusion (CG iterations to 1e-8 / operator complexity): 0 gives 9-10 / 1.6-1.9, 0.5 gives
-#: 10-11 / 1.5-1.7, 0.75 gives 11-12 / 1.4-1.5 against PyAMG's 7-10 / 1.3-1.5; 0 keeps the iterations within
-#: 1.2x PyAMG's.
-PASS2_FREE = 0.0
+#: free (a node at the edge of pass 1's aggregates joins one instead). With the W-cycle and Chebyshev
+#: smoothing (the defaults), CG iterations to 1e-8 / operator complexity / set-up CPU time against PyAMG's
+#: (single thread, interleaved): 2-D Poisson 400^2: 0 gives 8 / 1.62, 0.5 gives 8 / 1.52, 0.75 gives
+#: 9 / 1.40 (PyAMG 10 / 1.34); 3-D Poisson 50^3: 7 / 1.92, 8 / 1.70, 8 / 1.49 (PyAMG 8 / 1.55); log-normal
+#: 300^2: 8 / 1.62, 8 / 1.51, 9 / 1.40 (PyAMG 9 / 1.34). At 100^3, 0.75 takes the set-up from 1.0x to 0.7x
+#: PyAMG's CPU time and the solve from 0.68x to 0.55x (8 iterations against PyAMG's 10). (With the V-cycle,
+#: measured earlier, 0.75 gave 11-12 iterations against PyAMG's 7-10, which is why 0 was the default then.)
+PASS2_FREE = 0.75
 
 
 def _priorities(n: int, seed: int, xp: Any) -> Any:
