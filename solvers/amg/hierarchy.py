@@ -156,7 +156,7 @@ def smoothed_aggregation(A: Any, B: Any = None, *, theta: float = 0.0, omega: fl
         n = A.shape[0]
         if n <= max_coarse or len(levels) >= max_levels:
             break
-        S = symmetric_strength(A, theta)
+        S = symmetric_strength(A, theta, vectorized)
         agg, n_agg = mis2_aggregate(S, seed + lvl_no, vectorized)
         if n_agg == 0:
             log.info("amg: level %d (%d unknowns) has no strong couplings left; it is the coarsest", lvl_no, n)

@@ -11,7 +11,7 @@ import solvers
 from pde_examples import diffusion
 from solvers.amg import Cycle, smoothed_aggregation
 from solvers.amg.aggregate import mis2, mis2_aggregate
-from solvers.amg.ops import closed_neighbour_max
+from solvers.amg.ops import closed_neighbour_max, restrict
 from solvers.amg.spectral import dinv_a_radius
 from solvers.amg.strength import symmetric_strength
 from solvers.amg.tentative import tentative_prolongator
@@ -113,6 +113,13 @@ def test_gpu_forms_under_numpy_give_the_same_hierarchy():
     S = symmetric_strength(A)
     key = np.random.default_rng(0).permutation(A.shape[0]).astype(np.int64)
     np.testing.assert_array_equal(closed_neighbour_max(S, key), closed_neighbour_max(S, key, vectorized=True))
+    S_vec = symmetric_strength(A, vectorized=True)
+    assert (S != S_vec).nnz == 0 and (S_vec.indptr == S.indptr).all() and S.nnz == A.nnz - A.shape[0]
+    keep = key % 3 != 0
+    R, R_vec = restrict(S, keep), restrict(S, keep, vectorized=True)
+    assert (R != R_vec).nnz == 0 and 0 < R.nnz < S.nnz
+    kept = np.flatnonzero(keep)
+    assert (abs(R[kept][:, kept] - S[kept][:, kept]).max() == 0.0) and R[~keep].nnz == 0
     host = smoothed_aggregation(A, max_coarse=30)
     gpu_form = smoothed_aggregation(A, max_coarse=30, vectorized=True)
     assert len(host.levels) == len(gpu_form.levels) >= 3
