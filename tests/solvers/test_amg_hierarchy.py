@@ -2,6 +2,8 @@
 under NumPy, re-set-up, and bad input."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -201,6 +203,53 @@ def test_bad_near_nullspace_is_refused(B):
         solvers.registry.get("pc", "amg")(implementation="solverkit").setup(A, B)
 
 
+def test_complex_or_infinite_near_nullspace_is_refused():
+    A = laplacian_2d(10)
+    with pytest.raises(solvers.InvalidInputError, match="B must be real"):
+        smoothed_aggregation(A, np.ones(100) * (1 + 1j))
+    B = np.ones(100)
+    B[5] = np.inf
+    with pytest.raises(solvers.InvalidInputError, match="NaN or Inf"):
+        smoothed_aggregation(A, B)
+
+
+def test_negative_definite_matrix_is_refused_with_the_way_out():
+    with pytest.raises(solvers.InvalidInputError, match="positive diagonal.*100 zero, negative.*solve with -A"):
+        smoothed_aggregation(-laplacian_2d(10))
+
+
+def test_resetup_refuses_a_nonpositive_diagonal():
+    A = laplacian_2d(12)
+    h = smoothed_aggregation(A)
+    bad = A.copy()
+    bad.data[bad.indptr[30]:bad.indptr[31]][bad.indices[bad.indptr[30]:bad.indptr[31]] == 30] = -4.0
+    with pytest.raises(solvers.InvalidInputError, match="positive diagonal.*row 30"):
+        h.resetup(bad)
+
+
+def test_explicit_zeros_are_no_coupling():
+    """A row whose only off-diagonal entries are stored zeros is isolated: no aggregate (a zero row of T),
+    not a member of its neighbours' aggregates, on the host and in the GPU's form alike."""
+    A = laplacian_2d(12).tolil()
+    for j in list(A.rows[40]):
+        if j != 40:
+            A[40, j] = 0.0
+            A[j, 40] = 0.0
+    A = A.tocsr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sp.SparseEfficiencyWarning)
+        A[40, 41] = 0.0  # a stored zero (CSR assignment keeps it as an entry)
+    assert A.nnz > A.count_nonzero()
+    for vectorized in (False, True):
+        h = smoothed_aggregation(A, max_coarse=10, vectorized=vectorized)
+        agg = h.levels[0].agg
+        assert agg[40] == -1 and (np.delete(agg, 40) >= 0).all()
+        assert h.levels[0].T[40].nnz == 0
+    b = np.random.default_rng(0).standard_normal(A.shape[0])
+    res = solvers.solve(A, b, method="cg", pc="amg", implementation="solverkit")
+    assert res.converged and np.linalg.norm(b - A @ res.x) <= 1e-8 * np.linalg.norm(b)
+
+
 def test_disconnected_graph_and_isolated_nodes():
     """Two Laplacians side by side plus rows with no coupling: each part gets its own aggregates, the
     isolated rows none (a zero row of T, treated by the smoother), and CG converges."""
@@ -209,6 +258,8 @@ def test_disconnected_graph_and_isolated_nodes():
     agg = h.levels[0].agg
     assert (agg[-7:] == -1).all() and (agg[:-7] >= 0).all()
     assert not set(agg[:400]) & set(agg[400:616])
+    # the GPU's form of the set-up treats the components and isolated rows alike
+    np.testing.assert_array_equal(smoothed_aggregation(A, max_coarse=20, vectorized=True).levels[0].agg, agg)
     b = np.random.default_rng(0).standard_normal(A.shape[0])
     res = solvers.solve(A, b, method="cg", pc="amg", implementation="solverkit")
     assert res.converged and np.linalg.norm(b - A @ res.x) <= 1e-8 * np.linalg.norm(b)
