@@ -18,23 +18,25 @@ from typing import Any
 
 import numpy as np
 
-import numba as nb
 from numba import prange
 
 from ..backends import array_namespace
 from ..kernels import PARALLEL_MIN_NNZ
-from .ops import closed_neighbour_max, csr, namespace, row_indices
+from .ops import closed_neighbour_max, namespace, restrict, row_indices, serial_and_threaded
 
 __all__ = ["mis2", "mis2_aggregate"]
 
 _OUT, _UNDECIDED, _IN = 0, 1, 2
 
 #: pass 2 makes a node left by pass 1 a new root only where at least this fraction of its neighbours are
-#: free (a node at the edge of pass 1's aggregates joins one instead). Measured on 2-D/3-D Poisson and
-#: log-normal diffusion (CG iterations to 1e-8 / operator complexity): 0 gives 9-10 / 1.6-1.9, 0.5 gives
-#: 10-11 / 1.5-1.7, 0.75 gives 11-12 / 1.4-1.5 against PyAMG's 7-10 / 1.3-1.5; 0 keeps the iterations within
-#: 1.2x PyAMG's.
-PASS2_FREE = 0.0
+#: free (a node at the edge of pass 1's aggregates joins one instead). With the W-cycle and Chebyshev
+#: smoothing (the defaults), CG iterations to 1e-8 / operator complexity / set-up CPU time against PyAMG's
+#: (single thread, interleaved): 2-D Poisson 400^2: 0 gives 8 / 1.62, 0.5 gives 8 / 1.52, 0.75 gives
+#: 9 / 1.40 (PyAMG 10 / 1.34); 3-D Poisson 50^3: 7 / 1.92, 8 / 1.70, 8 / 1.49 (PyAMG 8 / 1.55); log-normal
+#: 300^2: 8 / 1.62, 8 / 1.51, 9 / 1.40 (PyAMG 9 / 1.34). At 100^3, 0.75 takes the set-up from 1.0x to 0.7x
+#: PyAMG's CPU time and the solve from 0.68x to 0.55x (8 iterations against PyAMG's 10). (With the V-cycle,
+#: measured earlier, 0.75 gave 11-12 iterations against PyAMG's 7-10, which is why 0 was the default then.)
+PASS2_FREE = 0.75
 
 
 def _priorities(n: int, seed: int, xp: Any) -> Any:
@@ -105,8 +107,7 @@ def _mis2_kernel(indptr, indices, state, prio, key, m1, top, undecided, rows, ne
     return state
 
 
-_mis2_serial = nb.njit(cache=True, nogil=True)(_mis2_kernel)
-_mis2_threaded = nb.njit(parallel=True, cache=True, nogil=True)(_mis2_kernel)
+_mis2_serial, _mis2_threaded = serial_and_threaded(_mis2_kernel)
 
 
 def _mis2_rounds(S: Any, state: Any, prio: Any, vectorized: bool = False) -> Any:
@@ -196,47 +197,40 @@ def mis2_aggregate(S: Any, seed: int = 0, vectorized: bool = False) -> tuple[Any
     (True, True)
     """
     xp = namespace(S)
-    n = S.shape[0]
     connected = xp.diff(S.indptr) > 0
-    vec = vectorized or xp is not np
-    rows = row_indices(S) if vec else None
     # pass 1: MIS(2) roots and their neighbours
-    roots = mis2(S, seed, active=connected, vectorized=vectorized)
-    n_agg = int(roots.sum())
-    root_id = xp.full(n, -1, dtype=xp.int64)
-    root_id[roots] = xp.arange(n_agg, dtype=xp.int64)
-    agg = closed_neighbour_max(S, root_id, rows, vectorized)
+    agg, n_agg = _grow_from_roots(S, connected, 0, seed, vectorized)
     # pass 2: among the nodes left (two edges from a root), an MIS(2) of the graph they span gives new
     # roots that take their free neighbours, so aggregates stay near PyAMG's size on the wide stencils
     # of coarse levels (without it, pass 3 alone makes aggregates of 15-20 nodes there)
     free = (agg < 0) & connected
     if bool(free.any()):
-        S_free = _restrict(S, free)
+        S_free = restrict(S, free, vectorized)
         deg_free, deg = xp.diff(S_free.indptr), xp.diff(S.indptr)
-        roots2 = mis2(S_free, seed + 7919, active=free & (deg_free > 0) & (deg_free >= PASS2_FREE * deg),
-                      vectorized=vectorized)
-        n_new = int(roots2.sum())
-        root_id = xp.full(n, -1, dtype=xp.int64)
-        root_id[roots2] = xp.arange(n_agg, n_agg + n_new, dtype=xp.int64)
-        agg = xp.where(free, closed_neighbour_max(S_free, root_id, row_indices(S_free) if vec else None,
-                                                  vectorized), agg)
+        agg2, n_new = _grow_from_roots(S_free, free & (deg_free > 0) & (deg_free >= PASS2_FREE * deg), n_agg,
+                                       seed + 7919, vectorized)
+        agg = xp.where(free, agg2, agg)
         n_agg += n_new
     # pass 3: every node still left joins a neighbouring aggregate (one of largest number); two sweeps,
     # since a node may be two edges from pass 2's aggregates
+    rows = row_indices(S) if vectorized or xp is not np else None
     for _ in range(2):
         join = closed_neighbour_max(S, agg, rows, vectorized)
         agg = xp.where((agg < 0) & connected, join, agg)
     return agg, n_agg
 
 
-def _restrict(S: Any, keep: Any) -> Any:
-    """The graph of ``S`` restricted to the nodes ``keep`` (edges with both ends kept), same numbering."""
-    xp = namespace(S)
-    rows = row_indices(S)
-    on = keep[rows] & keep[S.indices]
-    indptr = xp.zeros(S.shape[0] + 1, dtype=S.indptr.dtype)
-    indptr[1:] = xp.cumsum(xp.bincount(rows[on], minlength=S.shape[0]))
-    return csr(S.data[on], S.indices[on], indptr, S.shape)
+def _grow_from_roots(G: Any, active: Any, first: int, seed: int, vectorized: bool) -> tuple[Any, int]:
+    """One aggregation pass (passes 1 and 2): the roots of an MIS(2) of the graph ``G`` among the
+    ``active`` nodes, numbered from ``first``, each with its neighbours in ``G``. Returns the aggregate of
+    every node (-1 where no root is next to it) and the number of roots."""
+    xp = namespace(G)
+    roots = mis2(G, seed, active=active, vectorized=vectorized)
+    n_roots = int(roots.sum())
+    root_id = xp.full(G.shape[0], -1, dtype=xp.int64)
+    root_id[roots] = xp.arange(first, first + n_roots, dtype=xp.int64)
+    rows = row_indices(G) if vectorized or xp is not np else None
+    return closed_neighbour_max(G, root_id, rows, vectorized), n_roots
 
 
 def aggregate_sizes(agg: Any, n_agg: int) -> Any:

@@ -51,14 +51,19 @@ class Cycle:
     ----------
     hierarchy : Hierarchy
     cycle : {"V", "W"}
-        W by default: on our MIS(2) hierarchies the V-cycle's iterations grow with the size (9 CG
-        iterations at 300^2 Poisson, 12 at 1000^2, against PyAMG's 9 and 9) and the W-cycle's do not (8
-        at 1000^2), for about a third more work per cycle.
+        W by default: on our MIS(2) hierarchies the V-cycle's iterations grow with the size and the
+        W-cycle's do not (at 1000^2 Poisson, with ``aggregate.PASS2_FREE = 0.75``: 15 CG iterations for
+        V, 9 for W, against PyAMG's 9), for about a third more work per cycle. CPU time of the CG solve
+        there: W with Chebyshev degree 2, 3 or 4 within 4% of each other (2.26-2.34 s, 9-14 iterations),
+        V with degree 3, 4 or 6 15-50% more (2.66-3.46 s).
     smoother : {"chebyshev", "jacobi", "gauss-seidel"}
     sweeps : int
         Smoother sweeps before and after the coarse correction.
     degree : int
         Chebyshev polynomial degree.
+    vectorized : bool
+        Run the array-namespace form of the Chebyshev steps on the host too, in place of the fused kernels
+        of ``solvers.amg.fused`` (the GPU's form, the same operator up to rounding; for tests).
 
     Examples
     --------
@@ -75,13 +80,15 @@ class Cycle:
     """
 
     def __init__(self, hierarchy: Hierarchy, cycle: str = "W", smoother: str = "chebyshev", sweeps: int = 1,
-                 degree: int = 4):
+                 degree: int = 4, vectorized: bool = False):
         if cycle not in ("V", "W"):
             raise InvalidInputError(f"amg (solverkit): cycle must be 'V' or 'W', got {cycle!r}")
         self.hierarchy, self.kind = hierarchy, cycle
         self.smoother_kind, self.sweeps, self.degree = smoother, sweeps, degree
         levels = hierarchy.levels
-        self.smoothers = [make_smoother(smoother, lvl.A, lvl.dinv, lvl.rho, sweeps, degree) for lvl in levels[:-1]]
+        self.vectorized = vectorized
+        self.smoothers = [make_smoother(smoother, lvl.A, lvl.dinv, lvl.rho, sweeps, degree, vectorized)
+                          for lvl in levels[:-1]]
         self.coarse = coarse_solver(levels[-1].A)
 
     def apply(self, r: Any) -> Any:

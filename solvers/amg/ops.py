@@ -4,8 +4,8 @@ the GPU). Everything above this module is written once against ``xp`` and ``spar
 """
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any
+from types import FunctionType, ModuleType
+from typing import Any, Callable
 
 import numba as nb
 import numpy as np
@@ -16,7 +16,31 @@ from ..backends import array_namespace, backend_of
 from ..kernels import PARALLEL_MIN_NNZ
 
 __all__ = ["namespace", "sparse_module", "is_sparse", "csr", "row_indices", "expand_rows", "segment_sum", "closed_neighbour_max",
-           "scale_rows"]
+           "scale_rows", "serial_and_threaded", "filter_entries", "restrict"]
+
+
+def serial_and_threaded(fn: Callable) -> tuple[Any, Any]:
+    """A serial and a threaded (``parallel=True``) numba build of the kernel ``fn``, each with its own
+    on-disk cache.
+
+    Two ``njit`` builds of one Python function share a cache index (numba keys it on the function's
+    qualified name and the signature, not on ``parallel``), so whichever build compiled first was loaded
+    for both: the "serial" MIS(2) and neighbourhood kernels ran threaded. Each build here compiles a copy
+    of ``fn`` under its own name.
+
+    Examples
+    --------
+    >>> serial, threaded = serial_and_threaded(_neighbour_max)
+    >>> serial.py_func.__qualname__, threaded.targetoptions["parallel"]
+    ('_neighbour_max_serial', True)
+    """
+    builds = []
+    for suffix, parallel in (("_serial", False), ("_threaded", True)):
+        copy = FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix, fn.__defaults__, fn.__closure__)
+        copy.__qualname__ = fn.__qualname__ + suffix
+        copy.__doc__ = fn.__doc__
+        builds.append(nb.njit(parallel=parallel, cache=True, nogil=True)(copy))
+    return builds[0], builds[1]
 
 
 def namespace(x: Any) -> ModuleType:
@@ -105,8 +129,7 @@ def _neighbour_max(indptr, indices, key, out):  # pragma: no cover - compiled
         out[i] = m
 
 
-_neighbour_max_serial = nb.njit(cache=True, nogil=True)(_neighbour_max)
-_neighbour_max_threaded = nb.njit(parallel=True, cache=True, nogil=True)(_neighbour_max)
+_neighbour_max_serial, _neighbour_max_threaded = serial_and_threaded(_neighbour_max)
 
 
 def closed_neighbour_max(S: Any, key: Any, rows: Any = None, vectorized: bool = False) -> Any:
@@ -139,3 +162,82 @@ def closed_neighbour_max(S: Any, key: Any, rows: Any = None, vectorized: bool = 
 
         cupyx.scatter_max(out, rows, key[S.indices])
     return out
+
+
+# The host form of ``filter_entries`` for the two filters the set-up needs on every level (the strength
+# graph at theta = 0, and pass 2's restriction to the free nodes): a count pass and a fill pass over the
+# rows, where the array-namespace form builds the entries' rows, a mask and a bincount (nnz-long
+# temporaries). The output arrays are allocated by the caller (NumPy, which tracemalloc sees).
+@nb.njit(cache=True, nogil=True)
+def _filter_count(indptr, indices, data, node_keep, counts):  # pragma: no cover - compiled
+    for i in range(counts.shape[0]):
+        c = 0
+        if node_keep[i]:
+            for k in range(indptr[i], indptr[i + 1]):
+                j = indices[k]
+                if j != i and node_keep[j] and data[k] != 0:
+                    c += 1
+        counts[i] = c
+
+
+@nb.njit(cache=True, nogil=True)
+def _filter_fill(indptr, indices, data, node_keep, new_indptr, new_indices, new_data):  # pragma: no cover
+    for i in range(node_keep.shape[0]):
+        if not node_keep[i]:
+            continue
+        p = new_indptr[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            if j != i and node_keep[j] and data[k] != 0:
+                new_indices[p] = j
+                new_data[p] = abs(data[k])
+                p += 1
+
+
+def filter_entries(A: Any, node_keep: Any = None, vectorized: bool = False) -> Any:
+    """The off-diagonal nonzero entries ``(i, j)`` of a CSR matrix with both ``i`` and ``j`` in
+    ``node_keep`` (default: all nodes), as a CSR matrix of ``|a_ij|`` with the same numbering.
+
+    ``vectorized=True`` runs the array-namespace form (the GPU's) on the host too.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.csr_matrix(np.array([[4.0, -1.0, -2.0], [-1.0, 4.0, 0.0], [-2.0, 0.0, 4.0]]))
+    >>> filter_entries(A).toarray().tolist()
+    [[0.0, 1.0, 2.0], [1.0, 0.0, 0.0], [2.0, 0.0, 0.0]]
+    >>> filter_entries(A, np.array([True, False, True])).toarray().tolist()
+    [[0.0, 0.0, 2.0], [0.0, 0.0, 0.0], [2.0, 0.0, 0.0]]
+    """
+    xp = namespace(A)
+    n = A.shape[0]
+    if xp is np and not vectorized:
+        keep = np.ones(n, dtype=bool) if node_keep is None else np.ascontiguousarray(node_keep, dtype=bool)
+        counts = np.empty(n, dtype=np.int64)
+        _filter_count(A.indptr, A.indices, A.data, keep, counts)
+        indptr = np.zeros(n + 1, dtype=A.indptr.dtype)
+        np.cumsum(counts, out=indptr[1:])
+        nnz = int(indptr[-1])
+        indices, data = np.empty(nnz, dtype=A.indices.dtype), np.empty(nnz, dtype=A.data.dtype)
+        _filter_fill(A.indptr, A.indices, A.data, keep, indptr, indices, data)
+        return csr(data, indices, indptr, A.shape)
+    rows = row_indices(A)
+    on = (rows != A.indices) & (A.data != 0)
+    if node_keep is not None:
+        on &= node_keep[rows] & node_keep[A.indices]
+    return _from_entries(A, on, xp.abs(A.data))
+
+
+def _from_entries(A: Any, on: Any, values: Any) -> Any:
+    """The CSR matrix of the entries of ``A`` where ``on`` holds, with ``values`` (same numbering)."""
+    xp = namespace(A)
+    rows = row_indices(A)
+    indptr = xp.zeros(A.shape[0] + 1, dtype=A.indptr.dtype)
+    indptr[1:] = xp.cumsum(xp.bincount(rows[on], minlength=A.shape[0]))
+    return csr(values[on], A.indices[on], indptr, A.shape)
+
+
+def restrict(S: Any, keep: Any, vectorized: bool = False) -> Any:
+    """The graph of ``S`` (no diagonal, nonnegative values) restricted to the nodes ``keep``: edges with
+    both ends kept, same numbering."""
+    return filter_entries(S, keep, vectorized)

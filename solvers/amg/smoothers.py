@@ -9,6 +9,7 @@ from typing import Any
 
 from ..backends import backend_of
 from ..multicolor import MulticolorSplitting
+from .fused import chebyshev_start, chebyshev_step
 from .ops import namespace
 
 __all__ = ["JacobiSmoother", "ChebyshevSmoother", "MulticolorGaussSeidel", "make_smoother", "SMOOTHERS"]
@@ -62,8 +63,9 @@ class ChebyshevSmoother:
     """
 
     def __init__(self, A: Any, dinv: Any, rho: float, degree: int = 3, sweeps: int = 1,
-                 lower: float = 1.0 / 30.0, upper: float = 1.1):
+                 lower: float = 1.0 / 30.0, upper: float = 1.1, vectorized: bool = False):
         self.A, self.dinv, self.degree, self.sweeps = A, dinv.astype(A.dtype), int(degree), int(sweeps)
+        self.vectorized = vectorized
         hi, lo = upper * rho, lower * upper * rho
         self.theta, self.delta = (hi + lo) / 2, (hi - lo) / 2
 
@@ -75,18 +77,21 @@ class ChebyshevSmoother:
     post = pre
 
     def _sweep(self, x: Any, b: Any) -> Any:
+        # x_m = x_0 + d_0 + ... + d_(m-1): ``chebyshev_step`` adds the d it consumes to x (and on the last
+        # step the one it makes), so that a step's vector updates are one fused pass on the host (``fused``)
         theta, delta = self.theta, self.delta
         sigma = theta / delta
         rho = 1.0 / sigma
-        r = self.dinv * (b if x is None else b - self.A @ x)
-        d = r / theta
-        x = d.copy() if x is None else x + d
-        for _ in range(self.degree - 1):
-            rho_new = 1.0 / (2.0 * sigma - rho)
-            r -= self.dinv * (self.A @ d)
-            d *= rho_new * rho
-            d += (2.0 * rho_new / delta) * r
+        r, d = chebyshev_start(self.A, self.dinv, b, x, theta, self.vectorized)
+        if x is None:
+            x = namespace(b).zeros_like(b)
+        if self.degree == 1:
             x += d
+            return x
+        for k in range(self.degree - 1):
+            rho_new = 1.0 / (2.0 * sigma - rho)
+            chebyshev_step(self.A, self.dinv, r, d, x, rho_new * rho, 2.0 * rho_new / delta,
+                           k == self.degree - 2, self.vectorized)
             rho = rho_new
         return x
 
@@ -133,12 +138,14 @@ class MulticolorGaussSeidel:
 SMOOTHERS = ("chebyshev", "jacobi", "gauss-seidel")
 
 
-def make_smoother(kind: str, A: Any, dinv: Any, rho: float, sweeps: int = 1, degree: int = 3) -> Any:
-    """The smoother ``kind`` (one of :data:`SMOOTHERS`) of one level."""
+def make_smoother(kind: str, A: Any, dinv: Any, rho: float, sweeps: int = 1, degree: int = 3,
+                  vectorized: bool = False) -> Any:
+    """The smoother ``kind`` (one of :data:`SMOOTHERS`) of one level (``vectorized``: the Chebyshev
+    smoother's array-namespace form on the host too, see ``fused``)."""
     if kind == "jacobi":
         return JacobiSmoother(A, dinv, rho, sweeps)
     if kind == "chebyshev":
-        return ChebyshevSmoother(A, dinv, rho, degree, sweeps)
+        return ChebyshevSmoother(A, dinv, rho, degree, sweeps, vectorized=vectorized)
     if kind == "gauss-seidel":
         return MulticolorGaussSeidel(A, sweeps)
     raise ValueError(f"unknown smoother {kind!r}")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ops import csr, namespace, row_indices
+from .ops import _from_entries, filter_entries, namespace, row_indices
 
 __all__ = ["symmetric_strength"]
 
 
-def symmetric_strength(A: Any, theta: float = 0.0) -> Any:
+def symmetric_strength(A: Any, theta: float = 0.0, vectorized: bool = False) -> Any:
     """The strong couplings of ``A``: off-diagonal ``(i, j)`` with ``|a_ij| >= theta sqrt(|a_ii a_jj|)``.
 
     Returns a CSR matrix of the same namespace whose pattern is the strength graph (diagonal and
@@ -20,6 +20,9 @@ def symmetric_strength(A: Any, theta: float = 0.0) -> Any:
     A : CSR matrix (SciPy or cupyx), symmetric
     theta : float
         Threshold in ``[0, 1)``.
+    vectorized : bool
+        At ``theta = 0``, run the array-namespace filter (the GPU's) on the host too, in place of the
+        compiled one (same matrix; for tests).
 
     Examples
     --------
@@ -30,15 +33,12 @@ def symmetric_strength(A: Any, theta: float = 0.0) -> Any:
            [1., 0., 0.],
            [0., 0., 0.]])
     """
+    if theta <= 0:  # every off-diagonal nonzero is strong: one filter over A (a compiled one on the host)
+        return filter_entries(A, vectorized=vectorized)
     xp = namespace(A)
     rows = row_indices(A)
     cols = A.indices
     mag = xp.abs(A.data)
-    keep = (rows != cols) & (mag > 0)
-    if theta > 0:
-        d = xp.abs(A.diagonal())
-        keep &= mag * mag >= (theta * theta) * d[rows] * d[cols]
-    counts = xp.bincount(rows[keep], minlength=A.shape[0])
-    indptr = xp.zeros(A.shape[0] + 1, dtype=A.indptr.dtype)
-    indptr[1:] = xp.cumsum(counts)
-    return csr(mag[keep], cols[keep], indptr, A.shape)
+    d = xp.abs(A.diagonal())
+    keep = (rows != cols) & (mag > 0) & (mag * mag >= (theta * theta) * d[rows] * d[cols])
+    return _from_entries(A, keep, mag)

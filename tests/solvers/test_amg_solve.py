@@ -46,6 +46,20 @@ def test_cycle_is_symmetric_and_converges(smoother, cycle):
     assert res.converged and res.iterations <= 25
 
 
+@pytest.mark.parametrize("smoother", ["chebyshev", "jacobi"])
+@pytest.mark.parametrize("degree", [1, 2, 4])
+def test_fused_host_cycle_matches_the_array_namespace_form(smoother, degree):
+    """The host's fused kernels (solvers.amg.fused: residual, prolongation, Chebyshev steps) against the
+    array-namespace form the GPU runs, under NumPy: the same operator up to rounding."""
+    A = diffusion((30, 30), sigma=1.0, seed=2).A.tocsr()
+    h = smoothed_aggregation(A, max_coarse=20)
+    r = np.random.default_rng(3).standard_normal(A.shape[0])
+    fused = Cycle(h, "W", smoother, degree=degree).apply(r)
+    array_form = Cycle(h, "W", smoother, degree=degree, vectorized=True).apply(r)
+    assert np.abs(fused - array_form).max() <= 1e-12 * np.abs(array_form).max()
+    assert np.abs(fused).max() > 0
+
+
 def test_w_cycle_is_a_different_and_no_weaker_cycle():
     A = poisson((64, 64)).A.tocsr()
     b = np.random.default_rng(0).standard_normal(A.shape[0])
