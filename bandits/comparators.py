@@ -15,7 +15,8 @@ A tuner's total is judged against two oracles that see the whole sequence:
     (``utils/golden_section.m``): :func:`golden_section_omega`. A fixed evaluation budget, not a
     tolerance: the final bracket is about ``0.45 * 0.618^5 ~ 0.04`` wide at worst.
 
-  The per-instance minimum over the 20 arms (``"grid"``) stays available as a named alternative.
+  The per-instance minimum over the 20 arms (a full-information table's row minimum,
+  :func:`bandits.evaluation.full_information_table`) is the weaker, grid comparator.
 - **best fixed**: one omega for the whole sequence, the best over the authors' 96-point grid
   ``linspace(1, 1.95, 96)`` (step 0.01; ``scripts/h2d.m``), not over the 20 arms: :data:`FINE_OMEGAS`.
 
@@ -36,7 +37,7 @@ from solvers.young import optimal_omega
 
 from .tuner import DEFAULT_OMEGAS
 
-__all__ = ["FINE_OMEGAS", "GOLDEN_SEEDS", "GOLDEN_EVALUATIONS", "INSTANCE_OPTIMAL", "jacobi_spectral_radius",
+__all__ = ["FINE_OMEGAS", "GOLDEN_SEEDS", "GOLDEN_EVALUATIONS", "jacobi_spectral_radius",
            "young_omega", "GoldenSection", "golden_section_omega", "instance_optimal"]
 
 
@@ -55,8 +56,6 @@ FINE_OMEGAS = _fine_grid()
 GOLDEN_SEEDS = (1.0, 1.3, 1.5, 1.75, 1.95)
 #: the authors' total number of evaluations per instance, seeds included
 GOLDEN_EVALUATIONS = 12
-#: the instance-optimal comparators: ``"continuous"`` (the authors') and ``"grid"`` (best of the 20 arms)
-INSTANCE_OPTIMAL = ("continuous", "grid")
 
 _TAU = (np.sqrt(5.0) - 1.0) / 2.0
 
