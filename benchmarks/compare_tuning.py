@@ -17,7 +17,7 @@ from bandits.evaluation import full_information_table, run_policy
 from bandits.tuner import DEFAULT_OMEGAS
 from pde_examples.sequences import heat_sequence, shifted_laplacian_sequence
 
-__all__ = ["run_tuning", "AUTHORS_RERUN", "AGREEMENT", "NOTE"]
+__all__ = ["run_tuning", "against_authors", "AUTHORS_RERUN", "AGREEMENT", "NOTE"]
 
 #: totals over 5000 instances from a re-run of the authors' learners and comparators, quoted in issue #3
 #: (not figures printed in the paper, which shows these experiments as plots only). Their best fixed and
@@ -63,6 +63,28 @@ NOTE = (
     "printed in the paper (the paper shows these experiments as plots only; we found no printed totals); "
     f"'flag' marks every row more than {AGREEMENT:.0%} from it. seconds: one pass of the policy (tuner "
     "overhead and solves included), or the time to compute a comparator.")
+
+
+def against_authors(experiment: str, policy: str, total: float, T: int = 5000) -> tuple[float | None, float | None, str]:
+    """``(authors' total, ours / authors, flag)`` for one row; the flag is empty within :data:`AGREEMENT`.
+
+    Examples
+    --------
+    >>> authors, ratio, flag = against_authors("heat", "chebcb", 25131.0)
+    >>> authors, round(ratio, 4), flag
+    (25100.0, 1.0012, '')
+    >>> against_authors("heat", "tsallis-inf", 30773.0)[2]
+    'outside 5% (see note)'
+    >>> against_authors("heat", "young", 24415.0), against_authors("heat", "chebcb", 5218.0, T=1000)
+    ((None, None, ''), (None, None, ''))
+    """
+    authors = AUTHORS_RERUN.get(experiment, {}).get(policy) if T == 5000 else None
+    if not authors:
+        return None, None, ""
+    ratio = total / authors
+    if abs(ratio - 1.0) <= AGREEMENT:
+        return authors, ratio, ""
+    return authors, ratio, "outside 5%" + (" (see note)" if (experiment, policy) in EXPLANATIONS else " (not explained)")
 
 
 def _experiment(name: str, T: int, seed: int):
@@ -128,11 +150,8 @@ def run_tuning(quick: bool = False, seeds: int | None = None, out: Path | None =
                                                        "instance-optimal (continuous)", "instance-optimal (20 arms)")}
         for name, vals in totals.items():
             mean = float(np.mean(vals))
-            authors = AUTHORS_RERUN[exp].get(name) if T == 5000 else None
-            ratio = mean / authors if authors else None
-            flag = ""
-            if ratio is not None and abs(ratio - 1.0) > AGREEMENT:
-                flag = "outside 5%" + (" (see note)" if (exp, name) in EXPLANATIONS else " (not explained)")
+            authors, ratio, flag = against_authors(exp, name, mean, T)
+            if flag:
                 flagged.append((exp, name))
             rows.append({"experiment": exp, "policy": name, "T": T, "seeds": len(vals), "mean total": mean,
                          "std": float(np.std(vals)), "/ omega=1": mean / ref["omega = 1"],
