@@ -42,7 +42,10 @@ EXPLANATIONS = {
         "learner's trajectory, not the problems; it is far outside our seed spread. Checked so far (issue #3): "
         "the SSOR factor order of the authors' MATLAB preconditioner changes no count. Known protocol "
         "differences: the authors' learner warm-starts from its own previous iterate (we warm-start every "
-        "policy from the exact trajectory) and h2d.m averages 3 trials. The cause is not identified."),
+        "policy from the exact trajectory) and h2d.m averages 3 trials; the authors' TsallisINF.m samples from the "
+        "unnormalized probabilities of its last Newton step and divides by mean(losses) - 1 unguarded (zero if every "
+        "solve so far took one iteration, as the heat sequence's first step does at omega = 1), where ours "
+        "normalizes and guards. The cause is not identified."),
 }
 NOTE = (
     "Totals are iterations over all instances (means over seeds). Comparators, as the authors define them "
