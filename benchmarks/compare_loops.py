@@ -80,7 +80,7 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str) -> dict[int,
             res = tuner.solve(p.A, p.b, x0=sim.u)
             hist.append({**tuner.history[-1], "wall": time.perf_counter() - t0})
             sim.advance(res.x)
-            if sum(h["wall"] for h in hist) > best_total:
+            if len(hist) < steps and sum(h["wall"] for h in hist) > best_total:
                 stopped = True
                 break
         runs[arm] = _summary(space[arm].name, hist, stopped)
