@@ -15,12 +15,30 @@ from solvers import InvalidInputError
 from solvers.inputs import unwrap_problem
 
 from .policies import TuningTarget, make_policy
+from .reuse import ConfigRunner
+from .space import ConfigSpace
 
-__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup"]
+__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature"]
 
 #: the paper's arms: 20 values of omega on [1, 1.95]
 DEFAULT_OMEGAS = tuple(float(w) for w in np.linspace(1.0, 1.95, 20))
-COSTS = ("iterations", "time")
+#: iterations; set-up + solve seconds; wall seconds of the whole tuner step (policy and bookkeeping too)
+COSTS = ("iterations", "time", "wall")
+
+
+def matrix_signature(A: Any) -> dict[str, Any]:
+    """What a saved tuner remembers of the systems it learned on: size, stored entries and dtype.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> matrix_signature(sp.eye(4, format="csr"))
+    {'n': 4, 'nnz': 4, 'dtype': 'float64'}
+    """
+    matrix, _ = unwrap_problem(A)
+    nnz = getattr(matrix, "nnz", None)
+    return {"n": int(matrix.shape[0]), "nnz": None if nnz is None else int(nnz),
+            "dtype": str(getattr(matrix, "dtype", "unknown"))}
 
 
 def check_tuner_setup(cost: str, values: Any, what: str, is_omega: bool) -> list:
@@ -33,6 +51,8 @@ def check_tuner_setup(cost: str, values: Any, what: str, is_omega: bool) -> list
     """
     if cost not in COSTS:
         raise InvalidInputError(f"cost must be one of {COSTS}, got {cost!r}")
+    if isinstance(values, ConfigSpace):
+        return list(values)
     if values is None:
         if not is_omega:
             raise InvalidInputError(f"give the values to try for {what!r}")
@@ -61,8 +81,10 @@ class Tuner:
         A policy registered in ``solvers.registry`` under kind ``"tuner"`` (``bandits.POLICIES`` lists
         them): a built-in name, or a plug-in's (entry point ``solverkit.tuners`` or
         ``@solvers.registry.register("tuner", name)`` on a :class:`bandits.Policy` subclass).
-    cost : {"iterations", "time"}
-        What a solve costs the policy: its iteration count or its set-up plus solve seconds.
+    cost : {"iterations", "time", "wall"}, optional
+        What a solve costs the policy: its iteration count, its set-up plus solve seconds, or the wall
+        seconds of the whole tuner step (the policy's choice, the set-up, the solve and the bookkeeping).
+        Default: ``"wall"`` with a ``space``, else ``"iterations"``.
     seed : int, optional
     context_range : (low, high), optional
         Needed by contextual policies (``chebcb``, ``binned-tsallis-inf``).
@@ -70,6 +92,18 @@ class Tuner:
         Preconditioner passed to every solve (``"ssor"`` to tune SSOR-PCG's omega).
     policy_options : dict, optional
         Extra arguments of the policy (``{"degree": 5}`` for ChebCB, ``{"arm": 3}`` for fixed ...).
+    space : bandits.space.ConfigSpace, optional
+        Tune whole configurations instead of one option: every arm is a :class:`bandits.space.Config`
+        (method, preconditioner, options, preconditioner reuse rule), ``method``/``param``/``values``/
+        ``pc`` are then unused. Solvers are kept between solves (:class:`bandits.reuse.ConfigRunner`), so
+        a configuration may keep a preconditioner set up on an earlier matrix; ``history`` records
+        whether it was rebuilt, its age and the drift statistic.
+    problem_signature : str, optional
+        A label of the problem (``"diffusion 512^2 drift=slow"``), saved with the tuner: :meth:`load`
+        refuses a file saved with another label, and a loaded tuner refuses a first system whose size,
+        stored entries or dtype differ from those it learned on (see :meth:`load` to re-map instead).
+    max_cached : int
+        With a ``space``: how many solvers (each holding a preconditioner) are kept (default 4).
     **solve_options
         Passed to every ``solvers.solve`` call (``rtol``, ``maxiter`` ...).
 
@@ -83,19 +117,47 @@ class Tuner:
     ...     res = tuner.solve(p.A, p.b)
     >>> len(tuner.history), all(h["converged"] for h in tuner.history)
     (20, True)
+
+    Over a space of configurations, with wall time as the cost:
+
+    >>> from bandits.space import ConfigSpace
+    >>> space = ConfigSpace.grid("cg", "ic", rebuild=[1, 4]) + ConfigSpace.grid("cg", "ssor", omega=[1.2, 1.6])
+    >>> tuner = Tuner(space=space, policy="thompson", seed=0, rtol=1e-8)
+    >>> for p in shifted_laplacian_sequence(10, seed=0):
+    ...     res = tuner.solve(p.A, p.b)
+    >>> tuner.cost, len(tuner.history), sorted(tuner.history[0])[:4]
+    ('wall', 10, ['arm', 'config', 'context', 'converged'])
     """
 
     def __init__(self, method: str = "sor", param: str = "omega", values: Any = None, policy: str = "tsallis-inf",
-                 cost: str = "iterations", seed: int | None = None, context_range: tuple[float, float] | None = None,
-                 *, pc: str | None = None, policy_options: dict | None = None, **solve_options: Any):
-        values = check_tuner_setup(cost, values, param, param == "omega")
+                 cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
+                 *, pc: str | None = None, policy_options: dict | None = None, space: ConfigSpace | None = None,
+                 problem_signature: str | None = None, max_cached: int = 4, **solve_options: Any):
+        if space is not None and not isinstance(space, ConfigSpace):
+            raise InvalidInputError(f"space must be a bandits.space.ConfigSpace, got {type(space).__name__}")
+        cost = cost if cost is not None else ("wall" if space is not None else "iterations")
+        self.space = space
+        if space is not None:
+            method, param, pc = "", "config", None
+        values = check_tuner_setup(cost, space if space is not None else values, param, param == "omega")
         self.method, self.param, self.values, self.cost, self.pc = method, param, values, cost, pc
         self.policy_name, self.seed, self.context_range = policy, seed, context_range
         self.policy_options = dict(policy_options or {})
         self.solve_options = solve_options
-        for v in values:  # refuse a bad value now, not in the middle of a simulation
-            self._options_for(v, check=True)
-        target = TuningTarget(values=tuple(values), param=param, method=None if param == "method" else method, pc=pc)
+        self.problem_signature, self.max_cached = problem_signature, int(max_cached)
+        #: the size / entries / dtype of the systems learned on (set by the first solve)
+        self.matrix_signature: dict[str, Any] | None = None
+        self._check_matrix_on_next_solve = False
+        if space is None:
+            for v in values:  # refuse a bad value now, not in the middle of a simulation
+                self._options_for(v, check=True)
+            self.runner = None
+        else:  # the space validated its arms; solve options are checked with the first of them
+            solvers.make_solver(**{**space[0].solve_options(), **{k: v for k, v in solve_options.items()
+                                                                  if k not in ("backend", "x0")}})
+            self.runner = ConfigRunner(space, max_cached=max_cached, **solve_options)
+        target = TuningTarget(values=tuple(values), param=param, method=None if param in ("method", "config") else
+                              method, pc=pc)
         self.policy = make_policy(policy, target, seed=seed, context_range=context_range, options=self.policy_options)
         self.history: list[dict[str, Any]] = []
 
@@ -108,8 +170,22 @@ class Tuner:
             solvers.make_solver(**{k: v for k, v in opts.items() if k != "backend"})  # raises InvalidInputError / UnknownComponentError
         return opts
 
+    def _check_matrix(self, A: Any) -> None:
+        sig = matrix_signature(A)
+        if self._check_matrix_on_next_solve and self.matrix_signature not in (None, sig):
+            raise InvalidInputError(f"this tuner was loaded from a file learned on systems with {self.matrix_signature}"
+                                    f", and this system has {sig}: its knowledge does not carry over. Start a new "
+                                    "tuner, or load with remap=True to keep the learned state as a prior")
+        self._check_matrix_on_next_solve = False
+        if self.matrix_signature is None:
+            self.matrix_signature = sig
+
     def solve(self, A: Any, b: Any, context: float | None = None, **solve_options: Any) -> solvers.SolveResult:
         """Pick a value, solve ``A x = b`` with it, feed the cost back; returns the ``SolveResult``."""
+        if self._check_matrix_on_next_solve or self.matrix_signature is None:
+            self._check_matrix(A)
+        if self.space is not None:
+            return self._solve_space(A, b, context, solve_options)
         t0 = time.perf_counter()
         probe_its = 0
         value = self.policy.choose_value(unwrap_problem(A)[0], context)
@@ -124,7 +200,8 @@ class Tuner:
         opts = {**self._options_for(value), **solve_options}
         res = solvers.solve(A, b, **opts)
         elapsed = time.perf_counter() - t0
-        cost = float(res.iterations + probe_its) if self.cost == "iterations" else res.setup_time + res.solve_time
+        cost = (float(res.iterations + probe_its) if self.cost == "iterations" else elapsed if self.cost == "wall"
+                else res.setup_time + res.solve_time)
         self.policy.observe(arm, res)
         self.policy.update(arm, cost)
         self.history.append({"t": len(self.history), "arm": arm, "value": value if not isinstance(value, np.generic)
@@ -133,17 +210,41 @@ class Tuner:
                              "context": None if context is None else float(context)})
         return res
 
+    def _solve_space(self, A: Any, b: Any, context: float | None, solve_options: dict) -> solvers.SolveResult:
+        t0 = time.perf_counter()
+        arm = self.policy.select(context)
+        t1 = time.perf_counter()
+        res, info = self.runner.run(arm, A, b, **solve_options)
+        t2 = time.perf_counter()
+        config = self.space[arm]
+        record = {"t": len(self.history), "arm": arm, "config": config.name, "iterations": res.iterations,
+                  "converged": bool(res.converged), "context": None if context is None else float(context), **info}
+        self.history.append(record)
+        t3 = time.perf_counter()
+        elapsed = t3 - t0
+        cost = (float(res.iterations) if self.cost == "iterations" else elapsed if self.cost == "wall"
+                else res.setup_time + res.solve_time)
+        self.policy.observe(arm, res)
+        self.policy.update(arm, cost)
+        # the tuner's own time: the policy's choice and update, and the bookkeeping around the solve
+        record.update(cost=cost, seconds=elapsed, overhead=(t1 - t0) + (t3 - t2) + (time.perf_counter() - t3))
+        return res
+
     @property
     def total_cost(self) -> float:
         return float(sum(h["cost"] for h in self.history))
 
     # -- persistence --------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"format": "solverkit-tuner/1", "method": self.method, "param": self.param, "values": self.values,
+        values = self.values if self.space is None else None  # a space is saved as "space"
+        return {"format": "solverkit-tuner/1", "method": self.method, "param": self.param, "values": values,
                 "policy": self.policy_name, "cost": self.cost, "seed": self.seed,
                 "context_range": self.context_range, "pc": self.pc, "policy_options": self.policy_options,
                 "solve_options": self.solve_options, "policy_state": self.policy.state_dict(),
-                "history": self.history}
+                "history": self.history, "space": None if self.space is None else self.space.to_list(),
+                "space_signature": None if self.space is None else self.space.signature(),
+                "problem_signature": self.problem_signature, "matrix_signature": self.matrix_signature,
+                "max_cached": self.max_cached}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the tuner (configuration, policy state, history) as JSON, atomically: the file is either
@@ -163,11 +264,20 @@ class Tuner:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Tuner":
+    def load(cls, path: str | os.PathLike, space: ConfigSpace | None = None, problem_signature: str | None = None,
+             *, remap: bool = False) -> "Tuner":
         """Resume a tuner saved with :meth:`save`; it makes the choices an uninterrupted one would.
 
         The policy is looked up by its recorded name in ``solvers.registry``, so a plug-in policy must be
-        registered (its distribution installed, or its module imported) before loading."""
+        registered (its distribution installed, or its module imported) before loading.
+
+        A warm start of a new job: pass the job's ``space`` and ``problem_signature``; a file saved for
+        another space (other arms) or another problem label is refused with what differs, and so is a
+        first system of another size, number of entries or dtype than those learned on. With
+        ``remap=True`` a different problem is accepted (the learned state serves as a prior); a space is
+        never re-mapped, as the policy's state is indexed by arm.
+
+        Preconditioners are not saved: a resumed tuner builds its first one again."""
         try:
             state = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as exc:
@@ -175,13 +285,36 @@ class Tuner:
         if state.get("format") != "solverkit-tuner/1":
             raise InvalidInputError(f"{path}: not a solverkit tuner file")
         cr = state["context_range"]
-        tuner = cls(state["method"], state["param"], state["values"], state["policy"], state["cost"], state["seed"],
-                    tuple(cr) if cr is not None else None, pc=state["pc"], policy_options=state["policy_options"],
-                    **state["solve_options"])
+        saved_space = None if state.get("space") is None else ConfigSpace.from_list(state["space"])
+        if space is not None:
+            if saved_space is None:
+                raise InvalidInputError(f"{path}: this tuner tunes {state['param']!r}, not a configuration space")
+            if space.signature() != saved_space.signature():
+                raise InvalidInputError(f"{path}: saved for another configuration space ({saved_space.difference(space)}"
+                                        f"); its learned state is indexed by arm and cannot be reused: start a new "
+                                        "tuner or load it with the space it was saved with")
+        saved_label = state.get("problem_signature")
+        if problem_signature is not None and saved_label is not None and problem_signature != saved_label \
+                and not remap:
+            raise InvalidInputError(f"{path}: learned on problem {saved_label!r}, not {problem_signature!r}; start a "
+                                    "new tuner, or pass remap=True to keep the learned state as a prior")
+        values = saved_space if saved_space is not None else state["values"]
+        kwargs = dict(pc=state["pc"], policy_options=state["policy_options"], space=saved_space,
+                      problem_signature=problem_signature if problem_signature is not None else saved_label,
+                      max_cached=state.get("max_cached", 4), **state["solve_options"])
+        tuner = cls(state["method"], state["param"], None if saved_space is not None else values, state["policy"],
+                    state["cost"], state["seed"], tuple(cr) if cr is not None else None, **kwargs)
         tuner.policy.load_state_dict(state["policy_state"])
         tuner.history = state["history"]
+        tuner.matrix_signature = state.get("matrix_signature")
+        tuner._check_matrix_on_next_solve = not remap
+        if remap:
+            tuner.matrix_signature = None
         return tuner
 
     def __repr__(self) -> str:
+        if self.space is not None:
+            return (f"Tuner(space={len(self.space)} configurations, policy={self.policy_name!r}, cost={self.cost!r}, "
+                    f"solves={len(self.history)})")
         return (f"Tuner(method={self.method!r}, param={self.param!r}, policy={self.policy_name!r}, "
                 f"arms={len(self.values)}, solves={len(self.history)})")

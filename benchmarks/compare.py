@@ -18,7 +18,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core", "amg", "krylov", "tuning", "scaling", "gpu", "gp", "dcdm")
+SUITES = ("core", "amg", "krylov", "tuning", "tuning-loops", "scaling", "gpu", "gp", "dcdm")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -41,6 +41,8 @@ _NOTED_SUITES = {
                                                  "peer true relres", "ours [ms/it]", "peer [ms/it]", "ours [s]",
                                                  "peer [s]", "ratio", "goal", "peer"]),
     "amg": (".compare_amg", "run_amg", None),
+    "tuning-loops": (".compare_loops", "run_tuning_loops", ["case", "run", "total [s]", "/ default", "/ best fixed",
+                                                            "iterations", "rebuilds", "goal"]),
     "gp": (".compare_gp", "run_gp", ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]),
     "dcdm": (".compare_dcdm", "run_dcdm", ["case", "unknowns", "solver", "iterations", "true rel. residual",
                                            "best reached", "setup [s]", "solve [s]", "total [s]"]),
@@ -71,11 +73,11 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
     if name == "tuning":
         extra = ("\n\n" + notes[0] + "\n\n" + "\n".join(f"- {n}" for n in notes[1:])
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
-    if name in ("core", "gpu", "gp", "dcdm", "krylov", "amg"):
+    if name in ("core", "gpu", "gp", "dcdm", "krylov", "amg", "tuning-loops"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
-    how = "" if name in ("tuning", "scaling", "gpu", "gp", "dcdm", "krylov", "amg") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    how = "" if name in ("tuning", "tuning-loops", "scaling", "gpu", "gp", "dcdm", "krylov", "amg") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` "
             f"({time.perf_counter() - started:.0f} s){how}.\n")

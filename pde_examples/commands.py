@@ -18,12 +18,24 @@ def register(subparsers) -> None:  # noqa: ANN001
     """Add ``solverkit simulate`` and its options to the command line's sub-parsers (entry point
     ``solverkit.commands``)."""
     p = subparsers.add_parser("simulate", help="run a simulation whose solver parameters are tuned while it runs")
-    p.add_argument("case", choices=["heat", "sor"], help="heat: 2-D heat equation, SSOR-PCG (the main job); "
-                   "sor: the paper's sequence of shifted Laplacians solved by SOR")
+    p.add_argument("case", choices=["heat", "sor", "diffusion"], help="heat: 2-D heat equation, SSOR-PCG (the main "
+                   "job); sor: the paper's sequence of shifted Laplacians solved by SOR; diffusion: implicit Euler "
+                   "with a drifting log-normal conductivity, a tuner over whole solver configurations and "
+                   "preconditioner reuse, against CG + SA-AMG rebuilt every step")
     p.add_argument("--steps", type=int, default=None, help="time steps / instances (default 5000)")
     p.add_argument("--nx", type=int, default=25, help="heat: grid intervals per side, (nx-1)^2 unknowns (default 25)")
     p.add_argument("--variant", choices=["high", "low"], default="high", help="sor: offset distribution")
-    p.add_argument("--policies", default=DEFAULT_POLICIES, help=f"comma-separated (default {DEFAULT_POLICIES})")
+    p.add_argument("--policies", default=None, help=f"comma-separated (default {DEFAULT_POLICIES}; diffusion: the "
+                   "first one is its tuner's, default thompson)")
+    p.add_argument("--size", type=int, default=128, help="diffusion: unknowns per side (default 128)")
+    p.add_argument("--drift", default="slow", help="diffusion: slow, fast (the step-0 AMG hierarchy needs 2x "
+                   "its iterations by step 20 / 5) or an angle per step")
+    p.add_argument("--warm-start", type=Path, default=None, help="diffusion: a tuner file saved by an earlier run "
+                   "(out/diffusion_tuner.json) to start from; a file of another space or problem is refused")
+    p.add_argument("--no-baseline", dest="baseline", action="store_false", help="diffusion: skip the run of the "
+                   "default configuration")
+    p.add_argument("--with-ssor", action="store_true", help="diffusion: add the CG + SSOR configurations "
+                   "(slow at large sizes)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("out"), help="report directory (default out/)")
     p.set_defaults(func=run_simulate)
@@ -38,6 +50,17 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     from .sequences import HeatSimulation, shifted_laplacian_sequence
 
+    args.policies_given = args.policies is not None
+    if args.policies is None:
+        args.policies = DEFAULT_POLICIES
+    if args.case == "diffusion":
+        from .simulate_diffusion import run_diffusion
+
+        if args.policies_given:
+            unknown = [p.strip() for p in args.policies.split(",")[:1] if p.strip() not in POLICIES]
+            if unknown:
+                raise InvalidInputError(f"unknown policies {unknown}; known: {', '.join(sorted(POLICIES))}")
+        return run_diffusion(args)
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     unknown = [p for p in policies if p not in POLICIES]
     if unknown:

@@ -16,7 +16,7 @@ from .result import SolveResult
 
 __all__ = ["solve", "make_solver"]
 
-_GENERIC = ("rtol", "atol", "maxiter", "monitor", "nullspace")
+_GENERIC = ("rtol", "atol", "maxiter", "monitor", "nullspace", "pc_reuse")
 
 
 def make_solver(method: str = "cg", *, pc: Any = None, **options: Any) -> Any:

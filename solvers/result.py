@@ -108,6 +108,12 @@ class SolveResult:
     nullspace : str or None
         The null space the solve projected out (``"detected constant"``, ``"given, dimension 3"``,
         see :mod:`solvers.nullspace`), ``None`` for none.
+    pc_built_at : int or None
+        Which matrix the preconditioner was set up on: its index in the solver's sequence of set-ups
+        (0 = the first matrix the solver was set up on); ``None`` without a preconditioner.
+    pc_age : int
+        How many set-ups ago that was: 0 when the preconditioner was built (or refreshed) on this very
+        matrix, ``k`` when it was kept from the matrix ``k`` set-ups earlier (``pc_reuse="keep"``).
     detail : str
         What this result's failure was, when more is known than ``reason.message`` says (an inconsistent
         ``b``: the size of its component in the null space); ``""`` otherwise. :attr:`message` picks.
@@ -132,6 +138,8 @@ class SolveResult:
     b_norm: float = 1.0
     nullspace: str | None = None
     detail: str = ""
+    pc_built_at: int | None = None
+    pc_age: int = 0
 
     @property
     def converged(self) -> bool:

@@ -3,8 +3,9 @@ from .base import Policy, TuningTarget
 from .chebcb import ChebCB
 from .registry import POLICIES, make_policy
 from .simple import UCB, EpsilonGreedy, Exp3, Fixed
+from .thompson import SharedThompson
 from .tsallis import BinnedTsallisINF, TsallisINF
 from .young import YoungPolicy
 
 __all__ = ["POLICIES", "Policy", "TuningTarget", "make_policy", "TsallisINF", "Exp3", "BinnedTsallisINF", "ChebCB",
-           "UCB", "EpsilonGreedy", "Fixed", "YoungPolicy"]
+           "UCB", "EpsilonGreedy", "Fixed", "YoungPolicy", "SharedThompson"]

@@ -51,6 +51,14 @@ class Method(Component):
         Iteration limit (default 10,000). Reaching it gives ``Reason.DIVERGED_ITS`` and the last iterate.
     monitor : callable ``monitor(iteration, residual_norm)``, optional
         Called once per iteration (after the solve, in order, for the methods whose loop is compiled).
+    pc_reuse : {"rebuild", "keep", "refresh"}, default "rebuild"
+        What :meth:`setup` does with a preconditioner already set up on an earlier matrix of this solver:
+        ``"rebuild"`` sets it up again on the new matrix; ``"keep"`` keeps it as it is (an AMG hierarchy,
+        an IC factor of an earlier matrix: no set-up cost, more iterations as the matrix drifts away from
+        it); ``"refresh"`` calls the preconditioner's cheaper re-set-up for a matrix with the same pattern
+        (:meth:`~solvers.preconditioners.base.Preconditioner.resetup`; a full set-up where it has none).
+        The result says which matrix the preconditioner came from (``pc_built_at``, ``pc_age``); a
+        :meth:`setup` call may override it for one matrix.
     nullspace : None, "auto", "constant" or array of shape (n,) or (n, k), default "auto"
         ``A``'s null space (also its left null space, as for a symmetric matrix), resolved in
         :meth:`setup` by :func:`solvers.nullspace.resolve`; ``"auto"`` detects the constants (rows and
@@ -71,6 +79,15 @@ class Method(Component):
     >>> res = s.solve(np.ones(3))
     >>> res.iterations, bool(res.residual_norms[-1] <= 1e-10 * np.sqrt(3))
     (3, True)
+
+    Keeping a preconditioner set up on an earlier matrix of a sequence:
+
+    >>> from solvers.methods.cg import CG
+    >>> from solvers.preconditioners.incomplete import ICPC
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(50, 50), format="csr")
+    >>> s = CG(pc=ICPC(), rtol=1e-10).setup(T)
+    >>> s.setup(T + 0.1 * sp.eye(50, format="csr"), pc_reuse="keep").solve(np.ones(50)).pc_age
+    1
     """
 
     #: takes a preconditioner
@@ -85,8 +102,9 @@ class Method(Component):
     symmetric_only: ClassVar[bool] = False
 
     def __init__(self, pc: Any = None, *, rtol: float = 1e-8, atol: float = 0.0, maxiter: int | None = None,
-                 monitor: Monitor | None = None, nullspace: Any = "auto", **options: Any):
+                 monitor: Monitor | None = None, nullspace: Any = "auto", pc_reuse: str = "rebuild", **options: Any):
         check_tolerances(rtol, atol, maxiter)
+        self.pc_reuse = _check_pc_reuse(pc_reuse)
         super().__init__(**options)
         if pc is not None:
             if not self.accepts_pc:
@@ -109,6 +127,11 @@ class Method(Component):
         self.nullspace: NullSpace | None = None
         self.grid: GridOperator | None = None
         self.setup_time = 0.0
+        #: how many matrices this solver has been set up on (the next one gets this index)
+        self.matrix_count = 0
+        #: index (in this solver's sequence of set-ups, 0 = the first) of the matrix the pc was set up on
+        self.pc_built_at: int | None = None
+        self._pc_n = -1
 
     # -- to override -------------------------------------------------------------------------
     def _check_options(self) -> None:
@@ -124,12 +147,16 @@ class Method(Component):
     # -- the protocol ------------------------------------------------------------------------
     _UNSET: ClassVar[Any] = object()
 
-    def setup(self, A: Any, *, nullspace: Any = _UNSET) -> "Method":
+    def setup(self, A: Any, *, nullspace: Any = _UNSET, pc_reuse: str | None = None) -> "Method":
         """Check ``A`` and do the reusable work (factorizations, hierarchies, splittings).
 
         ``nullspace``, when given, replaces the constructor's (see the class's parameters) from this
-        matrix on. Returns ``self`` so that ``make_solver(...).setup(A).solve(b)`` reads naturally.
+        matrix on. ``pc_reuse`` (``"rebuild"``, ``"keep"``, ``"refresh"``), when given, replaces the
+        constructor's for this matrix: with ``"keep"`` the preconditioner set up on an earlier matrix is
+        kept (a first set-up, or a matrix of another size, builds it). Returns ``self`` so that
+        ``make_solver(...).setup(A).solve(b)`` reads naturally.
         """
+        mode = self.pc_reuse if pc_reuse is None else _check_pc_reuse(pc_reuse)
         if nullspace is not Method._UNSET:
             self.nullspace_spec = nullspace
         t0 = time.perf_counter()
@@ -159,14 +186,22 @@ class Method(Component):
 
                 self.nullspace = self.nullspace.to(cupy, self.dtype)
             log.info("%s: A is singular, null space %s", self.name, self.nullspace.describe())
+        index = self.matrix_count
+        self.matrix_count += 1
         if self.pc is not None:
-            try:
-                # a preconditioner that needs the grid (a learned one) gets the GridOperator itself
-                self.pc.setup(A if self.pc.wants_grid else self.A)
-            except SolverError:
-                raise
-            except Exception as exc:  # a library failure inside a preconditioner: say which one
-                raise SolverError(f"preconditioner {self.pc.name!r} failed in setup: {exc}") from exc
+            built = self.pc_built_at is not None and self._pc_n == self.n
+            if not (mode == "keep" and built):
+                pc_input = A if self.pc.wants_grid else self.A  # a learned pc gets the GridOperator itself
+                try:
+                    if mode == "refresh" and built:
+                        self.pc.resetup(pc_input)
+                    else:
+                        self.pc.setup(pc_input)
+                except SolverError:
+                    raise
+                except Exception as exc:  # a library failure inside a preconditioner: say which one
+                    raise SolverError(f"preconditioner {self.pc.name!r} failed in setup: {exc}") from exc
+                self.pc_built_at, self._pc_n = index, self.n
         self._setup()
         self.setup_time = time.perf_counter() - t0
         return self
@@ -218,7 +253,10 @@ class Method(Component):
         return SolveResult(x=x.astype(out_dtype, copy=False), reason=reason, iterations=len(hist) - 1,
                            residual_norms=hist, setup_time=self.setup_time, solve_time=solve_time,
                            method=self.name, options=self.used_options(), b_norm=b_norm,
-                           nullspace=None if self.nullspace is None else self.nullspace.describe(), detail=detail)
+                           nullspace=None if self.nullspace is None else self.nullspace.describe(), detail=detail,
+                           pc_built_at=self.pc_built_at if self.pc is not None else None,
+                           pc_age=self.matrix_count - 1 - self.pc_built_at if self.pc_built_at is not None and
+                           self.pc is not None else 0)
 
     def _solve_singular(self, b: Any, x: Any, b_norm: float, tol: float, maxiter: int) -> tuple[Any, int, Any, str]:
         """Solve with ``self.nullspace``: stop on an inconsistent ``b``, else solve the projected system.
@@ -293,6 +331,15 @@ class Method(Component):
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
         pc = f", pc={self.pc.name!r}" if self.pc is not None else ""
         return f"{type(self).__name__}({opts}{pc})"
+
+
+PC_REUSE = ("rebuild", "keep", "refresh")
+
+
+def _check_pc_reuse(mode: Any) -> str:
+    if mode not in PC_REUSE:
+        raise InvalidInputError(f"pc_reuse must be one of {', '.join(map(repr, PC_REUSE))}, got {mode!r}")
+    return mode
 
 
 def host_matrix(A: Any) -> sp.csr_matrix:

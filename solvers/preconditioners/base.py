@@ -55,6 +55,12 @@ class Preconditioner(Component):
     def _setup(self) -> None:
         """Reusable work on ``self.A``."""
 
+    def resetup(self, A: Any) -> "Preconditioner":
+        """Set up for ``A``, a matrix with the sparsity pattern of the one set up before; a preconditioner
+        that can do this cheaper than a full set-up (AMG keeping its aggregates) overrides it. Default:
+        :meth:`setup`."""
+        return self.setup(A)
+
     def apply(self, r: np.ndarray) -> np.ndarray:
         """``z ~ A^-1 r``."""
         raise NotImplementedError

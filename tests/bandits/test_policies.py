@@ -29,7 +29,7 @@ def average_regret(name: str, T: int, seed: int = 0) -> float:
     return (total - table[:, BEST].sum()) / T
 
 
-LEARNERS = ["tsallis-inf", "exp3", "binned-tsallis-inf", "chebcb", "ucb", "epsilon-greedy"]
+LEARNERS = ["tsallis-inf", "exp3", "binned-tsallis-inf", "chebcb", "ucb", "epsilon-greedy", "thompson"]
 
 
 @pytest.mark.parametrize("name", LEARNERS)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import solvers
 from pde_examples.sequences import HeatSimulation, heat_sequence, shifted_laplacian_sequence
@@ -48,3 +49,68 @@ def test_shifted_laplacian_is_the_papers_setup():
     # Beta(2, 6) has mean 1/4: c has mean -0.15 + 0.6 / 4
     assert c.mean() == pytest.approx(0.0, abs=0.03)
     assert all(np.linalg.norm(p.b) <= np.sqrt(100) for p in seq)
+
+
+def test_drift_rates_are_defined_by_their_effect():
+    """At drift "fast" the step-0 AMG hierarchy needs about 2x its first iterations by step 5, at "slow"
+    by step 20 (measured at 64^2: 7 -> 14 and 7 -> 13-14), and a rebuilt hierarchy does not drift."""
+    from pde_examples.drifting import drift_effect
+
+    fast = drift_effect(64, "fast", 6)
+    slow = drift_effect(64, "slow", 21)
+    assert 1.6 <= fast[5] / fast[0] <= 2.6, fast
+    assert 1.6 <= slow[20] / slow[0] <= 2.6, slow
+    assert slow[5] / slow[0] <= 1.35, slow  # slow really is slower
+    from pde_examples.drifting import DriftingDiffusion
+
+    sim = DriftingDiffusion(64, "fast")
+    its = []
+    for _ in range(6):
+        p = sim.system()
+        res = solvers.solve(p, p.b, method="cg", pc="amg", x0=sim.u, rtol=1e-8)
+        its.append(res.iterations)
+        sim.advance(res.x)
+    assert max(its) <= 1.3 * its[0], its
+
+
+def test_drifting_diffusion_is_implicit_euler():
+    """One step solved exactly satisfies (I + dt K) u1 = u0 + dt f, K the conductivity's stiffness,
+    and the conductivity keeps its log-normal spread while it turns."""
+    from pde_examples.drifting import DriftingDiffusion
+
+    sim = DriftingDiffusion(20, 0.3, dt=1e-2, seed=2)
+    p = sim.system()
+    u1 = solvers.solve(p, p.b, method="direct").x
+    K = (p.A - sp.eye(400)) / 1e-2
+    assert np.linalg.norm(u1 + 1e-2 * (K @ u1) - p.b) <= 1e-10 * np.linalg.norm(p.b)
+    assert np.allclose(K @ np.ones(400) >= -1e-9, True)  # diffusion: row sums >= 0 (Dirichlet)
+    logk = [np.log(sim.conductivity(s)) for s in (0, 5, 10)]
+    assert all(abs(g.std() - 1.0) < 0.2 for g in logk)
+    assert np.corrcoef(logk[0].ravel(), logk[2].ravel())[0, 1] < 0.7  # 3 rad apart: another field
+
+
+def test_simulate_diffusion_writes_report_and_warm_starts(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "solvers", "simulate", "diffusion", "--size", "24", "--steps", "12", "--drift",
+           "fast", "--out", str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "Warning" not in done.stderr
+    report = (tmp_path / "diffusion_report.md").read_text()
+    assert "tuner (thompson)" in report and "default" in report
+    for name in ("diffusion_wall.png", "diffusion_configs.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    saved = tmp_path / "diffusion_tuner.json"
+    import json
+
+    assert len(json.loads(saved.read_text())["history"]) == 12
+    # a second job starts from the first one's state; another size is refused with a clear message
+    done = subprocess.run(cmd + ["--warm-start", str(saved), "--no-baseline"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(saved.read_text())["history"]) == 24
+    bad = subprocess.run([c if c != "24" else "20" for c in cmd] + ["--warm-start", str(saved)], capture_output=True,
+                         text=True, timeout=300)
+    assert bad.returncode == 2 and "learned on problem" in bad.stderr, bad.stderr

@@ -1,0 +1,161 @@
+"""Thompson sampling with a shared cost model, for spaces with many arms (beyond the paper).
+
+With a hundred configurations no policy can afford to play every arm many times on a costly loop. This
+one models the logarithm of an arm's cost as a sum of effects of its factor levels (``method=cg``,
+``pc=amg``, ``amg:strength=0.25``, ``rebuild=3``; :attr:`bandits.space.Config.factors`) plus an effect
+of the arm itself, with Gaussian priors, and plays the arm whose cost, drawn from the posterior, is
+lowest. One solve with a poor preconditioner thus lowers the odds of every arm that uses it; the
+per-arm effect (smaller prior) lets arms part from the additive model once they are played. The noise
+level is learned from the residuals, and old observations are discounted (``discount`` per round) so
+that the policy follows costs that drift with the simulation.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from solvers import InvalidInputError
+
+from .base import Policy, TuningTarget
+
+__all__ = ["SharedThompson"]
+
+
+class SharedThompson(Policy):
+    """Thompson sampling over a linear-Gaussian model of log-costs with features shared between arms.
+
+    Parameters
+    ----------
+    n_arms : int
+    factor_scale : float
+        Prior standard deviation of each factor level's effect on the log-cost (1: a factor may change
+        the cost by a factor e either way).
+    arm_scale : float
+        Prior standard deviation of each arm's own effect.
+    discount : float in (0, 1]
+        Weight kept by the past at every round (1: none forgotten).
+    noise : float
+        Prior guess of the noise of a log-cost (0.3: about 30 % timing noise), updated from residuals.
+    seed : int, optional
+
+    Notes
+    -----
+    Features: an intercept (prior standard deviation 10, as the cost's scale is unknown) and one
+    indicator per factor level found in the tuner's values (none when they are plain numbers). Each arm's
+    own effect is drawn, given the factor part, from its independent posterior (the residuals of that
+    arm's observations), which keeps the linear algebra at the number of levels: a round costs one
+    Cholesky factorization of a ``(1 + levels)``-square matrix and ``O(arms)`` vector work (about 0.1 ms
+    at 100 arms of 24 levels).
+
+    Examples
+    --------
+    >>> from bandits.space import ConfigSpace
+    >>> from bandits.policies.base import TuningTarget
+    >>> space = ConfigSpace.grid("cg", "ssor", omega=[1.0, 1.3, 1.6, 1.9])
+    >>> pol = SharedThompson(len(space), seed=0)
+    >>> pol.bind(TuningTarget(values=tuple(space), param="config"))
+    >>> for _ in range(60):
+    ...     a = pol.select()
+    ...     pol.update(a, [8.0, 5.0, 2.0, 3.0][a])
+    >>> int(np.argmin(pol.posterior_mean()))
+    2
+    """
+
+    name = "thompson"
+    _state_fields = ("G", "h", "count", "sums", "sse", "nobs")
+
+    def __init__(self, n_arms: int, *, factor_scale: float = 1.0, arm_scale: float = 0.1, discount: float = 0.995,
+                 noise: float = 0.3, seed: int | None = None, context_range=None):
+        super().__init__(n_arms, seed=seed)
+        if not 0 < discount <= 1:
+            raise InvalidInputError(f"discount must lie in (0, 1], got {discount}")
+        if not (factor_scale > 0 and arm_scale > 0 and noise > 0):
+            raise InvalidInputError("factor_scale, arm_scale and noise must be > 0")
+        self.factor_scale, self.arm_scale = float(factor_scale), float(arm_scale)
+        self.discount, self.noise0 = float(discount), float(noise)
+        self._features([()] * self.n_arms)
+
+    def _features(self, factors: list[tuple[str, ...]]) -> None:
+        levels = sorted({f for fs in factors for f in fs})
+        index = {f: i for i, f in enumerate(levels)}
+        d = 1 + len(levels)
+        X = np.zeros((self.n_arms, d))
+        X[:, 0] = 1.0
+        for arm, fs in enumerate(factors):
+            for f in fs:
+                X[arm, 1 + index[f]] = 1.0
+        self.X = X
+        self.levels = levels
+        self.prior_precision = 1.0 / np.r_[10.0, np.full(len(levels), self.factor_scale)] ** 2
+        self.G = np.zeros((d, d))
+        self.h = np.zeros(d)
+        self.count = np.zeros(self.n_arms)  # discounted number of observations of each arm
+        self.sums = np.zeros(self.n_arms)  # discounted sum of each arm's log-costs
+        self.sse, self.nobs = 0.0, 0.0
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    def bind(self, target: TuningTarget) -> None:
+        """Read the factor levels of the arms (configurations with ``factors``); plain values share
+        nothing but the intercept."""
+        self._features([tuple(getattr(v, "factors", ())) for v in target.values])
+
+    def _noise_var(self) -> float:
+        nu0 = 5.0
+        return max((nu0 * self.noise0 ** 2 + self.sse) / (nu0 + self.nobs), 0.05 ** 2)
+
+    def _posterior(self) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean of the factor weights and ``R`` with ``R^T R`` their posterior covariance (the
+        inverse Cholesky factor of the precision), cached until the next update."""
+        if self._cache is None:
+            s2 = self._noise_var()
+            P = self.G / s2
+            P.flat[:: P.shape[0] + 1] += self.prior_precision
+            R = np.linalg.inv(np.linalg.cholesky(P))  # small: 1 + levels square
+            self._cache = (R.T @ (R @ (self.h / s2)), R)
+        return self._cache
+
+    def _arm_effects(self, factor_part: np.ndarray, draw: bool) -> np.ndarray:
+        """Each arm's own effect given the factor part of its log-cost: the posterior of a N(0, arm_scale^2)
+        effect from the arm's residuals (independent across arms), its mean or a draw."""
+        s2 = self._noise_var()
+        shrink = self.count + s2 / self.arm_scale ** 2
+        mean = (self.sums - self.count * factor_part) / shrink
+        if not draw:
+            return mean
+        return mean + np.sqrt(s2 / shrink) * self.rng.standard_normal(self.n_arms)
+
+    def posterior_mean(self) -> np.ndarray:
+        """The model's log-cost of every arm (its posterior mean)."""
+        mean, _ = self._posterior()
+        part = self.X @ mean
+        return part + self._arm_effects(part, draw=False)
+
+    def select(self, context=None) -> int:
+        mean, R = self._posterior()
+        w = mean + R.T @ self.rng.standard_normal(mean.size)
+        part = self.X @ w
+        return int(np.argmin(part + self._arm_effects(part, draw=True)))
+
+    def update(self, arm: int, loss: float) -> None:
+        self._check_update(arm, loss)
+        if loss <= 0:
+            raise InvalidInputError(f"{self.name} models log-costs: a cost must be > 0, got {loss}")
+        y = float(np.log(loss))
+        x = self.X[arm]
+        if self.nobs > 0:
+            self.sse = self.discount * self.sse + (y - self.posterior_mean()[arm]) ** 2
+        self.nobs = self.discount * self.nobs + 1.0
+        self.G *= self.discount
+        self.h *= self.discount
+        self.count *= self.discount
+        self.sums *= self.discount
+        idx = np.flatnonzero(x)  # x is 0/1 with a few ones: a rank-one update of those entries only
+        self.G[np.ix_(idx, idx)] += 1.0
+        self.h[idx] += y
+        self.count[arm] += 1.0
+        self.sums[arm] += y
+        self.t += 1
+        self._cache = None
+
+    def load_state_dict(self, state) -> None:
+        super().load_state_dict(state)
+        self._cache = None

@@ -1,0 +1,240 @@
+"""Configuration spaces: the arms of a :class:`bandits.Tuner` that tunes whole solver configurations.
+
+A :class:`Config` is one full set of ``solvers.solve`` options (method, preconditioner and their options)
+plus a preconditioner reuse rule (``rebuild``); a :class:`ConfigSpace` is a small union of products of
+option grids, every configuration checked against the registry's option tables when the space is made.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import solvers
+from solvers import InvalidInputError
+
+__all__ = ["Config", "ConfigSpace", "REBUILD_RULES", "spd_space"]
+
+#: the reuse rules besides "rebuild when the preconditioner is ``k`` steps old" (a positive int)
+REBUILD_RULES = ("amortized",)
+
+
+def _check_rebuild(value: Any) -> int | str:
+    if isinstance(value, str):
+        if value not in REBUILD_RULES:
+            raise InvalidInputError(f"rebuild must be a positive number of steps or one of {REBUILD_RULES}, "
+                                    f"got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"rebuild must be a positive number of steps or one of {REBUILD_RULES}, "
+                                f"got {value!r}")
+    return int(value)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able scalar (numpy numbers become Python numbers)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+@dataclass(frozen=True)
+class Config:
+    """One arm: a method, an optional preconditioner, their options, and when to rebuild the
+    preconditioner.
+
+    Parameters
+    ----------
+    method : str
+        A registered method.
+    pc : str, optional
+        A registered preconditioner.
+    options : dict
+        Options of the method and the preconditioner (routed by name as in :func:`solvers.make_solver`).
+    rebuild : int or "amortized"
+        ``k``: set the preconditioner up again once it is ``k`` steps old (1: every step, the usual
+        default); ``"amortized"``: keep it until the extra solve time it has cost since it was built
+        (iterations above those right after the build, at the measured seconds per iteration) reaches
+        its own set-up time, then rebuild (the ski-rental rule). Without a preconditioner it must be 1.
+
+    Examples
+    --------
+    >>> c = Config("cg", "amg", {"amg_type": "rs", "strength": 0.25}, rebuild=5)
+    >>> c.name
+    'cg+amg(amg_type=rs,strength=0.25)/rebuild=5'
+    >>> c.factors
+    ('method=cg', 'pc=amg', 'amg:amg_type=rs', 'amg:strength=0.25', 'rebuild=5')
+    """
+
+    method: str
+    pc: str | None = None
+    options: dict = field(default_factory=dict)
+    rebuild: int | str = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", {k: _plain(v) for k, v in sorted(dict(self.options).items())})
+        object.__setattr__(self, "rebuild", _check_rebuild(_plain(self.rebuild)))
+        if self.pc is None and self.rebuild != 1:
+            raise InvalidInputError(f"{self.method}: rebuild={self.rebuild!r} needs a preconditioner to keep")
+
+    @property
+    def name(self) -> str:
+        opts = ",".join(f"{k}={v}" for k, v in self.options.items())
+        base = self.method + (f"+{self.pc}" if self.pc else "") + (f"({opts})" if opts else "")
+        return base + (f"/rebuild={self.rebuild}" if self.pc else "")
+
+    @property
+    def pc_key(self) -> str:
+        """What identifies the solver object (method, pc, options): configurations that differ only in
+        ``rebuild`` share it, and with it the preconditioner built by either."""
+        return self.name.split("/rebuild=")[0]
+
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """The configuration as factor levels, for policies that share what they learn between arms with
+        a level in common (:class:`bandits.policies.thompson.SharedThompson`)."""
+        owner = self.pc or self.method
+        out = [f"method={self.method}"] + ([f"pc={self.pc}"] if self.pc else [])
+        out += [f"{owner}:{k}={v}" for k, v in self.options.items()]
+        return tuple(out + ([f"rebuild={self.rebuild}"] if self.pc else []))
+
+    def solve_options(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`solvers.make_solver` for this configuration."""
+        return {"method": self.method, "pc": self.pc, **self.options}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "pc": self.pc, "options": dict(self.options), "rebuild": self.rebuild}
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+class ConfigSpace:
+    """A finite set of :class:`Config` arms, each validated through the registry's option tables.
+
+    Build one with :meth:`grid` (a product of option values; any argument may be a list) and ``+`` (a
+    union). ``signature()`` identifies the space, so that a saved tuner is never resumed on another one.
+
+    Examples
+    --------
+    >>> space = (ConfigSpace.grid("cg", "amg", amg_type="sa", strength=[0.0, 0.25], rebuild=[1, "amortized"])
+    ...          + ConfigSpace.grid("cg", "ssor", omega=[1.2, 1.6]))
+    >>> len(space), space[0].name
+    (6, 'cg+amg(amg_type=sa,strength=0.0)/rebuild=1')
+    >>> ConfigSpace.grid("cg", "ssor", omega=[1.2, 2.5])
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: ssor: omega must lie in (0, 2), got 2.5
+    """
+
+    def __init__(self, configs: Iterable[Config]):
+        self.configs: tuple[Config, ...] = tuple(configs)
+        if not self.configs:
+            raise InvalidInputError("a configuration space needs at least one configuration")
+        seen: set[str] = set()
+        for c in self.configs:
+            if not isinstance(c, Config):
+                raise InvalidInputError(f"a configuration space holds bandits.space.Config, got {c!r}")
+            if c.name in seen:
+                raise InvalidInputError(f"configuration {c.name} appears twice")
+            seen.add(c.name)
+            _validate(c)
+
+    @classmethod
+    def grid(cls, method: str | list[str], pc: str | None | list = None, *, rebuild: Any = 1,
+             **options: Any) -> "ConfigSpace":
+        """Every combination of the values given (a list means "each of these"; a scalar, one value)."""
+        axes = {"method": method, "pc": pc, "rebuild": rebuild, **options}
+        names = list(axes)
+        values = [v if isinstance(v, (list, tuple)) else [v] for v in axes.values()]
+        configs = []
+        for combo in itertools.product(*values):
+            d = dict(zip(names, combo))
+            configs.append(Config(d.pop("method"), d.pop("pc"), rebuild=d.pop("rebuild"), options=d))
+        return cls(configs)
+
+    def __add__(self, other: "ConfigSpace") -> "ConfigSpace":
+        if not isinstance(other, ConfigSpace):
+            return NotImplemented
+        return ConfigSpace(self.configs + other.configs)
+
+    def __len__(self) -> int:
+        return len(self.configs)
+
+    def __getitem__(self, i: int) -> Config:
+        return self.configs[i]
+
+    def __iter__(self) -> Iterator[Config]:
+        return iter(self.configs)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.configs]
+
+    def index(self, name: str) -> int:
+        """The arm of the configuration called ``name``."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise InvalidInputError(f"no configuration {name!r} in this space") from None
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [c.to_dict() for c in self.configs]
+
+    @classmethod
+    def from_list(cls, items: list[dict[str, Any]]) -> "ConfigSpace":
+        return cls(Config(d["method"], d["pc"], d["options"], d["rebuild"]) for d in items)
+
+    def signature(self) -> str:
+        """A short hash of the arms, in order (two spaces with the same signature are the same arms)."""
+        text = json.dumps(self.to_list(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def difference(self, other: "ConfigSpace") -> str:
+        """In words, what ``other`` has that this space has not, and the reverse."""
+        mine, theirs = set(self.names), set(other.names)
+        added, removed = sorted(theirs - mine), sorted(mine - theirs)
+        parts = []
+        if added:
+            parts.append(f"{len(added)} new ({', '.join(added[:3])}{', ...' if len(added) > 3 else ''})")
+        if removed:
+            parts.append(f"{len(removed)} gone ({', '.join(removed[:3])}{', ...' if len(removed) > 3 else ''})")
+        return "; ".join(parts) or "the same arms in another order"
+
+    def __repr__(self) -> str:
+        return f"ConfigSpace({len(self)} configurations)"
+
+
+def _validate(c: Config) -> None:
+    """Build the solver once without a matrix: unknown names and bad values are refused by the registry's
+    Component option tables (``InvalidInputError`` / ``UnknownComponentError``)."""
+    solvers.make_solver(c.method, pc=c.pc, **c.options)
+
+
+def spd_space(amg: bool = True, ic: bool = True, ssor: bool = True) -> ConfigSpace:
+    """A space for symmetric positive definite systems from diffusion: CG with smoothed-aggregation and
+    classical AMG at several strength thresholds, with IC and with SSOR, and preconditioner reuse rules
+    (rebuild every step, every 3 or 10 steps, or amortized).
+
+    Examples
+    --------
+    >>> len(spd_space())
+    27
+    """
+    parts = []
+    if amg:
+        parts.append(ConfigSpace.grid("cg", "amg", amg_type="sa", strength=[0.0, 0.08, 0.25],
+                                      rebuild=[1, 3, 10, "amortized"]))
+        parts.append(ConfigSpace.grid("cg", "amg", amg_type="rs", strength=[0.25, 0.5],
+                                      rebuild=[1, 3, 10, "amortized"]))
+    if ic:
+        parts.append(ConfigSpace.grid("cg", "ic", shift=1e-3, rebuild=[1, 10, "amortized"]))
+    if ssor:
+        parts.append(ConfigSpace.grid("cg", "ssor", omega=[1.2, 1.5, 1.8, 1.9]))
+    if not parts:
+        raise InvalidInputError("spd_space: ask for at least one preconditioner family")
+    space = parts[0]
+    for p in parts[1:]:
+        space = space + p
+    return space

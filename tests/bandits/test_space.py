@@ -1,0 +1,165 @@
+"""Tuning whole configurations: spaces checked up front, policies converging on a loop whose costs we
+control, preconditioner reuse rules, the many-arm Thompson policy, warm starts (save/load) and refusals."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import solvers
+from bandits import Tuner
+from bandits.policies.base import TuningTarget
+from bandits.policies.thompson import SharedThompson
+from bandits.reuse import ConfigRunner
+from bandits.space import Config, ConfigSpace, spd_space
+from pde_examples import diffusion, poisson
+
+
+def test_space_refuses_bad_configurations_up_front():
+    with pytest.raises(solvers.InvalidInputError, match="omega"):
+        ConfigSpace.grid("cg", "ssor", omega=[1.0, 2.5])
+    with pytest.raises(solvers.InvalidInputError, match="strenght|no option|unknown option"):
+        ConfigSpace.grid("cg", "amg", strenght=0.25)
+    with pytest.raises(solvers.UnknownComponentError):
+        ConfigSpace.grid("cg", "amgg")
+    with pytest.raises(solvers.InvalidInputError, match="twice"):
+        ConfigSpace.grid("cg", "ic") + ConfigSpace.grid("cg", "ic")
+    with pytest.raises(solvers.InvalidInputError, match="rebuild"):
+        Config("cg", "ic", rebuild=0)
+    with pytest.raises(solvers.InvalidInputError, match="rebuild"):
+        Config("cg", "ic", rebuild="sometimes")
+    with pytest.raises(solvers.InvalidInputError, match="preconditioner"):
+        Config("cg", None, rebuild=3)
+    with pytest.raises(solvers.InvalidInputError, match="ConfigSpace"):
+        Tuner(space=[Config("cg")])
+
+
+def test_space_round_trips_and_signature_tells_spaces_apart():
+    space = spd_space()
+    again = ConfigSpace.from_list(json.loads(json.dumps(space.to_list())))
+    assert again.names == space.names and again.signature() == space.signature()
+    smaller = spd_space(ssor=False)
+    assert smaller.signature() != space.signature()
+    assert "4 gone" in space.difference(smaller)
+
+
+LOOP_SPACE = (ConfigSpace.grid("cg", "jacobi") + ConfigSpace.grid("cg", "ssor", omega=[1.0, 1.5])
+              + ConfigSpace.grid("cg", "amg", rebuild=[1, 2]))
+
+
+def _loop(n_steps: int, side: int = 24):
+    A = poisson((side, side)).A.tocsr()
+    rng = np.random.default_rng(0)
+    for t in range(n_steps):
+        yield A * (1.0 + 0.01 * t), rng.standard_normal(A.shape[0])
+
+
+@pytest.mark.parametrize("policy", ["thompson", "ucb", "epsilon-greedy", "tsallis-inf"])
+def test_policies_converge_to_the_best_arm_on_iteration_costs(policy):
+    """Costs we control exactly: iteration counts are deterministic. AMG-PCG needs the fewest on Poisson
+    (both AMG arms are equally good: rebuild changes no iteration count of a scaled matrix)."""
+    tuner = Tuner(space=LOOP_SPACE, policy=policy, cost="iterations", seed=1, rtol=1e-8)
+    loop = list(_loop(80))
+    A, b = loop[0]
+    its = [solvers.solve(A, b, **c.solve_options(), rtol=1e-8).iterations for c in LOOP_SPACE]
+    amg_arms = {i for i, c in enumerate(LOOP_SPACE) if c.pc == "amg"}
+    assert max(its[a] for a in amg_arms) * 2.5 < min(its[a] for a in range(len(its)) if a not in amg_arms)
+    for A, b in loop:
+        res = tuner.solve(A, b)
+        assert res.converged
+    late = [h["arm"] for h in tuner.history[-30:]]
+    share = np.mean([a in amg_arms for a in late])
+    assert share >= (0.9 if policy == "thompson" else 0.6), (policy, share)  # measured: ucb 0.73
+    assert tuner.cost == "iterations" and all(h["overhead"] >= 0 for h in tuner.history)
+
+
+def test_wall_time_is_the_default_cost_of_a_space():
+    tuner = Tuner(space=LOOP_SPACE, policy="thompson", seed=0)
+    for A, b in _loop(3, side=10):
+        tuner.solve(A, b)
+    h = tuner.history[-1]
+    assert tuner.cost == "wall"
+    assert h["cost"] == h["seconds"] >= h["setup_seconds"] + h["solve_seconds"]
+
+
+def test_shared_model_finds_the_best_of_100_arms_before_trying_them_all():
+    """100 arms = 4 method+pc pairs x 5 omegas x 5 sweep counts; the log-cost is additive in the factors
+    (plus 5 % noise). The shared model learns a factor level from any arm that has it, so it settles on
+    the best arm having tried well under half of them; UCB must play all 100 first."""
+    space = ConfigSpace([Config(m, pc, {"omega": w, "its": k})
+                         for m, pc in (("cg", "ssor"), ("cg", "jacobi"), ("fcg", "ssor"), ("fcg", "jacobi"))
+                         for w in (0.6, 0.9, 1.2, 1.5, 1.8) for k in (1, 2, 3, 4, 5)])
+    pair = {"cg+ssor": 1.0, "cg+jacobi": 2.5, "fcg+ssor": 1.3, "fcg+jacobi": 2.0}
+    mean = np.array([pair[f"{c.method}+{c.pc}"] * (1 + 0.5 * abs(c.options["omega"] - 1.2))
+                     * (1 + 0.1 * abs(c.options["its"] - 2)) for c in space])
+    best = int(np.argmin(mean))
+    uniform = 200 * (mean.mean() - mean[best])
+    for seed in range(3):
+        rng = np.random.default_rng(5 + seed)
+        pol = SharedThompson(len(space), seed=seed)
+        pol.bind(TuningTarget(values=tuple(space), param="config"))
+        played = []
+        for _ in range(200):
+            a = pol.select()
+            pol.update(a, mean[a] * np.exp(0.05 * rng.standard_normal()))
+            played.append(a)
+        assert len(set(played)) <= 60, len(set(played))  # measured 36-44
+        regret = mean[played].sum() - 200 * mean[best]
+        assert regret < 0.3 * uniform, (regret / uniform)  # measured 0.15-0.18; UCB: 0.99
+        assert np.bincount(played[-50:], minlength=len(space)).argmax() == best
+        assert int(np.argmin(pol.posterior_mean())) == best
+
+
+def test_reuse_rules_in_the_runner():
+    A0 = diffusion((32, 32), sigma=1.0, seed=1).A.tocsr()
+    A1 = diffusion((32, 32), sigma=1.0, seed=2).A.tocsr()
+    space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3, "amortized"])
+    b = np.ones(A0.shape[0])
+    run = ConfigRunner(space, rtol=1e-9)
+    # every 3 steps, whoever used the preconditioner in between
+    ages = [run.run(1, A0 if t < 4 else A1, b)[1]["pc_age"] for t in range(7)]
+    assert ages == [0, 1, 2, 0, 1, 2, 0]
+    # a kept hierarchy of another field: the same solution to the tolerance, more iterations, drift > 0
+    run = ConfigRunner(space, rtol=1e-9)
+    fresh, _ = run.run(0, A1, b)
+    run.run(0, A0, b)
+    kept, info = run.run(2, A1, b)  # amortized: no excess yet, so it keeps A0's hierarchy
+    assert not info["rebuilt"] and info["pc_age"] == 1 and info["drift"] > 0.1
+    assert kept.iterations > fresh.iterations
+    assert np.linalg.norm(kept.x - fresh.x) <= 1e-6 * np.linalg.norm(fresh.x)
+    # the amortized rule rebuilds once the kept hierarchy's extra iterations have cost its set-up time
+    rebuilt_at = None
+    for t in range(200):
+        _, info = run.run(2, A1, b)
+        if info["rebuilt"]:
+            rebuilt_at = t
+            break
+    assert rebuilt_at is not None
+
+
+def test_warm_start_across_jobs_and_refusals(tmp_path):
+    space = LOOP_SPACE
+    first = Tuner(space=space, policy="thompson", cost="iterations", seed=3, rtol=1e-8,
+                  problem_signature="poisson 24^2")
+    loop = list(_loop(40))
+    for A, b in loop[:20]:
+        first.solve(A, b)
+    path = first.save(tmp_path / "tuner.json")
+    second = Tuner.load(path, space=space, problem_signature="poisson 24^2")
+    for A, b in loop[20:]:
+        first.solve(A, b)
+        second.solve(A, b)
+    assert [h["arm"] for h in second.history] == [h["arm"] for h in first.history]
+    # the second job starts from the first one's knowledge: a new tuner would explore, this one plays AMG
+    assert all("amg" in h["config"] for h in second.history[20:25])
+    with pytest.raises(solvers.InvalidInputError, match="another configuration space.*1 gone"):
+        Tuner.load(path, space=ConfigSpace(space.configs[:-1]))
+    with pytest.raises(solvers.InvalidInputError, match="learned on problem 'poisson 24\\^2'"):
+        Tuner.load(path, problem_signature="poisson 32^2")
+    other = poisson((20, 20)).A.tocsr()
+    resumed = Tuner.load(path)
+    with pytest.raises(solvers.InvalidInputError, match="'n': 576.*'n': 400"):
+        resumed.solve(other, np.ones(400))
+    remapped = Tuner.load(path, problem_signature="poisson 20^2", remap=True)
+    assert remapped.solve(other, np.ones(400)).converged

@@ -1,0 +1,41 @@
+"""The tuning-loops suite on a tiny loop: every fixed configuration accounted for, early stops only where
+a run can no longer be the best in hindsight, and the suite's rows and goals."""
+from __future__ import annotations
+
+import numpy as np
+
+from bandits.space import ConfigSpace
+from benchmarks import compare
+from benchmarks.compare_loops import _fixed_runs, loop_space, overhead_per_step
+from pde_examples.simulate_diffusion import default_arm
+
+
+def test_suite_is_registered_and_space_holds_the_default():
+    assert "tuning-loops" in compare.SUITES
+    space = loop_space()
+    c = space[default_arm(space)]
+    assert (c.method, c.pc, c.options["amg_type"], c.rebuild) == ("cg", "amg", "sa", 1)
+
+
+def test_fixed_runs_stop_only_when_they_cannot_be_best():
+    space = (ConfigSpace.grid("cg", "amg", amg_type="sa", rebuild=[1, 4])
+             + ConfigSpace.grid("cg", "jacobi"))
+    runs = _fixed_runs(space, 24, 6, "fast")
+    assert set(runs) == set(range(len(space)))
+    complete = [r for r in runs.values() if not r["stopped"]]
+    assert runs[default_arm(space)]["stopped"] is False and runs[default_arm(space)]["steps"] == 6
+    best = min(r["total [s]"] for r in complete)
+    for r in runs.values():
+        assert r["converged"]
+        if r["stopped"]:
+            assert r["steps"] < 6 and r["total [s]"] > best
+        else:
+            assert r["steps"] == 6 and np.isclose(r["cumulative"][-1], r["total [s]"])
+    # keeping the hierarchy 4 steps saves 3 of 4 set-ups: fewer rebuilds, not fewer iterations
+    assert runs[1]["rebuilds"] == 2 and runs[0]["rebuilds"] == 6
+    assert runs[1]["iterations"] >= runs[0]["iterations"]
+
+
+def test_overhead_is_measured_per_step():
+    ov = overhead_per_step(n_arms=100, steps=30)
+    assert ov["arms"] == 100 and 0 < ov["median [ms]"] <= ov["p90 [ms]"]
