@@ -99,6 +99,10 @@ class ShiftedLaplacianPC(Preconditioner):
     name = "shifted-laplacian"
     dtypes = COMPLEX_DTYPES  # M is complex: a real system would have to be solved in complex
     symmetric = False
+    #: the mode ``setup()`` chose ("geometric", "aggregation" or "direct"); None before set-up
+    mode: str | None = None
+    #: the grid read off ``A`` (geometric mode), else None
+    grid: tuple[int, ...] | None = None
     options_table = (
         Option("beta_re", "float", 1.0, "real part of the shift, in units of k^2", low=0.0),
         Option("beta_im", "float", 0.5, "imaginary part of the shift, in units of k^2 (0.5: Erlangga's)",
