@@ -48,6 +48,9 @@ _NOTED_SUITES = {
                                            "best reached", "setup [s]", "solve [s]", "total [s]"]),
 }
 
+#: noted suites that take ``--repeats`` (alternated timings)
+_REPEATED_SUITES = ("krylov",)
+
 
 def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
     started = time.perf_counter()
@@ -65,10 +68,13 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
                 return "gpu: skipped, no CUDA GPU with CuPy on this machine"
         module, function, columns = _NOTED_SUITES[name]
         run = getattr(importlib.import_module(module, __package__), function)
-        rows, notes = run(quick=quick, out=out)
+        if name in _REPEATED_SUITES:
+            rows, notes = run(quick=quick, out=out, repeats=repeats)
+        else:
+            rows, notes = run(quick=quick, out=out)
+            command = command.replace(f" --repeats {repeats}", "")
         histories = {}
         columns = columns or list(dict.fromkeys(k for r in rows for k in r))
-        command = command.replace(f" --repeats {repeats}", "")
     extra = ""
     if name == "tuning":
         extra = ("\n\n" + notes[0] + "\n\n" + "\n".join(f"- {n}" for n in notes[1:])
