@@ -9,6 +9,8 @@ from tqdm import tqdm
 
 from solvers.table import markdown_table
 
+from .report import write_report
+
 __all__ = ["register", "run_simulate"]
 
 DEFAULT_POLICIES = "young,chebcb,tsallis-inf,binned-tsallis-inf"
@@ -112,18 +114,12 @@ def _write_report(args, title, rows, runs, table, values) -> str:
     text.append("Totals are iterations summed over all steps (the young policy's Gauss-Seidel probes included). "
                 "omega = 1, best fixed and instance-optimal come from the full-information table of all 20 omegas "
                 "on the same instances.")
-    try:
+    np.save(out / f"{prefix}_table.npy", table)
+
+    def plots():
         from bandits.plots import plot_tuning
 
-        for path in plot_tuning(runs, table, values, out, prefix, title):
-            text.append(f"\n![{path.stem}]({path.name})")
-    except ImportError as exc:
-        text.append(f"\n(no plots: {exc})")
+        return plot_tuning(runs, table, values, out, prefix, title)
+
     cmd = f"solverkit simulate {args.case} --steps {len(table)} --policies {','.join(r.name for r in runs)}"
-    text.append(f"\nCommand: `{cmd}`")
-    md = "\n".join(text) + "\n"
-    tmp = out / f"{prefix}_report.md.tmp"
-    tmp.write_text(md)
-    tmp.replace(out / f"{prefix}_report.md")
-    np.save(out / f"{prefix}_table.npy", table)
-    return md + f"\nreport: {out / f'{prefix}_report.md'}"
+    return write_report(out, prefix, text, plots, cmd)

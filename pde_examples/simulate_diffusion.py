@@ -12,6 +12,7 @@ import numpy as np
 from solvers.table import markdown_table
 
 from .drifting import DriftingDiffusion
+from .report import write_report
 
 __all__ = ["run_loop", "run_diffusion", "DEFAULT_CONFIG"]
 
@@ -138,18 +139,8 @@ def _write_report(args: Any, runs: dict[str, list[dict[str, Any]]], saved: Path)
             "default: CG with PyAMG's smoothed-aggregation AMG rebuilt every step. rebuilds: steps on which "
             "the preconditioner was set up (the others kept one built on an earlier matrix).",
             f"\nTuner state (for a warm start: `--warm-start {saved}`): `{saved}`"]
-    try:
-        for path in plot_loop(runs, out, title):
-            text.append(f"\n![{path.stem}]({path.name})")
-    except ImportError as exc:
-        text.append(f"\n(no plots: {exc})")
     cmd = f"solverkit simulate diffusion --size {args.size} --steps {args.steps or 100} --drift {args.drift}"
-    text.append(f"\nCommand: `{cmd}`")
-    md = "\n".join(text) + "\n"
-    tmp = out / "diffusion_report.md.tmp"
-    tmp.write_text(md)
-    tmp.replace(out / "diffusion_report.md")
-    return md + f"\nreport: {out / 'diffusion_report.md'}"
+    return write_report(out, "diffusion", text, lambda: plot_loop(runs, out, title), cmd)
 
 
 def plot_loop(runs: dict[str, list[dict[str, Any]]], out: Path, title: str) -> list[Path]:
