@@ -82,9 +82,10 @@ class BiCGStab(Method):
                     fresh = True
                     continue
                 beta = (rho / rho_old) * (alpha / omega)
-                p -= field(omega) * v
-                p *= field(beta)
-                p += r
+                with np.errstate(over="ignore", invalid="ignore"):  # an overflow here is caught just below
+                    p -= field(omega) * v
+                    p *= field(beta)
+                    p += r
             phat = self.apply_pc(p)
             self.matvec(phat, v)
             rv = complex(xp.vdot(rhat, v))
