@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["alternate", "machine_description"]
+__all__ = ["alternate", "code_version", "machine_description"]
 
 
 def alternate(contenders: dict[str, Callable[[], Any]], repeats: int = 3) -> dict[str, dict[str, Any]]:
@@ -39,4 +39,26 @@ def machine_description() -> str:
     except ImportError:  # pragma: no cover
         pyamg_version = "-"
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"numpy {np.__version__}, SciPy {scipy.__version__}, PyAMG {pyamg_version}")
+            f"numpy {np.__version__}, SciPy {scipy.__version__}, PyAMG {pyamg_version}, code {code_version()}")
+
+
+def code_version() -> str:
+    """The git commit the benchmarks run from, with ``+changes`` when the work tree differs from it
+    (a report must come from one committed version); ``unknown`` outside a git checkout.
+
+    Examples
+    --------
+    >>> isinstance(code_version(), str)
+    True
+    """
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
