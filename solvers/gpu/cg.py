@@ -9,10 +9,21 @@ import numpy as np
 from ..stopping import Status, StoppingRule, check, divergence_limit
 from .cg_kernels import kernels
 
-__all__ = ["cg_cupy", "CHECK_EVERY", "default_blocks_per_sm"]
+__all__ = ["cg_cupy", "CHECK_EVERY", "default_blocks_per_sm", "real_dtype"]
 
 #: the host reads the device's ``done`` flag once per this many iterations
 CHECK_EVERY = 10
+
+
+def real_dtype(dtype: Any) -> np.dtype:
+    """The real dtype of the scalars for vectors of ``dtype`` (float64 for complex128).
+
+    Examples
+    --------
+    >>> real_dtype(np.complex64), real_dtype(np.float64)
+    (dtype('float32'), dtype('float64'))
+    """
+    return np.empty(0, dtype=dtype).real.dtype
 
 
 def default_blocks_per_sm(n: int) -> int:
@@ -34,7 +45,8 @@ def default_blocks_per_sm(n: int) -> int:
 def cg_cupy(A: Any, b: Any, x: Any, stop: StoppingRule, pc: Callable[[Any], Any] | None = None,
             check_every: int = CHECK_EVERY, recompute_every: int = 50,
             blocks_per_sm: int | None = None) -> tuple[Any, int, np.ndarray]:
-    """(P)CG on a ``cupyx.scipy.sparse`` CSR matrix; ``pc(r) -> z`` runs on the device too.
+    """(P)CG on a ``cupyx.scipy.sparse`` CSR matrix, real or complex (Hermitian positive definite);
+    ``pc(r) -> z`` runs on the device too.
 
     The device kernel ``scalar_step`` applies the stopping rule of ``solvers.stopping`` to the recursive
     residual with the same status numbers (``Status``); the host confirms a convergence on the true
@@ -58,7 +70,7 @@ def cg_cupy(A: Any, b: Any, x: Any, stop: StoppingRule, pc: Callable[[Any], Any]
     tol, maxiter = stop.tol, stop.maxiter
     r = b - A @ x
     hist = cupy.zeros(maxiter + 1, dtype=cupy.float64)
-    s = cupy.zeros(7, dtype=b.dtype)
+    s = cupy.zeros(7, dtype=real_dtype(b.dtype))  # every scalar of CG on an HPD system is real
     state = cupy.zeros(3, dtype=cupy.int32)
     ap = cupy.empty_like(b)
     total = 0
@@ -74,7 +86,7 @@ def cg_cupy(A: Any, b: Any, x: Any, stop: StoppingRule, pc: Callable[[Any], Any]
         z = pc(r) if pc is not None else r
         p = z.copy()
         s[:] = 0
-        s[0] = cupy.dot(r, z)
+        s[0] = cupy.vdot(r, z).real
         s[4] = tol * tol
         s[6] = limit * limit
         state[0], state[1], state[2] = 0, total, maxiter
@@ -94,7 +106,7 @@ def cg_cupy(A: Any, b: Any, x: Any, stop: StoppingRule, pc: Callable[[Any], Any]
             if not done and recompute_every and total - last_replaced >= recompute_every:
                 r[:] = b - A @ x  # residual replacement; the device scalars follow without a host copy
                 z = pc(r) if pc is not None else r
-                s[0] = cupy.dot(r, z)
+                s[0] = cupy.vdot(r, z).real
                 last_replaced = total
         if done not in (Status.CONVERGED, Status.MAXITER):
             return x, done, hist[: total + 1].get()

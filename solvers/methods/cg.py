@@ -51,7 +51,7 @@ class CG(Method):
     spd_only = True
 
     def _solve(self, b, x, stop):
-        if self.backend == "cupy" and b.dtype.kind != "c":  # the fused CUDA kernels are real
+        if self.backend == "cupy":  # fused CUDA kernels, real and complex
             from ..gpu.cg import cg_cupy
 
             return cg_cupy(self.A, b, x, stop, pc=self.pc.apply if self.pc is not None else None,

@@ -104,3 +104,27 @@ def test_grid_operator_goes_to_the_gpu_as_a_device_grid(cp):
     assert int(dg.A.nnz) == p.A.nnz
     x = cp.asarray(np.arange(p.n, dtype=np.float64))
     assert np.allclose(cp.asnumpy(dg @ x), p.A @ np.arange(p.n, dtype=np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64], ids=["c128", "c64"])
+@pytest.mark.parametrize("method,pc", [("cg", None), ("cg", "jacobi"), ("minres", None), ("gmres", "jacobi"),
+                                       ("bicgstab", None)])
+def test_gpu_complex_hermitian_matches_cpu(cp, method, pc, dtype):
+    # cg runs the fused CUDA kernels on the two-float element type; the others the array-namespace loops
+    from tests.solvers.test_complex import magnetic_laplacian
+
+    A = magnetic_laplacian(40).astype(dtype)
+    rng = np.random.default_rng(3)
+    b = (rng.standard_normal(1600) + 1j * rng.standard_normal(1600)).astype(dtype)
+    rtol = 1e-8 if dtype == np.complex128 else 1e-4
+    cpu = solvers.solve(A, b, method=method, pc=pc, rtol=rtol, recompute_every=0) if method == "cg" else \
+        solvers.solve(A, b, method=method, pc=pc, rtol=rtol)
+    gpu = solvers.solve(A, cp.asarray(b), method=method, pc=pc, rtol=rtol,
+                        **({"recompute_every": 0} if method == "cg" else {}))
+    assert gpu.converged and isinstance(gpu.x, cp.ndarray) and gpu.x.dtype == dtype
+    x = cp.asnumpy(gpu.x).astype(np.complex128)
+    rel = np.linalg.norm(b - A @ x) / np.linalg.norm(b)
+    assert rel <= rtol * (1.3 if dtype == np.complex64 else 1.01)
+    assert abs(gpu.iterations - cpu.iterations) <= max(2, 0.02 * cpu.iterations)
+    n = min(20, cpu.iterations)
+    assert np.allclose(gpu.residual_norms[:n], cpu.residual_norms[:n], rtol=1e-3 if dtype == np.complex64 else 1e-6)
