@@ -167,7 +167,7 @@ def smoothed_aggregation(A: Any, B: Any = None, *, theta: float = 0.0, omega: fl
             break
         level.agg, level.n_agg, level.T = agg, n_agg, T
         level.rho = dinv_a_radius(A, dinv, seed=seed, vectorized=vectorized)
-        level.P = smooth_prolongator(A, T, dinv, level.rho, omega)
-        level.R, A = galerkin(A, level.P)
+        level.P = smooth_prolongator(A, T, dinv, level.rho, omega, vectorized)
+        level.R, A = galerkin(A, level.P, vectorized)
         B = Bc
     return Hierarchy(levels, theta, omega, seed)
