@@ -147,7 +147,8 @@ class DriftingDiffusion:
 def drift_effect(n: int, drift: str | float, steps: int, seed: int = 0, rtol: float = 1e-8,
                  **pc_options: Any) -> list[int]:
     """CG iterations of the first ``steps`` systems of the loop (each from the previous state) with the
-    AMG hierarchy of the first matrix kept throughout: what defines a drift rate.
+    AMG hierarchy of the first matrix kept throughout: what defines a drift rate (PyAMG's smoothed
+    aggregation unless ``pc_options`` name another ``implementation``).
 
     Examples
     --------
@@ -156,6 +157,7 @@ def drift_effect(n: int, drift: str | float, steps: int, seed: int = 0, rtol: fl
     (6, True)
     """
     sim = DriftingDiffusion(n, drift, seed=seed)
+    pc_options.setdefault("implementation", "pyamg")  # the drift rates are defined with PyAMG's hierarchy
     s = solvers.make_solver("cg", pc="amg", rtol=rtol, pc_reuse="keep", **pc_options)
     its = []
     for _ in range(int(steps)):
@@ -181,7 +183,7 @@ def calibrate_doubling_angle(n: int = 128, seed: int = 0, rtol: float = 1e-8, lo
     """
     sim = DriftingDiffusion(n, 0.0, seed=seed)
     b = np.ones(n * n)
-    s = solvers.make_solver("cg", pc="amg", rtol=rtol, pc_reuse="keep")
+    s = solvers.make_solver("cg", pc="amg", rtol=rtol, pc_reuse="keep", implementation="pyamg")
     base = s.setup(sim.matrix(0)).solve(b).iterations
 
     def ratio(phi: float) -> float:

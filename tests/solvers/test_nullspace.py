@@ -134,8 +134,12 @@ def test_component_below_the_tolerance_is_solved_and_reported_honestly(method, p
     b += 0.1 * RTOL * np.linalg.norm(b) / 10.0  # adds 0.1 rtol ||b|| along ones / sqrt(100)
     res = solvers.solve(A, b, method=method, pc=pc, rtol=RTOL, maxiter=5000)
     assert res.converged and true_relres(A, res.x, b) <= RTOL
-    floor = abs(b.sum()) / 10.0  # ||N N^T b||: no residual can go below it
-    assert np.all(res.residual_norms >= floor * (1 - 1e-12))
+    floor = abs(b.sum()) / 10.0  # ||N N^T b||: no residual can go below it (in exact arithmetic)
+    # a computed residual b - A x carries rounding of about eps (||b|| + ||A|| ||x||), here ~1e-15 against a
+    # floor of 1e-8: an exact coarse solve (one CG iteration) lands within that of the floor
+    rounding = 100 * np.finfo(float).eps * (np.linalg.norm(b) + 8.0 * np.linalg.norm(res.x))
+    assert np.all(res.residual_norms >= floor - rounding)
+    assert rounding < 1e-3 * floor
     assert res.residual_norms[-1] == pytest.approx(np.linalg.norm(b - A @ res.x), rel=1e-10)
 
 
