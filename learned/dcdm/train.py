@@ -18,7 +18,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .coarse import CoarseSpace
 from .data import TrainingDomain, ritz_vectors, sample_batch
 from .method import DCDMPreconditioner
-from .network import PRESETS, DCDMNet
+from .network import PRESETS, DCDMNet, input_scale
 from .stencil import TorchStencil
 
 __all__ = ["train", "dcdm_loss", "energy_loss", "training_domains"]
@@ -64,8 +64,8 @@ def training_domains(dim: int, grid: int, domains: int, ritz: int, seed: int) ->
 
 
 def _forward(net: DCDMNet, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``f(b)`` for unit-norm ``b``: the input is scaled to unit RMS (see ``DirectionModel``)."""
-    x = b[:, None] * float(np.sqrt(b[0].numel()))
+    """``f(b)`` for unit-norm ``b``, scaled by ``input_scale`` as ``DirectionModel`` scales it."""
+    x = b[:, None] * input_scale(net.config, b[0].numel())
     if net.config.mask_channel:
         x = torch.cat([x, mask.expand_as(x)], dim=1)
     return net(x)[:, 0] * mask
