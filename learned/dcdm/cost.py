@@ -87,7 +87,7 @@ def iteration_cost(kind: str, n: int, nnz: int, *, directions: int = 1, recomput
 
     Examples
     --------
-    >>> c = iteration_cost("cg", n=100, nnz=500)
+    >>> c = iteration_cost("cg", n=100, nnz=500)  # 1 product and 5 vector operations of 2n flops
     >>> c.matvecs, c.other_flops, c.matvec_equivalents
     (1.0, 1000.0, 2.0)
     """
@@ -97,10 +97,10 @@ def iteration_cost(kind: str, n: int, nnz: int, *, directions: int = 1, recomput
     if kind in ("cg", "pcg"):
         return IterationCost(1.0, 5 * vec + aux_flops, 0.0, 2.0 * nnz)
     extra = 1.0 / recompute_every if recompute_every else 0.0
-    # FCG: per kept direction a dot product and an axpy; then alpha (dot), x and r updates
+    # FCG: per kept direction a dot product and an axpy; then p.Ap, p.r and the update of x
     orth = directions * 2 * vec + 3 * vec
-    if kind == "dcdm":  # normalize r (1 dot + scale), true residual b - A x every iteration
-        return IterationCost(2.0, orth + 2 * vec, float(net_flops), 2.0 * nnz)
-    # the balanced direction: 2 vector updates, 2 dot products, the slot, the two coarse solves
+    if kind == "dcdm":  # the true residual b - A x and its norm, r / ||r|| (norm and scale)
+        return IterationCost(2.0, orth + 4 * vec, float(net_flops), 2.0 * nnz)
+    # the recursive residual and its norm; in the balanced direction r - A y, n - Q A n, n.An, n.r1, y + s n
     slot = float(net_flops) + 4.0 * smoother_nnz
-    return IterationCost(4.0 + extra, orth + 4 * vec + aux_flops, slot, 2.0 * nnz)
+    return IterationCost(4.0 + extra, orth + 7 * vec + aux_flops, slot, 2.0 * nnz)
