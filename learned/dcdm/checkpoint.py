@@ -115,6 +115,7 @@ def check_resolution(metadata: dict[str, Any], shape: Sequence[int], path: str |
     return False
 
 
+_LEGACY_SAID: set[int] = set()  # dimensions whose legacy fallback was logged (once each)
 _PAPER = re.compile(r"dcdm(\d)d_paper_(\d+)\.pt$")
 
 
@@ -131,9 +132,11 @@ def shipped_checkpoint(dim: int, preset: str = "deep", grid: int | None = None) 
     sizes = sorted(int(m.group(2)) for f in SHIPPED.glob(f"dcdm{dim}d_paper_*.pt")
                    if (m := _PAPER.search(f.name)) and int(m.group(1)) == dim)
     if not sizes:
-        log.warning("no faithful paper-preset DCDM checkpoint ships for %d-D yet; using %s, our modified network "
-                    "of before issue 18 (train the faithful one: solverkit train dcdm --preset paper)",
-                    dim, f"dcdm{dim}d_paper_legacy.pt")
+        if dim not in _LEGACY_SAID:
+            _LEGACY_SAID.add(dim)
+            log.warning("no faithful paper-preset DCDM checkpoint ships for %d-D yet; using %s, our modified network "
+                        "of before issue 18 (train the faithful one: solverkit train dcdm --preset paper)",
+                        dim, f"dcdm{dim}d_paper_legacy.pt")
         return SHIPPED / f"dcdm{dim}d_paper_legacy.pt"
     best = sizes[-1] if grid is None else min(sizes, key=lambda g: (abs(math.log(g / grid)), g))
     return SHIPPED / f"dcdm{dim}d_paper_{best}.pt"
