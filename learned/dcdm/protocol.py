@@ -32,6 +32,7 @@ AUTHORS = {
     "lr": 1e-4,  # src/train.py:67, :167
 }
 
+#: the scale rule in words, as the checkpoints' metadata records it
 SCALE_RULE = ("f = cells / 64^3 (<= 1); ritz = round(10000 f), theta = round(500 f), samples = round(20000 f), "
               "epochs = max(1, round(999 f)); batch 10, Adam lr 1e-4 (eps 1e-7, Keras'), residual loss, "
               "input r/||r||, one matrix (the open box) as the authors")
