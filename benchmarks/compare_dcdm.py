@@ -91,13 +91,15 @@ def goal_notes(rows: list[dict]) -> list[str]:
         a, b = its.get((case, ours, "1e-06")), its.get((case, "fcg + sgs in the slot", "1e-06"))
         if a and b:
             notes.append(f"fair ablation, {case}: network {a} iterations, symmetric Gauss-Seidel in its slot {b}.")
+    network = {row["case"]: row["network"] for row in rows if row["solver"] == PAPER}
     for case in ("2-D 128^2, open box", "3-D 32^3, open box"):
         for rtol in ("1e-04", "1e-06"):
             cg, dc = its.get((case, "cg", rtol)), its.get((case, PAPER, rtol))
             if cg:
                 verdict = "stalled" if dc is None else f"{dc} ({dc / cg:.2f} of CG's {cg})"
-                notes.append(f"paper dcdm at its training resolution, {case}, rtol {rtol}: {verdict}; the paper's "
-                             "ratio for a comparable case: not found, so the 1.5x goal cannot be checked here.")
+                notes.append(f"paper dcdm at the paper preset's training resolution, {case}, rtol {rtol}: {verdict} "
+                             f"with {network.get(case, '?')}; the paper's ratio for a comparable case: not found, so "
+                             "the 1.5x goal cannot be checked here.")
     times = {(row["case"], row["solver"]): float(row["total [s]"]) for row in rows if row["rtol"] == "1e-06"}
     ratios = [times[(c, ours)] / times[(c, "amg-pcg")] for c in cases if (c, ours) in times and (c, "amg-pcg") in times]
     if ratios:
