@@ -117,9 +117,9 @@ def train_paper(dim: int = 3, grid: int = 32, *, seed: int = 0, epochs: int | No
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "torch": torch.__version__,
         }, state)
 
-    bar = tqdm(range(start, protocol.epochs), desc=f"train dcdm paper {dim}d {grid}", disable=not progress,
-               initial=start, total=protocol.epochs)
-    for epoch in bar:
+    bar = tqdm(desc=f"train dcdm paper {dim}d {grid}", disable=not progress, unit="step",
+               initial=start * batches, total=protocol.epochs * batches)
+    for epoch in range(start, protocol.epochs):
         perm = torch.as_tensor(rng.permutation(protocol.samples))
         total = 0.0
         for i in range(batches):
@@ -130,9 +130,11 @@ def train_paper(dim: int = 3, grid: int = 32, *, seed: int = 0, epochs: int | No
             value.backward()
             opt.step()
             total += float(value.detach())
+            bar.update(1)
         history.append(total / batches)
-        bar.set_postfix(loss=f"{history[-1]:.4f}")
+        bar.set_postfix(epoch=epoch + 1, loss=f"{history[-1]:.4f}")
         snapshot(epoch + 1)
+    bar.close()
     if out is not None and start >= protocol.epochs:
         snapshot(protocol.epochs)
     net.eval()
