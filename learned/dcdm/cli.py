@@ -14,9 +14,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="component", metavar="COMPONENT", required=True)
     d = sub.add_parser("dcdm", help="train the deep conjugate-direction network on fluid pressure problems")
     d.add_argument("--dim", type=int, choices=[2, 3], default=2)
-    d.add_argument("--grid", type=int, default=64, help="training grid cells per axis (default 64)")
+    d.add_argument("--grid", type=int, default=None,
+                   help="training grid cells per axis (default 64; paper: 32 in 3-D, 128 in 2-D)")
     d.add_argument("--preset", choices=["deep", "paper"], default="deep",
-                   help="deep: our multilevel network with a mask channel; paper: Kaneda et al.'s")
+                   help="deep: our multilevel network with a mask channel; paper: Kaneda et al.'s network and "
+                        "protocol, scaled to --grid by learned.dcdm.protocol.SCALE_RULE (only --dim, --grid, "
+                        "--epochs, --seed, --threads, --out and --resume apply)")
+    d.add_argument("--epochs", type=int, default=None, help="paper: override the scaled protocol's epochs")
     d.add_argument("--steps", type=int, default=2000)
     d.add_argument("--batch", type=int, default=16)
     d.add_argument("--lr", type=float, default=1e-3)
@@ -43,6 +47,16 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.preset == "paper":
+        from .train_paper import paper_checkpoint_name, train_paper
+
+        grid = args.grid or (32 if args.dim == 3 else 128)
+        out = args.out or Path(paper_checkpoint_name(args.dim, grid))
+        _, history = train_paper(args.dim, grid, seed=args.seed, epochs=args.epochs, out=out, resume=args.resume)
+        print(f"wrote {out} (+ .json): mean loss per epoch {history[0]:.4f} -> {history[-1]:.4f} "
+              f"over {len(history)} epochs")
+        return 0
+    args.grid = args.grid or 64
     out = args.out or Path(f"dcdm{args.dim}d_{args.preset}.pt")
     _, history = train(dim=args.dim, grid=args.grid, preset=args.preset, steps=args.steps, batch=args.batch,
                        lr=args.lr, domains=args.domains, ritz=args.ritz, seed=args.seed, out=out,

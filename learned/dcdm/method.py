@@ -20,7 +20,7 @@ from solvers.methods.fcg import FCG
 from solvers.preconditioners.base import Preconditioner
 
 from ..device import torch_device
-from .checkpoint import load_checkpoint, shipped_checkpoint
+from .checkpoint import check_resolution, load_checkpoint, shipped_checkpoint
 from .coarse import CoarseSpace, balanced_direction
 from .model import DirectionModel
 
@@ -35,13 +35,15 @@ GRID_NEEDED = ("{name} needs the grid structure: pass a pde_examples Problem (e.
                "solvers.GridOperator, not a plain matrix")
 
 
-def network_for(dim: int, checkpoint: str | None, preset: str, device: str = "cpu") -> Any:
-    """The network of ``checkpoint`` (default: the shipped one for ``dim`` and ``preset``) on ``device``,
-    loaded once."""
-    path = Path(checkpoint) if checkpoint else shipped_checkpoint(dim, preset)
+def network_for(dim: int, checkpoint: str | None, preset: str, device: str = "cpu",
+                grid: int | None = None) -> tuple[Any, dict[str, Any], Path]:
+    """``(network, metadata, path)`` of ``checkpoint`` (default: the shipped one for ``dim``, ``preset``
+    and, for the paper preset's one model per resolution, ``grid`` cells per axis) on ``device``, loaded once."""
+    path = Path(checkpoint) if checkpoint else shipped_checkpoint(dim, preset, grid)
     key = (str(path.resolve()), dim, device)
     if key not in _NETWORKS:
-        _NETWORKS[key] = load_checkpoint(path, dim=dim)[0].to(device)
+        net, meta, _ = load_checkpoint(path, dim=dim)
+        _NETWORKS[key] = (net.to(device), meta, path)
     return _NETWORKS[key]
 
 
@@ -55,7 +57,10 @@ class DCDMPreconditioner(Preconditioner):
     Options: ``checkpoint`` (a path; default the shipped checkpoint of ``preset``), ``preset``
     (``"deep"``: our multilevel network with the mask channel and the coarse solve; ``"paper"``: the
     paper's network), ``network`` (default True; False replaces the network by the identity, keeping
-    the coarse solve: the ablation that shows what the network adds), ``device`` (where the network
+    the coarse solve: the ablation that shows what the network adds), ``slot`` (what fills the
+    network's place: ``"network"``, ``"identity"`` (as ``network=False``) or ``"sgs"``, one symmetric
+    Gauss-Seidel sweep pair, the classical smoother of the same cost class: the fair ablation),
+    ``device`` (where the network
     runs; by default where the arrays are. With NumPy arrays ``"cuda"`` or ``"auto"`` puts the network
     on a GPU while the Krylov loop and the coarse solve stay on the host, one residual and one direction
     crossing per application. With CuPy arrays everything runs on their GPU: the Krylov loop, the coarse
@@ -78,6 +83,8 @@ class DCDMPreconditioner(Preconditioner):
         Option("preset", "str", "deep", "deep: our multilevel network with the coarse solve; paper: the paper's",
                choices=("deep", "paper")),
         Option("network", "bool", True, "False replaces the network by the identity (ablation)"),
+        Option("slot", "str", "network", "what takes the network's place: network, identity or sgs (a symmetric "
+               "Gauss-Seidel sweep pair; ablations)", choices=("network", "identity", "sgs")),
         DEVICE,
     )
     backends = ("numpy", "cupy")
@@ -95,7 +102,9 @@ class DCDMPreconditioner(Preconditioner):
         if not isinstance(grid, GridOperator):
             raise InvalidInputError(GRID_NEEDED.format(name="pc 'dcdm'"))
         self.backend = "cupy" if on_gpu else "numpy"
-        net = network_for(grid.ndim, self.options["checkpoint"], self.options["preset"], self._device(on_gpu))
+        net, meta, path = network_for(grid.ndim, self.options["checkpoint"], self.options["preset"],
+                                      self._device(on_gpu), max(grid.grid_shape))
+        check_resolution(meta, grid.grid_shape, path)
         self.use_network(net, grid)
         if on_gpu and self.coarse is not None:
             self.coarse = self.coarse.on_device(A.A)
@@ -119,7 +128,17 @@ class DCDMPreconditioner(Preconditioner):
     def use_network(self, net: Any, A: GridOperator, coarse: CoarseSpace | None = None) -> "DCDMPreconditioner":
         """Set up with ``net`` (a ``DCDMNet``) on ``A``; ``coarse`` reuses a coarse space already built."""
         self.A = A
-        self.model = DirectionModel(net, A) if self.options["network"] else (lambda r: r)
+        slot = self.options.get("slot", "network")
+        if slot == "sgs":
+            if self.backend == "cupy":
+                raise InvalidInputError("slot='sgs' runs on the host only (NumPy arrays)")
+            from solvers.preconditioners.relaxation import SSORPC
+
+            self.model = SSORPC(omega=1.0).setup(A.to_csr()).apply
+        elif slot == "identity" or not self.options["network"]:
+            self.model = lambda r: r
+        else:
+            self.model = DirectionModel(net, A)
         ratio = net.config.coarse_ratio
         self.coarse = coarse if coarse is not None or not ratio else CoarseSpace(A, ratio)
         return self

@@ -10,17 +10,19 @@ from torch.nn import functional as F
 from solvers import GridOperator, InvalidInputError
 from solvers.backends import array_namespace, backend_of
 
-from .network import DCDMNet
+from .network import DCDMNet, input_scale
 
 __all__ = ["DirectionModel"]
 
 class DirectionModel:
-    """``direction(r)``: the network applied to ``r`` scaled to unit RMS (``sqrt(N) r / ||r||``) on the
-    operator's grid, zero on solid cells.
+    """``direction(r)``: the network applied to ``r / ||r||`` times :func:`~learned.dcdm.network.input_scale`
+    on the operator's grid, zero on solid cells.
 
-    The paper feeds ``r / ||r||``; with entries of size ``1/sqrt(N)`` the convolution biases dominate the
-    output and training collapses to directions orthogonal to ``b`` (loss stuck at 1, measured here at 32^2
-    and 64^2). Unit RMS input fixes that and keeps the input's scale the same at every resolution.
+    The paper preset feeds ``r / ||r||`` as the authors do (``lib/conjugate_gradient.py:1037-1039``). Ours
+    (``input_norm="rms"``) feeds ``sqrt(N) r / ||r||``: with entries of size ``1/sqrt(N)`` the convolution
+    biases dominated the output of our earlier, identity-skipped network and its training collapsed to
+    directions orthogonal to ``b`` (loss stuck at 1, measured at 32^2 and 64^2); unit RMS input also keeps
+    the input's scale the same at every resolution.
     """
 
     def __init__(self, net: DCDMNet, op: GridOperator):
@@ -59,7 +61,7 @@ class DirectionModel:
         if gpu and t.device != self.device:
             raise InvalidInputError(f"the residual is on {t.device} and the network on {self.device}; "
                                     "the network must run where the arrays are")
-        x = (t * (np.sqrt(t.numel()) / norm)).reshape(self.shape).to(device=self.device, dtype=torch.float32)
+        x = (t * (input_scale(self.net.config, t.numel()) / norm)).reshape(self.shape).to(device=self.device, dtype=torch.float32)
         q = self._network(x).to(dtype=torch.float64)
         q = torch.where(self._mask_t > 0, q, torch.zeros((), dtype=q.dtype, device=q.device)).reshape(-1)
         return xp.from_dlpack(q.contiguous()) if gpu else q.cpu().numpy()

@@ -1,8 +1,11 @@
 """The DCDM network: a small convolutional U-Net-like model that maps a residual to a search direction.
 
-``preset="paper"`` is Kaneda et al.'s configuration (16 channels, first convolution linear, 4 convolutions
-at the fine level, average-pool by 2, 6 at the coarse level, nearest upsampling plus a skip-add, 4 more
-convolutions, a final 1x1 linear convolution; no mask channel, one coarsening). ``preset="deep"`` is our
+``preset="paper"`` is Kaneda et al.'s network exactly as their ``src/train.py`` (N = 64 branch) builds it:
+16 channels; a linear 3^d convolution; at the fine level 4 ReLU convolutions, the output of the first
+added back after the third; average-pool by 2; 6 ReLU convolutions at the coarse level in residual pairs;
+nearest upsampling plus the fine level's last output; 4 ReLU convolutions in residual pairs; a plain
+linear ``Dense(1)`` (a 1x1 convolution with bias); Glorot-uniform weights, zero biases (Keras' defaults);
+input ``r / ||r||``. The file:line correspondence is in ``docs/dcdm_faithful.md``. ``preset="deep"`` is our
 variant: the same building blocks, bias-free, with the fluid mask gating the features at every level,
 used beside an exact coarse solve on 4^dim-cell aggregates (``coarse_ratio``; see
 :mod:`learned.dcdm.coarse`), so the network only handles the scales below a few cells and sees the
@@ -20,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["NetConfig", "DCDMNet", "PRESETS"]
+__all__ = ["NetConfig", "DCDMNet", "PRESETS", "input_scale", "parameter_count"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,20 @@ class NetConfig:
     bias: bool = True  # False: every convolution bias-free, so f(c r) = c f(r) for c > 0 (see DCDMNet)
     mask_gate: bool = False  # with mask_channel: the mask multiplies the features at every level instead
     # of entering the first convolution as a second channel (keeps f positively homogeneous)
+    fine_wiring: str = "pairs"  # "pairs": residual pairs at every level (ours); "kaneda": on the way down a
+    # lone first convolution, pairs adding the first one's output back, a lone last one (the authors')
+    init: str = "torch"  # "torch": PyTorch's default initialization; "keras": Glorot-uniform weights, zero biases
+    input_norm: str = "rms"  # "rms": the input is sqrt(N) r / ||r|| (ours); "unit": r / ||r|| (the authors')
+
+    def __post_init__(self) -> None:
+        if self.fine_wiring not in ("pairs", "kaneda"):
+            raise ValueError(f"fine_wiring must be 'pairs' or 'kaneda', got {self.fine_wiring!r}")
+        if self.init not in ("torch", "keras"):
+            raise ValueError(f"init must be 'torch' or 'keras', got {self.init!r}")
+        if self.input_norm not in ("rms", "unit"):
+            raise ValueError(f"input_norm must be 'rms' or 'unit', got {self.input_norm!r}")
+        if self.fine_wiring == "kaneda" and (self.fine_convs < 2 or self.fine_convs % 2):
+            raise ValueError("fine_wiring='kaneda' needs an even fine_convs >= 2 (a lone first, pairs, a lone last)")
 
     def to_dict(self) -> dict:
         """The fields as a plain dict (JSON-ready)."""
@@ -63,7 +80,8 @@ class NetConfig:
 #: bias-free, mask-gated, beside a coarse solve on 4^dim aggregates).
 PRESETS = {
     "paper": lambda dim: NetConfig(dim=dim, channels=16, levels=1, fine_convs=4, coarse_convs=6, up_convs=4,
-                                   mask_channel=False),
+                                   mask_channel=False, identity_skip=False, coarse_ratio=0, bias=True,
+                                   mask_gate=False, fine_wiring="kaneda", init="keras", input_norm="unit"),
     "deep": lambda dim: NetConfig(dim=dim, channels=8, levels=1, fine_convs=2, coarse_convs=4, up_convs=2,
                                   mask_channel=True, coarse_ratio=4, bias=False, mask_gate=True),
 }
@@ -84,6 +102,51 @@ class _ResidualPairs(nn.Module):
                 x = x + skip
                 skip = x
         return x
+
+
+class _KanedaFine(nn.Module):
+    """The authors' fine level (``src/train.py:112-116``): ``a = relu(c1 x)``, then pairs
+    ``a = relu(c3 relu(c2 a)) + a``, then ``relu(c_last a)`` (4 convolutions: the skip after the third)."""
+
+    def __init__(self, conv: type, channels: int, count: int, bias: bool = True):
+        super().__init__()
+        self.convs = nn.ModuleList(conv(channels, channels, 3, padding=1, bias=bias) for _ in range(count))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.convs[0](x))
+        for i in range(1, len(self.convs) - 1, 2):
+            x = F.relu(self.convs[i + 1](F.relu(self.convs[i](x)))) + x
+        return F.relu(self.convs[-1](x))
+
+
+def input_scale(config: NetConfig, n: int) -> float:
+    """The factor the residual's unit vector ``r / ||r||`` is multiplied by before the network sees it:
+    1 for ``input_norm="unit"`` (the authors'), ``sqrt(n)`` for ``"rms"`` (ours: unit RMS), ``n`` cells.
+
+    Examples
+    --------
+    >>> input_scale(PRESETS["paper"](3), 4096), input_scale(PRESETS["deep"](3), 4096)
+    (1.0, 64.0)
+    """
+    return 1.0 if config.input_norm == "unit" else float(n) ** 0.5
+
+
+def parameter_count(config: NetConfig) -> int:
+    """The number of trainable parameters of ``DCDMNet(config)``, from the configuration alone.
+
+    ``c`` channels, 3^d kernels, ``L`` levels: the first convolution ``(i c 3^d + c b)`` with ``i`` input
+    channels, ``L (fine + up) + coarse`` convolutions of ``c^2 3^d + c b`` each, the last ``c + b``
+    (``b`` = 1 with biases, 0 without).
+
+    Examples
+    --------
+    >>> parameter_count(PRESETS["paper"](3)), parameter_count(PRESETS["paper"](2))
+    (97457, 32657)
+    """
+    c, k, b = config.channels, 3 ** config.dim, int(config.bias)
+    inputs = 2 if config.mask_channel and not config.mask_gate else 1
+    inner = config.levels * (config.fine_convs + config.up_convs) + config.coarse_convs
+    return inputs * c * k + c * b + inner * (c * c * k + c * b) + c + b
 
 
 class DCDMNet(nn.Module):
@@ -107,10 +170,17 @@ class DCDMNet(nn.Module):
         conv = nn.Conv2d if config.dim == 2 else nn.Conv3d
         c, bias = config.channels, config.bias
         self.first = conv(2 if config.mask_channel and not config.mask_gate else 1, c, 3, padding=1, bias=bias)
-        self.down = nn.ModuleList(_ResidualPairs(conv, c, config.fine_convs, bias) for _ in range(config.levels))
+        fine = _KanedaFine if config.fine_wiring == "kaneda" else _ResidualPairs
+        self.down = nn.ModuleList(fine(conv, c, config.fine_convs, bias) for _ in range(config.levels))
         self.bottom = _ResidualPairs(conv, c, config.coarse_convs, bias)
         self.up = nn.ModuleList(_ResidualPairs(conv, c, config.up_convs, bias) for _ in range(config.levels))
-        self.last = conv(c, 1, 1, bias=bias)
+        self.last = conv(c, 1, 1, bias=bias)  # the authors' Dense(1): a linear map of the channels at each cell
+        if config.init == "keras":  # Keras' defaults: glorot_uniform kernels, zero biases
+            for m in self.modules():
+                if isinstance(m, (nn.Conv2d, nn.Conv3d)):
+                    nn.init.xavier_uniform_(m.weight)
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
         if config.identity_skip:  # start exactly at q = r
             nn.init.zeros_(self.last.weight)
             if bias:

@@ -18,7 +18,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .coarse import CoarseSpace
 from .data import TrainingDomain, ritz_vectors, sample_batch
 from .method import DCDMPreconditioner
-from .network import PRESETS, DCDMNet
+from .network import PRESETS, DCDMNet, input_scale
 from .stencil import TorchStencil
 
 __all__ = ["train", "dcdm_loss", "energy_loss", "training_domains"]
@@ -40,7 +40,7 @@ def energy_loss(q: torch.Tensor, b: torch.Tensor, apply_A, b_Ainv_b: torch.Tenso
 
     What a step of CG along ``q`` leaves of the error in the norm CG minimizes: ``1 - cos^2`` of the angle
     between ``q`` and ``e`` in the A-inner product, in [0, 1] and invariant to the scale of ``q``. The
-    default for both presets: it measures what the solver's exact line search minimizes, where the paper's
+    default of the deep preset: it measures what the solver's exact line search minimizes, where the paper's
     residual loss also punishes steps that remove error energy but raise the residual's norm (our
     variant's coarse step does, with spikes at aggregate borders).
     ``b_Ainv_b`` holds ``b^T A^{-1} b`` per sample.
@@ -64,8 +64,8 @@ def training_domains(dim: int, grid: int, domains: int, ritz: int, seed: int) ->
 
 
 def _forward(net: DCDMNet, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``f(b)`` for unit-norm ``b``: the input is scaled to unit RMS (see ``DirectionModel``)."""
-    x = b[:, None] * float(np.sqrt(b[0].numel()))
+    """``f(b)`` for unit-norm ``b``, scaled by ``input_scale`` as ``DirectionModel`` scales it."""
+    x = b[:, None] * input_scale(net.config, b[0].numel())
     if net.config.mask_channel:
         x = torch.cat([x, mask.expand_as(x)], dim=1)
     return net(x)[:, 0] * mask
@@ -140,7 +140,8 @@ def train(dim: int = 2, grid: int = 64, preset: str = "deep", *, steps: int = 20
     Parameters
     ----------
     dim, grid : the training grid is ``grid`` cells per axis in ``dim`` dimensions.
-    preset : ``"deep"`` (ours: bias-free, mask gate, beside a coarse solve on 4^dim aggregates) or ``"paper"``.
+    preset : ``"deep"`` (ours: bias-free, mask gate, beside a coarse solve on 4^dim aggregates); the paper
+        preset trains by the authors' protocol in :func:`learned.dcdm.train_paper.train_paper`.
     steps, batch, lr : Adam steps, right-hand sides per step, learning rate (the paper: 1e-4).
     domains : training domains (the open box and random-obstacle boxes).
     ritz : Ritz vectors per domain.
@@ -149,7 +150,7 @@ def train(dim: int = 2, grid: int = 64, preset: str = "deep", *, steps: int = 20
     resume : continue from ``out`` (same arguments): weights, optimizer, random state and step count.
     loss : ``"energy"`` (default: :func:`energy_loss`, the A-norm error a step leaves; needs a sparse
         factorization of each training matrix) or ``"residual"`` (the paper's :func:`dcdm_loss`). Measured
-        with the paper's network at 64^2, 1000 steps: trained on the residual loss, ``dcdm`` had not
+        with our earlier, modified paper network at 64^2, 1000 steps: trained on the residual loss, ``dcdm`` had not
         reached 1e-6 after 300 iterations; trained on the energy loss it needed 29 (open box) and 42
         (unseen obstacles), CG 296 and 330.
     solver_fraction : share of each batch taken from residuals that FCG with the network being trained
@@ -159,8 +160,8 @@ def train(dim: int = 2, grid: int = 64, preset: str = "deep", *, steps: int = 20
 
     Examples
     --------
-    >>> net, losses = train(dim=2, grid=16, preset="paper", steps=30, batch=4, domains=1, ritz=20,
-    ...                     progress=False)
+    >>> net, losses = train(dim=2, grid=16, preset="deep", steps=30, batch=4, domains=1, ritz=20,
+    ...                     progress=False, solver_fraction=0.0)
     >>> len(losses), bool(np.all(np.isfinite(losses)))
     (30, True)
     """
@@ -168,6 +169,9 @@ def train(dim: int = 2, grid: int = 64, preset: str = "deep", *, steps: int = 20
         raise InvalidInputError("dim must be 2 or 3")
     if preset not in PRESETS:
         raise InvalidInputError(f"preset must be one of {', '.join(PRESETS)}")
+    if preset == "paper":
+        raise InvalidInputError("the paper preset trains by the authors' protocol: use "
+                                "learned.dcdm.train_paper.train_paper (solverkit train dcdm --preset paper)")
     config = PRESETS[preset](dim)
     if grid % (2 ** config.levels) or grid < 2 ** (config.levels + 1):
         raise InvalidInputError(f"grid must be a multiple of {2 ** config.levels} and at least "
