@@ -16,7 +16,8 @@ Usage (any PETSc option may follow, e.g. ``-ksp_view``)::
 ``--state FILE`` warm-starts from FILE when it exists (a file saved for other arms is refused) and saves
 the tuner there at the end; ``--fixed ARM`` plays one arm throughout; ``--compare`` runs every arm fixed
 through the whole loop, then the tuner, on the same instances, and prints the ratio to the best fixed
-arm. Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``COMPARE``) lines::
+arm (a fixed arm whose time passes that of the best complete one so far is stopped there, as it can no
+longer be the best: ``abandoned=1``). Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``COMPARE``) lines::
 
     RESULT mode=tuned size=128 steps=40 ranks=2 arms=12 total_seconds=1.9 total_its=412 worst_relres=9.9e-09
         best_arm=2 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=10 most_played=2 ranks_agree=1 prior_solves=0
@@ -115,8 +116,9 @@ class DistributedDiffusion:
             obj.destroy()
 
 
-def run(space, policy: str, policy_options: dict | None = None, state: str = "") -> dict:
-    """The whole loop with one tuner; returns the summary (the same on every rank)."""
+def run(space, policy: str, policy_options: dict | None = None, state: str = "", budget: float = np.inf) -> dict:
+    """The whole loop with one tuner; returns the summary (the same on every rank). A run whose tuned seconds
+    pass ``budget`` stops there (``abandoned``): with ``--compare`` it can no longer be the best fixed arm."""
     comm = PETSc.COMM_WORLD
     loop = DistributedDiffusion(args.size, args.drift, args.seed, comm)
     label = f"drifting-diffusion drift={args.drift} seed={args.seed}"
@@ -132,17 +134,21 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "")
     ksp.setInitialGuessNonzero(True)  # from the previous state, as the Python loop does
     ksp.setFromOptions()
     tuned = tuner.wrap(ksp)
-    worst, t_start = 0.0, time.perf_counter()
+    worst, t_start, spent, abandoned = 0.0, time.perf_counter(), 0.0, False
     for _ in range(args.steps):
+        if spent > budget:  # the same on every rank: the seconds are the maximum over the ranks
+            abandoned = True
+            break
         loop.assemble()
         tuned.setOperators(loop.A)
         tuned.solve(loop.b, loop.u)
         relres = loop.relative_residual()
         worst = max(worst, relres)
         h = tuner.history[-1]
+        spent += h["seconds"]
         if args.verbose:
             PETSc.Sys.Print(f"STEP t={h['t']} arm={h['arm']} rebuilt={int(h['rebuilt'])} its={h['iterations']} "
-                            f"reason={h['reason']} relres={relres:.3e} seconds={h['seconds']:.4f} "
+                            f"reason={h['reason']} relres={relres:.3e} seconds={h['seconds']:.4f} setup={h['setup_seconds']:.4f} "
                             f"pc_type={h['options']['pc_type']}")
         loop.step += 1
     wall = time.perf_counter() - t_start
@@ -161,7 +167,8 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "")
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
             "most_played": int(np.bincount(arms).argmax()), "distinct_arms": len(played),
             "ranks_agree": int(all(e == everyone[0] for e in everyone)), "prior_solves": prior,
-            "converged": int(all(h["converged"] for h in mine))}
+            "converged": int(all(h["converged"] for h in mine)), "steps_run": len(mine),
+            "abandoned": int(abandoned)}
 
 
 def line(tag: str, **fields) -> None:
@@ -183,10 +190,12 @@ def main() -> None:
     if args.compare:
         fixed = []
         for arm in range(len(space)):
-            out = run(space, "fixed", {"arm": arm})
-            fixed.append(out["total_seconds"])
+            complete = [t for t in fixed if np.isfinite(t)]
+            out = run(space, "fixed", {"arm": arm}, budget=min(complete, default=np.inf))
+            fixed.append(np.inf if out["abandoned"] else out["total_seconds"])
             line("FIXED", arm=arm, name=space[arm].name, total_seconds=out["total_seconds"],
-                 total_its=out["total_its"], converged=out["converged"])
+                 total_its=out["total_its"], converged=out["converged"], steps_run=out["steps_run"],
+                 abandoned=out["abandoned"])
     out = run(space, args.policy, state=args.state)
     line("RESULT", mode="tuned", **common, **out)
     if args.compare:
