@@ -145,12 +145,10 @@ class KSPTuner:
         if self.space is not None:
             return self._choose_config(ksp, context, t0)
         comm = ksp.getComm().tompi4py()
-        decision, failure = self._decide(context) if comm.rank == 0 else (None, None)
+        box: list = []
+        decision = self._decide(context, box) if comm.rank == 0 else None
         arm, value, error = comm.bcast(decision, root=0)
-        if error is not None:  # raised on every rank, so that none is left waiting in a collective call
-            if failure is not None:
-                raise failure
-            raise InvalidInputError(error)
+        _raise_everywhere(error, box)  # so that no rank is left waiting in a collective call
         PETSc.Options(ksp.getOptionsPrefix())[self.option] = value
         ksp.setFromOptions()
         # the policy may read the residual history (observe): keep it, reset at every solve
@@ -175,19 +173,17 @@ class KSPTuner:
 
     def _choose_config(self, ksp: Any, context: float | None, t0: float) -> dict[str, Any]:
         comm = ksp.getComm().tompi4py()
-        decision, failure = self._decide_config(context) if comm.rank == 0 else (None, None)
+        box: list = []
+        decision = self._decide_config(context, box) if comm.rank == 0 else None
         arm, rebuild, error = comm.bcast(decision, root=0)
-        if error is not None:  # raised on every rank, so that none is left waiting in a collective call
-            if failure is not None:
-                raise failure
-            raise InvalidInputError(error)
+        _raise_everywhere(error, box)  # so that no rank is left waiting in a collective call
         applied = self.configurator.apply(ksp, arm, rebuild)
         ksp.setConvergenceHistory(reset=True)
         self._pending = (arm, applied, t0, context, time.perf_counter())
         return applied
 
-    def _decide_config(self, context: float | None) -> tuple[tuple[int, bool, str | None], Exception | None]:
-        """Rank 0: ``((arm, rebuild, None), None)`` or ``((-1, False, message), exception)``."""
+    def _decide_config(self, context: float | None, box: list) -> tuple[int, bool, str | None]:
+        """Rank 0: ``(arm, rebuild, None)``, or ``(-1, False, message)`` with the exception put in ``box``."""
         try:
             value = self.policy.choose_value(None, context)
             if value is not None:
@@ -199,13 +195,14 @@ class KSPTuner:
             if self.policy.wants_probe():
                 raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
                                         "does not run; use bandits.Tuner for it")
-            return (arm, bool(self.configurator.rebuild_needed(arm)), None), None
+            return arm, bool(self.configurator.rebuild_needed(arm)), None
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
-            return (-1, False, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"), exc
+            box.append(exc)
+            return -1, False, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
 
-    def _decide(self, context: float | None) -> tuple[tuple[int, Any, str | None], Exception | None]:
-        """Rank 0: ``((arm, value, None), None)``, or ``((-1, None, message), exception)`` when the policy
-        fails or decides something unusable (every rank raises then)."""
+    def _decide(self, context: float | None, box: list) -> tuple[int, Any, str | None]:
+        """Rank 0: ``(arm, value, None)``, or ``(-1, None, message)`` with the exception put in ``box`` when
+        the policy fails or decides something unusable (every rank raises then)."""
         try:
             value = self.policy.choose_value(None, context)
             arm = int(self.policy.select(context))
@@ -219,8 +216,9 @@ class KSPTuner:
                 raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
                                         "does not run; use bandits.Tuner for it")
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
-            return (-1, None, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"), exc
-        return (arm, _plain(value), None), None
+            box.append(exc)
+            return -1, None, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+        return arm, _plain(value), None
 
     def learn(self, ksp: Any, setup_seconds: float | None = None) -> float:
         """Feed the cost of the solve just done back to the policy (rank 0) and record it (all ranks).
@@ -240,18 +238,30 @@ class KSPTuner:
         reason = int(ksp.getConvergedReason())
         rhs = ksp.getRhs()
         b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
-        if comm.rank == 0:
-            result = solvers.SolveResult(
-                x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
-                residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), solve_time=seconds,
-                method=f"petsc:{ksp.getType()}", options={self.option: _plain(value)}, b_norm=b_norm)
-            self.policy.observe(arm, result)
-            self.policy.update(arm, cost)
+        self._feed(comm, arm, cost, lambda: solvers.SolveResult(
+            x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
+            residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), solve_time=seconds,
+            method=f"petsc:{ksp.getType()}", options={self.option: _plain(value)}, b_norm=b_norm))
         self.history.append({"t": len(self.history), "arm": arm, "value": _plain(value), "cost": cost,
                              "iterations": its, "seconds": seconds, "converged": reason > 0,
                              "reason": solvers.Reason(reason).name,
                              "context": None if context is None else float(context)})
         return cost
+
+    def _feed(self, comm: Any, arm: int, cost: float, result: Any) -> None:
+        """Rank 0 gives the policy the solve's result and cost; a failure there (a cost the policy cannot
+        take ...) is raised on every rank, so that none is left waiting in the next collective call."""
+        error, box = None, []
+        if comm.rank == 0:
+            try:
+                self.policy.observe(arm, result())
+                self.policy.update(arm, cost)
+            except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
+                error = f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+                box.append(exc)
+        if comm.size > 1:
+            error = comm.bcast(error, root=0)
+        _raise_everywhere(error, box)
 
     def _learn_config(self, ksp: Any, setup_seconds: float | None) -> float:
         from mpi4py import MPI
@@ -272,14 +282,10 @@ class KSPTuner:
                 else seconds)
         rhs = ksp.getRhs()
         b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
-        if comm.rank == 0:
-            result = solvers.SolveResult(
-                x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
-                residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), setup_time=setup,
-                solve_time=solve_seconds, method=f"petsc:{applied['ksp_type']}", options=dict(applied),
-                b_norm=b_norm)
-            self.policy.observe(arm, result)
-            self.policy.update(arm, cost)
+        self._feed(comm, arm, cost, lambda: solvers.SolveResult(
+            x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
+            residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), setup_time=setup,
+            solve_time=solve_seconds, method=f"petsc:{applied['ksp_type']}", options=dict(applied), b_norm=b_norm))
         self.history.append({"t": len(self.history), "arm": arm, "config": self.space[arm].name, "cost": cost,
                              "iterations": its, "seconds": seconds, "setup_seconds": setup,
                              "solve_seconds": solve_seconds, "overhead": overhead, "converged": reason > 0,
@@ -316,17 +322,15 @@ class KSPTuner:
         rank 0 is raised on every rank). ``comm``: the program's communicator (default
         ``PETSc.COMM_WORLD``)."""
         comm = _mpi_comm(comm)
-        error, failure = None, None
+        error, box = None, []
         if comm.rank == 0:
             try:
                 write_json_atomic(path, self.state_dict())
             except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
-                error, failure = f"{type(exc).__name__}: {exc}", exc
+                error = f"{type(exc).__name__}: {exc}"
+                box.append(exc)
         error = comm.bcast(error, root=0)
-        if error is not None:
-            if failure is not None:
-                raise failure
-            raise InvalidInputError(f"saving the tuner failed on rank 0: {error}")
+        _raise_everywhere(error, box, "saving the tuner failed on rank 0: ")
         return Path(path)
 
     @classmethod
@@ -405,6 +409,20 @@ class TunedKSP:
             object.__setattr__(self, name, value)
         else:
             setattr(self.ksp, name, value)
+
+
+def _raise_everywhere(error: str | None, box: list, prefix: str = "") -> None:
+    """Raise on every rank what failed on rank 0: there its own exception (taken out of ``box``), elsewhere
+    an ``InvalidInputError`` with its message. No frame keeps the exception in a variable, as a reference
+    cycle (frame -> exception -> traceback -> frame) would keep the frames' PETSc objects alive until a
+    garbage collection on one rank only, and that rank's PETSc finalization would then wait for the others."""
+    if error is None:
+        return
+    failure = box.pop() if box else InvalidInputError(prefix + error)
+    try:
+        raise failure
+    finally:
+        del failure
 
 
 def _mpi_comm(comm: Any) -> Any:

@@ -3,8 +3,7 @@
 
     mpiexec -n 2 python tests/petsc/config_tuner_checks.py STATE_DIR
 
-Rank 0 prints one line ``RESULT {json}`` with what each rank saw; the refusal of a file saved for another
-space prints ``RAISED rank R: message`` on every rank.
+Rank 0 prints one line ``RESULT {json}`` with what each rank saw, the errors each rank raised included.
 """
 from __future__ import annotations
 
@@ -241,12 +240,31 @@ def _mpi_main(folder: str) -> None:
     same_state = json.dumps(loaded.policy.state_dict(), sort_keys=True) == json.dumps(rank0_state, sort_keys=True)
     try:
         KSPTuner.load(path, space=space + PetscSpace.grid("cg", "jacobi"))
-        print(f"NOT RAISED rank {comm.rank}", flush=True)
+        refused = None
     except InvalidInputError as exc:
-        print(f"RAISED rank {comm.rank}: {exc}", flush=True)
+        refused = str(exc)
+    # a policy that fails on rank 0 (thompson cannot take the zero cost of a solve that needs no iteration)
+    # fails every rank, none is left waiting
+    da = PETSc.DMDA().create([16, 16], dof=1, stencil_width=1, comm=PETSc.COMM_WORLD)
+    A, b = system(da, 0)
+    x = b.duplicate()
+    x.set(0.0)
+    ksp = make_ksp(PETSc.COMM_WORLD, "zero_")
+    ksp.setOperators(A)
+    ksp.solve(b, x)
+    ksp.setInitialGuessNonzero(True)
+    failing = KSPTuner(space=space, policy="thompson", cost="iterations", seed=0)
+    try:
+        failing.solve(ksp, b, x)
+        policy_failure = None
+    except InvalidInputError as exc:
+        policy_failure = str(exc)
+    for obj in (ksp, A, b, x, da):
+        obj.destroy()
     mine = {"leak": leak["history"], "reuse": reuse["steps"], "tuned": [[h["arm"], h["rebuilt"], h["options"]]
                                                                          for h in tuner.history],
-            "loaded_history": loaded.history == tuner.history, "loaded_policy_state": same_state}
+            "loaded_history": loaded.history == tuner.history, "loaded_policy_state": same_state,
+            "refused": refused, "policy_failure": policy_failure}
     everyone = comm.gather(mine, root=0)
     if comm.rank == 0:
         print("RESULT " + json.dumps({"size": comm.size, "ranks": everyone, "leak": leak["steps"]}), flush=True)
