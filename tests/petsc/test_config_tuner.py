@@ -49,7 +49,7 @@ def test_options_of_an_arm_do_not_leak_into_the_next():
 
 
 def test_kept_preconditioner_is_petscs_reuse_and_is_rebuilt_after_another_pc_type():
-    # arm 1: GAMG kept 3 steps; arm 2: SOR; arm 0: GAMG rebuilt every step
+    # arm 1: GAMG kept 3 steps; arm 2: SOR; arm 0: GAMG rebuilt every step; the matrix drifts every step
     steps = reuse_run((1, 1, 1, 1, 2, 1, 0, 1))["steps"]
     assert [s["rebuilt"] for s in steps] == [True, False, False, True, True, True, True, False]
     assert [s["pc_age"] for s in steps] == [0, 1, 2, 0, 0, 0, 0, 1]
@@ -60,8 +60,12 @@ def test_kept_preconditioner_is_petscs_reuse_and_is_rebuilt_after_another_pc_typ
             assert s["its"] == s["ref_its"], s
             if s["rebuilt"]:
                 assert s["its"] == s["fresh_its"], s
-    # a kept hierarchy is really the old one: on some kept step it differs from one built on that matrix
-    assert any(s["its"] != s["fresh_its"] for s in steps if not s["rebuilt"] and s["arm"] != 2), steps
+    # a kept hierarchy is really the old one: on the drifting matrices it needs clearly more iterations than
+    # one set up on the step's matrix (13-20 against 9 here), and after SOR came in between (step 5) GAMG
+    # was set up anew (9)
+    kept = [s for s in steps if not s["rebuilt"]]
+    assert len(kept) == 3 and all(s["its"] >= s["fresh_its"] + 3 for s in kept), steps
+    assert steps[5]["its"] == steps[5]["fresh_its"]
 
 
 def test_every_offered_arm_reaches_the_tolerance_on_the_true_residual():
