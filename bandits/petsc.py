@@ -1,4 +1,5 @@
-"""Tuning inside PETSc programs: learn a PETSc option (``pc_sor_omega`` ...) across a time-stepping loop.
+"""Tuning inside PETSc programs: learn a PETSc option (``pc_sor_omega`` ...), or a whole configuration (KSP
+type, PC type, their options, preconditioner reuse), across a time-stepping loop.
 
 The PETSc program keeps its solver code: it wraps its KSP once (``ksp = KSPTuner(...).wrap(ksp)``) and
 goes on calling ``ksp.solve(b, x)``. Before each solve the tuner writes the chosen value into the
@@ -13,10 +14,22 @@ wall time is reduced with max.
 The policy's ``observe`` receives a ``SolveResult`` made from the KSP (reason, iterations, the residual
 norms the KSP monitored, ``x`` the solution ``Vec``); for that the tuner turns on the KSP's residual
 history, reset at every solve.
+
+Over a configuration space (``KSPTuner(space=...)``, a :class:`~bandits.petsc_space.PetscSpace`) each arm
+is a set of PETSc options plus a reuse rule; :class:`~bandits.petsc_config.KSPConfigurator` applies it
+(clearing the previous arm's options) and keeps or rebuilds the preconditioner. The cost is then the
+wall time of the whole tuned step - the decision and its broadcast, applying the options, ``KSPSetUp``
+and ``KSPSolve`` - reduced with max over the ranks, as the slowest rank sets the pace. Every rank
+keeps the same history (arms, the options in effect, times); the policy lives on rank 0.
+:meth:`KSPTuner.save` / :meth:`KSPTuner.load` persist it across jobs (rank 0 writes atomically; every
+rank receives what rank 0 read), refusing a file made for another space.
 """
 from __future__ import annotations
 
+import json
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,14 +37,19 @@ import numpy as np
 import solvers
 from solvers import InvalidInputError
 
+from .petsc_config import KSPConfigurator
+from .petsc_space import PetscSpace
 from .policies import TuningTarget, make_policy
-from .tuner import check_tuner_setup
+from .tuner import check_tuner_setup, write_json_atomic
 
-__all__ = ["KSPTuner", "TunedKSP"]
+__all__ = ["KSPTuner", "TunedKSP", "FORMAT"]
+
+#: the ``format`` field of a saved KSPTuner
+FORMAT = "solverkit-ksptuner/1"
 
 
 class KSPTuner:
-    """A bandit over the values of one PETSc option, fed by the KSP's iteration counts.
+    """A bandit over the values of one PETSc option, or over a space of PETSc configurations.
 
     Parameters
     ----------
@@ -45,11 +63,22 @@ class KSPTuner:
         or plug-in. Policies that declare ``needs_matrix`` (``young``) are refused: the matrix stays in
         the PETSc program. Continuous values (:meth:`~bandits.Policy.choose_value`, called with ``A=None``)
         are decided on rank 0 and broadcast like arms; probes are not run here.
-    cost : {"iterations", "time"}
+    cost : {"iterations", "time", "wall"}, optional
+        The KSP's iteration count; the seconds of the solve (with a space: ``KSPSetUp`` plus ``KSPSolve``);
+        or (with a space) the wall seconds of the whole tuned step, tuner included. Times are the
+        maximum over the ranks. Default: ``"wall"`` with a space, else ``"iterations"``.
     seed : int, optional
         Seeds rank 0's policy.
     context_range : (low, high), optional
         For contextual policies; pass the context with ``tuned.context = c`` before each solve.
+    policy_options : dict, optional
+        Extra arguments of the policy.
+    space : bandits.petsc_space.PetscSpace, optional
+        Tune whole configurations: each arm sets the KSP type, the PC type and their options and decides
+        whether the preconditioner set up on an earlier matrix is kept (``option``/``values`` are then
+        unused). The KSP and PC types are checked against this PETSc build when the tuner is made.
+    problem_signature : str, optional
+        A label of the problem, saved with the tuner: :meth:`load` refuses a file saved for another one.
 
     Examples
     --------
@@ -59,40 +88,67 @@ class KSPTuner:
     >>> ksp = KSPTuner("pc_sor_omega", seed=0).wrap(ksp)     # doctest: +SKIP
     >>> for step in range(100):                              # doctest: +SKIP
     ...     ksp.setOperators(A_step); ksp.solve(b, x)        # the simulation's own code, unchanged
+
+    Over configurations; a later job warm-starts from the file the first one saved (second line):
+
+    >>> from bandits.petsc_space import petsc_spd_space
+    >>> space = petsc_spd_space()                            # hypre arms only where the build has it
+    >>> tuner = KSPTuner(space=space, policy="thompson", seed=0)     # doctest: +SKIP
+    >>> tuner = KSPTuner.load("tuner.json", space=space)    # doctest: +SKIP
+    >>> ksp = tuner.wrap(ksp)                                # doctest: +SKIP
+    >>> for step in range(100):                              # doctest: +SKIP
+    ...     ksp.setOperators(A_step); ksp.solve(b, x)
+    >>> tuner.save("tuner.json")                             # doctest: +SKIP
     """
 
     def __init__(self, option: str = "pc_sor_omega", values: Any = None, policy: str = "tsallis-inf",
-                 cost: str = "iterations", seed: int | None = None, context_range: tuple[float, float] | None = None,
-                 policy_options: dict | None = None):
+                 cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
+                 policy_options: dict | None = None, *, space: PetscSpace | None = None,
+                 problem_signature: str | None = None):
+        if space is not None:
+            if not isinstance(space, PetscSpace):
+                raise InvalidInputError(f"space must be a bandits.petsc_space.PetscSpace, got {type(space).__name__}")
+            space.check_available()
+            option = "config"
         option = option.lstrip("-")
         if not option:
             raise InvalidInputError("option must name a PETSc option, e.g. 'pc_sor_omega'")
-        values = check_tuner_setup(cost, values, option, option.endswith("omega"))
+        cost = cost if cost is not None else ("wall" if space is not None else "iterations")
+        values = check_tuner_setup(cost, space if space is not None else values, option, option.endswith("omega"))
         if option.endswith("sor_omega"):
             for v in values:
                 solvers.inputs.check_omega(float(v))
         self.option, self.values, self.cost, self.seed = option, values, cost, seed
-        self.policy_name = policy
+        self.space, self.problem_signature = space, problem_signature
+        self.policy_name, self.context_range = policy, context_range
+        self.policy_options = dict(policy_options or {})
         target = TuningTarget(values=tuple(values), param=option, has_matrix=False)
         self.policy = make_policy(policy, target, seed=seed, context_range=context_range, options=policy_options)
+        self.configurator = KSPConfigurator(space) if space is not None else None
         self.history: list[dict[str, Any]] = []
-        self._pending: tuple[int, Any, float, float | None] | None = None
+        #: global number of rows of the systems learned on (set at the first solve)
+        self.matrix_size: int | None = None
+        self._check_size_on_next_solve = False
+        self._pending: tuple | None = None
 
     def wrap(self, ksp: Any) -> "TunedKSP":
         """A stand-in for ``ksp`` whose ``solve(b, x)`` is tuned; everything else goes to ``ksp``."""
         return TunedKSP(ksp, self)
 
     def choose(self, ksp: Any, context: float | None = None) -> Any:
-        """Pick the value for the next solve (rank 0 decides, every rank receives it) and set it on ``ksp``."""
+        """Pick the value (or configuration) for the next solve (rank 0 decides, every rank receives it) and
+        set it on ``ksp``; returns the value, or with a space the options now in effect."""
         from petsc4py import PETSc
 
+        t0 = time.perf_counter()
+        self._check_size(ksp)
+        if self.space is not None:
+            return self._choose_config(ksp, context, t0)
         comm = ksp.getComm().tompi4py()
-        decision, failure = self._decide(context) if comm.rank == 0 else (None, None)
+        box: list = []
+        decision = self._decide(context, box) if comm.rank == 0 else None
         arm, value, error = comm.bcast(decision, root=0)
-        if error is not None:  # raised on every rank, so that none is left waiting in a collective call
-            if failure is not None:
-                raise failure
-            raise InvalidInputError(error)
+        _raise_everywhere(error, box)  # so that no rank is left waiting in a collective call
         PETSc.Options(ksp.getOptionsPrefix())[self.option] = value
         ksp.setFromOptions()
         # the policy may read the residual history (observe): keep it, reset at every solve
@@ -100,9 +156,53 @@ class KSPTuner:
         self._pending = (arm, value, time.perf_counter(), context)
         return value
 
-    def _decide(self, context: float | None) -> tuple[tuple[int, Any, str | None], Exception | None]:
-        """Rank 0: ``((arm, value, None), None)``, or ``((-1, None, message), exception)`` when the policy
-        fails or decides something unusable (every rank raises then)."""
+    def _check_size(self, ksp: Any) -> None:
+        """Record the size of the systems; a loaded tuner refuses systems of another size (every rank
+        sees the same global size, so every rank raises)."""
+        A, _ = ksp.getOperators()
+        n = int(A.getSize()[0]) if A.handle else 0
+        if n <= 0:  # no operators yet: KSPSolve will say so
+            return
+        if self._check_size_on_next_solve and self.matrix_size not in (None, n):
+            raise InvalidInputError(f"this tuner was loaded from a file learned on systems of {self.matrix_size} rows, "
+                                    f"and this one has {n}: its knowledge does not carry over. Start a new tuner, or "
+                                    "load with remap=True to keep the learned state as a prior")
+        self._check_size_on_next_solve = False
+        if self.matrix_size is None:
+            self.matrix_size = n
+
+    def _choose_config(self, ksp: Any, context: float | None, t0: float) -> dict[str, Any]:
+        comm = ksp.getComm().tompi4py()
+        box: list = []
+        decision = self._decide_config(context, box) if comm.rank == 0 else None
+        arm, rebuild, error = comm.bcast(decision, root=0)
+        _raise_everywhere(error, box)  # so that no rank is left waiting in a collective call
+        applied = self.configurator.apply(ksp, arm, rebuild)
+        ksp.setConvergenceHistory(reset=True)
+        self._pending = (arm, applied, t0, context, time.perf_counter())
+        return applied
+
+    def _decide_config(self, context: float | None, box: list) -> tuple[int, bool, str | None]:
+        """Rank 0: ``(arm, rebuild, None)``, or ``(-1, False, message)`` with the exception put in ``box``."""
+        try:
+            value = self.policy.choose_value(None, context)
+            if value is not None:
+                raise InvalidInputError(f"policy {self.policy_name!r} chose a continuous value, but a configuration "
+                                        "space has only its arms")
+            arm = int(self.policy.select(context))
+            if not 0 <= arm < len(self.values):
+                raise InvalidInputError(f"policy {self.policy_name!r} selected arm {arm} of {len(self.values)}")
+            if self.policy.wants_probe():
+                raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
+                                        "does not run; use bandits.Tuner for it")
+            return arm, bool(self.configurator.rebuild_needed(arm)), None
+        except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
+            box.append(exc)
+            return -1, False, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+
+    def _decide(self, context: float | None, box: list) -> tuple[int, Any, str | None]:
+        """Rank 0: ``(arm, value, None)``, or ``(-1, None, message)`` with the exception put in ``box`` when
+        the policy fails or decides something unusable (every rank raises then)."""
         try:
             value = self.policy.choose_value(None, context)
             arm = int(self.policy.select(context))
@@ -116,13 +216,19 @@ class KSPTuner:
                 raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
                                         "does not run; use bandits.Tuner for it")
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
-            return (-1, None, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"), exc
-        return (arm, _plain(value), None), None
+            box.append(exc)
+            return -1, None, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+        return arm, _plain(value), None
 
-    def learn(self, ksp: Any) -> float:
-        """Feed the cost of the solve just done back to the policy (rank 0) and record it (all ranks)."""
+    def learn(self, ksp: Any, setup_seconds: float | None = None) -> float:
+        """Feed the cost of the solve just done back to the policy (rank 0) and record it (all ranks).
+
+        ``setup_seconds``: this rank's time in ``ksp.setUp()`` when the caller timed it apart from the
+        solve (:meth:`solve` does); otherwise the set-up is counted in the solve."""
         if self._pending is None:
             raise InvalidInputError("learn() without choose(): call choose(ksp) before ksp.solve")
+        if self.space is not None:
+            return self._learn_config(ksp, setup_seconds)
         arm, value, t0, context = self._pending
         self._pending = None
         comm = ksp.getComm().tompi4py()
@@ -132,25 +238,152 @@ class KSPTuner:
         reason = int(ksp.getConvergedReason())
         rhs = ksp.getRhs()
         b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
-        if comm.rank == 0:
-            result = solvers.SolveResult(
-                x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
-                residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), solve_time=seconds,
-                method=f"petsc:{ksp.getType()}", options={self.option: _plain(value)}, b_norm=b_norm)
-            self.policy.observe(arm, result)
-            self.policy.update(arm, cost)
+        self._feed(comm, arm, cost, lambda: solvers.SolveResult(
+            x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
+            residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), solve_time=seconds,
+            method=f"petsc:{ksp.getType()}", options={self.option: _plain(value)}, b_norm=b_norm))
         self.history.append({"t": len(self.history), "arm": arm, "value": _plain(value), "cost": cost,
                              "iterations": its, "seconds": seconds, "converged": reason > 0,
                              "reason": solvers.Reason(reason).name,
                              "context": None if context is None else float(context)})
         return cost
 
+    def _feed(self, comm: Any, arm: int, cost: float, result: Any) -> None:
+        """Rank 0 gives the policy the solve's result and cost; a failure there (a cost the policy cannot
+        take ...) is raised on every rank, so that none is left waiting in the next collective call."""
+        error, box = None, []
+        if comm.rank == 0:
+            try:
+                self.policy.observe(arm, result())
+                self.policy.update(arm, cost)
+            except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
+                error = f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+                box.append(exc)
+        if comm.size > 1:
+            error = comm.bcast(error, root=0)
+        _raise_everywhere(error, box)
+
+    def _learn_config(self, ksp: Any, setup_seconds: float | None) -> float:
+        from mpi4py import MPI
+
+        arm, applied, t0, context, t_applied = self._pending
+        self._pending = None
+        comm = ksp.getComm().tompi4py()
+        its, reason = int(ksp.getIterationNumber()), int(ksp.getConvergedReason())
+        now = time.perf_counter()
+        setup = 0.0 if setup_seconds is None else float(setup_seconds)
+        local = np.array([now - t0, setup, now - t_applied - setup, t_applied - t0])
+        worst = np.empty_like(local)
+        comm.Allreduce(local, worst, op=MPI.MAX)  # the slowest rank sets the pace
+        seconds, setup, solve_seconds, overhead = (float(v) for v in worst)
+        rebuilt = not applied["reuse"]
+        info = self.configurator.record(rebuilt, setup, solve_seconds, its)
+        cost = (float(its) if self.cost == "iterations" else setup + solve_seconds if self.cost == "time"
+                else seconds)
+        rhs = ksp.getRhs()
+        b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
+        self._feed(comm, arm, cost, lambda: solvers.SolveResult(
+            x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
+            residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), setup_time=setup,
+            solve_time=solve_seconds, method=f"petsc:{applied['ksp_type']}", options=dict(applied), b_norm=b_norm))
+        self.history.append({"t": len(self.history), "arm": arm, "config": self.space[arm].name, "cost": cost,
+                             "iterations": its, "seconds": seconds, "setup_seconds": setup,
+                             "solve_seconds": solve_seconds, "overhead": overhead, "converged": reason > 0,
+                             "reason": solvers.Reason(reason).name, **info,
+                             "context": None if context is None else float(context), "options": applied})
+        return cost
+
     def solve(self, ksp: Any, b: Any, x: Any, context: float | None = None) -> Any:
-        """``choose``, ``ksp.solve(b, x)``, ``learn``; returns the value used."""
+        """``choose``, ``ksp.setUp()`` (timed apart with a space), ``ksp.solve(b, x)``, ``learn``; returns
+        the value used (with a space, the options in effect)."""
         value = self.choose(ksp, context)
+        setup_seconds = None
+        if self.space is not None:
+            t = time.perf_counter()
+            ksp.setUp()
+            setup_seconds = time.perf_counter() - t
         ksp.solve(b, x)
-        self.learn(ksp)
+        self.learn(ksp, setup_seconds)
         return value
+
+    # -- persistence --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """What :meth:`save` writes: the set-up, rank 0's policy state and the (shared) history."""
+        return {"format": FORMAT, "option": self.option, "values": None if self.space is not None else
+                [_plain(v) for v in self.values], "space": None if self.space is None else self.space.to_list(),
+                "space_signature": None if self.space is None else self.space.signature(),
+                "policy": self.policy_name, "cost": self.cost, "seed": self.seed,
+                "context_range": self.context_range, "policy_options": self.policy_options,
+                "policy_state": self.policy.state_dict(), "history": self.history,
+                "problem_signature": self.problem_signature, "matrix_size": self.matrix_size}
+
+    def save(self, path: str | os.PathLike, comm: Any = None) -> Path:
+        """Write the tuner as JSON, atomically, from rank 0 (collective: call it on every rank; an error on
+        rank 0 is raised on every rank). ``comm``: the program's communicator (default
+        ``PETSc.COMM_WORLD``)."""
+        comm = _mpi_comm(comm)
+        error, box = None, []
+        if comm.rank == 0:
+            try:
+                write_json_atomic(path, self.state_dict())
+            except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
+                error = f"{type(exc).__name__}: {exc}"
+                box.append(exc)
+        error = comm.bcast(error, root=0)
+        _raise_everywhere(error, box, "saving the tuner failed on rank 0: ")
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, space: PetscSpace | None = None, problem_signature: str | None = None,
+             *, comm: Any = None, remap: bool = False) -> "KSPTuner":
+        """Resume a tuner saved with :meth:`save` (collective: rank 0 reads the file, every rank receives it,
+        so every rank holds the same state and raises the same error).
+
+        A warm start of a new job: pass the job's ``space``; a file saved for another space (other arms,
+        or another order) is refused with what differs, as the policy's state is indexed by arm, and so is
+        a file saved for another ``problem_signature`` label and, at the first solve, a system of another
+        size (``remap=True`` accepts another problem and keeps the learned state as a prior). The kept
+        preconditioner is not saved: the first solve of the new job sets one up.
+        """
+        comm = _mpi_comm(comm)
+        text, error = None, None
+        if comm.rank == 0:
+            try:
+                text = Path(path).read_text()
+            except OSError as exc:
+                error = f"{path}: not a readable tuner file ({exc})"
+        text, error = comm.bcast((text, error), root=0)
+        if error is not None:
+            raise InvalidInputError(error)
+        try:
+            state = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInputError(f"{path}: not a readable tuner file ({exc})") from exc
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise InvalidInputError(f"{path}: not a solverkit KSPTuner file (format {FORMAT!r})")
+        saved_space = None if state["space"] is None else PetscSpace.from_list(state["space"])
+        if space is not None:
+            if saved_space is None:
+                raise InvalidInputError(f"{path}: this tuner tunes the option {state['option']!r}, not a "
+                                        "configuration space")
+            if space.signature() != saved_space.signature():
+                raise InvalidInputError(f"{path}: saved for another configuration space ({saved_space.difference(space)}"
+                                        "); its learned state is indexed by arm and cannot be reused: start a new "
+                                        "tuner or load it with the space it was saved with")
+        saved_label = state.get("problem_signature")
+        if problem_signature is not None and saved_label is not None and problem_signature != saved_label \
+                and not remap:
+            raise InvalidInputError(f"{path}: learned on problem {saved_label!r}, not {problem_signature!r}; start a "
+                                    "new tuner, or pass remap=True to keep the learned state as a prior")
+        cr = state["context_range"]
+        tuner = cls(state["option"], state["values"], state["policy"], state["cost"], state["seed"],
+                    tuple(cr) if cr is not None else None, state["policy_options"], space=saved_space,
+                    problem_signature=problem_signature if problem_signature is not None else saved_label)
+        tuner.policy.load_state_dict(state["policy_state"])
+        tuner.history = state["history"]
+        tuner.matrix_size = None if remap else state.get("matrix_size")
+        tuner._check_size_on_next_solve = not remap
+        return tuner
 
     @property
     def total_cost(self) -> float:
@@ -176,6 +409,29 @@ class TunedKSP:
             object.__setattr__(self, name, value)
         else:
             setattr(self.ksp, name, value)
+
+
+def _raise_everywhere(error: str | None, box: list, prefix: str = "") -> None:
+    """Raise on every rank what failed on rank 0: there its own exception (taken out of ``box``), elsewhere
+    an ``InvalidInputError`` with its message. No frame keeps the exception in a variable, as a reference
+    cycle (frame -> exception -> traceback -> frame) would keep the frames' PETSc objects alive until a
+    garbage collection on one rank only, and that rank's PETSc finalization would then wait for the others."""
+    if error is None:
+        return
+    failure = box.pop() if box else InvalidInputError(prefix + error)
+    try:
+        raise failure
+    finally:
+        del failure
+
+
+def _mpi_comm(comm: Any) -> Any:
+    """An mpi4py communicator from a PETSc one, an mpi4py one, or ``None`` (``PETSc.COMM_WORLD``)."""
+    if comm is None:
+        from solvers.petsc._lib import petsc
+
+        comm = petsc().COMM_WORLD
+    return comm.tompi4py() if hasattr(comm, "tompi4py") else comm
 
 
 def _mpi_max() -> Any:

@@ -139,7 +139,13 @@ class ConfigSpace:
             if c.name in seen:
                 raise InvalidInputError(f"configuration {c.name} appears twice")
             seen.add(c.name)
-            _validate(c)
+            self.validate_config(c)
+
+    def validate_config(self, config: Config) -> None:
+        """Refuse an arm this space cannot run (``InvalidInputError``); a space of another solver family
+        (:class:`bandits.petsc_space.PetscSpace`) overrides it. Default: build the solver once without a
+        matrix, so that unknown names and bad values are refused by the registry's option tables."""
+        _validate(config)
 
     @classmethod
     def grid(cls, method: str | list[str], pc: str | None | list = None, *, rebuild: Any = 1,
@@ -157,7 +163,10 @@ class ConfigSpace:
     def __add__(self, other: "ConfigSpace") -> "ConfigSpace":
         if not isinstance(other, ConfigSpace):
             return NotImplemented
-        return ConfigSpace(self.configs + other.configs)
+        if type(other) is not type(self):
+            raise InvalidInputError(f"cannot join a {type(self).__name__} and a {type(other).__name__}: their arms "
+                                    "run in different solvers")
+        return type(self)(self.configs + other.configs)
 
     def __len__(self) -> int:
         return len(self.configs)
@@ -203,7 +212,7 @@ class ConfigSpace:
         return "; ".join(parts) or "the same arms in another order"
 
     def __repr__(self) -> str:
-        return f"ConfigSpace({len(self)} configurations)"
+        return f"{type(self).__name__}({len(self)} configurations)"
 
 
 def _validate(c: Config) -> None:

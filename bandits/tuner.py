@@ -18,7 +18,7 @@ from .policies import TuningTarget, make_policy
 from .reuse import ConfigRunner
 from .space import ConfigSpace
 
-__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature"]
+__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature", "write_json_atomic"]
 
 #: the paper's arms: 20 values of omega on [1, 1.95]
 DEFAULT_OMEGAS = tuple(float(w) for w in np.linspace(1.0, 1.95, 20))
@@ -39,6 +39,32 @@ def matrix_signature(A: Any) -> dict[str, Any]:
     nnz = getattr(matrix, "nnz", None)
     return {"n": int(matrix.shape[0]), "nnz": None if nnz is None else int(nnz),
             "dtype": str(getattr(matrix, "dtype", "unknown"))}
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically: a temporary file in the same folder, flushed to disk,
+    then renamed over ``path``, so that a crash leaves the old file or the complete new one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> write_json_atomic(folder / "state.json", {"t": 3}).read_text()
+    '{"t": 3}'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def check_tuner_setup(cost: str, values: Any, what: str, is_omega: bool) -> list:
@@ -249,19 +275,7 @@ class Tuner:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the tuner (configuration, policy state, history) as JSON, atomically: the file is either
         the old one or the complete new one, never half-written."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.state_dict(), f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_json_atomic(path, self.state_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike, space: ConfigSpace | None = None, problem_signature: str | None = None,

@@ -1,0 +1,208 @@
+"""A KSPTuner over whole PETSc configurations in a time-stepping loop: drifting variable-coefficient diffusion.
+
+The loop of :class:`pde_examples.drifting.DriftingDiffusion` (implicit Euler for
+``u_t = div(k grad u) + f``, log-normal conductivity ``k`` that turns a little every step, a source
+circling the domain), assembled on a distributed DMDA: every rank builds its own rows. Each step solves
+with the tuned KSP from the previous state; the tuner (``bandits.petsc.KSPTuner`` over
+``bandits.petsc_space.petsc_spd_space()``: CG with GAMG, with hypre's BoomerAMG where this PETSc has it,
+with SSOR, FCG with solverkit's AMG through RegistryPC; the preconditioner rebuilt every step, kept 10
+steps, or kept until amortized) pays the wall time of set-up plus solve, the slowest rank's.
+
+Usage (any PETSc option may follow, e.g. ``-ksp_view``)::
+
+    mpiexec -n 2 python examples/petsc/config_tuner_loop.py [--size 128] [--steps 40] [--drift slow]
+        [--policy thompson] [--seed 0] [--state tuner.json] [--fixed ARM] [--compare] [--list] [--verbose]
+
+``--state FILE`` warm-starts from FILE when it exists (a file saved for other arms is refused) and saves
+the tuner there at the end; ``--fixed ARM`` plays one arm throughout; ``--compare`` runs every arm fixed
+through the whole loop, then the tuner, on the same instances, and prints the ratio to the best fixed
+arm (a fixed arm whose time passes that of the best complete one so far is stopped there, as it can no
+longer be the best: ``abandoned=1``). Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``COMPARE``) lines::
+
+    RESULT mode=tuned size=128 steps=40 ranks=2 arms=12 total_seconds=1.9 total_its=412 worst_relres=9.9e-09
+        best_arm=2 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=10 most_played=2 ranks_agree=1 prior_solves=0
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+parser.add_argument("--size", type=int, default=128, help="unknowns per side (default 128)")
+parser.add_argument("--steps", type=int, default=40, help="time steps (default 40)")
+parser.add_argument("--drift", default="slow", help="slow, fast or an angle per step (default slow)")
+parser.add_argument("--policy", default="thompson", help="a registered tuner policy (default thompson)")
+parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--rtol", type=float, default=1e-8)
+parser.add_argument("--state", default="", help="warm-start from this file if it exists; save there at the end")
+parser.add_argument("--remap", action="store_true", help="accept a state learned on another size")
+parser.add_argument("--fixed", default=None, help="play this arm (index or name) at every step")
+parser.add_argument("--compare", action="store_true", help="every arm fixed, then the tuner")
+parser.add_argument("--list", action="store_true", help="print the arms and exit")
+parser.add_argument("--verbose", action="store_true", help="one STEP line per step")
+args, petsc_args = parser.parse_known_args()
+
+import petsc4py  # noqa: E402
+
+petsc4py.init([sys.argv[0], *petsc_args])
+import numpy as np  # noqa: E402
+from petsc4py import PETSc  # noqa: E402
+
+from bandits.petsc import KSPTuner  # noqa: E402
+from bandits.petsc_space import petsc_spd_space  # noqa: E402
+from pde_examples.drifting import DriftingDiffusion  # noqa: E402
+from pde_examples.sequences import bump  # noqa: E402
+from pde_examples.stencils import diffusion_stencil  # noqa: E402
+
+OFFSETS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
+
+
+class DistributedDiffusion:
+    """DriftingDiffusion's systems on a DMDA. The field's first axis is the DMDA's y, its second the DMDA's
+    x, so the DMDA's natural order is the field's C order: the same unknowns as the Python loop."""
+
+    def __init__(self, n: int, drift: str, seed: int, comm: PETSc.Comm):
+        self.sim = DriftingDiffusion(n, drift, seed=seed)  # the random fields: the same seed on every rank
+        self.n = n
+        self.da = PETSc.DMDA().create([n, n], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR,
+                                      comm=comm)
+        (xs, xe), (ys, ye) = self.da.getRanges()
+        a, b = np.meshgrid(np.arange(ys, ye), np.arange(xs, xe), indexing="ij")
+        a, b = a.ravel(), b.ravel()  # local rows in PETSc's local order (x fastest)
+        rows, cols, which, where = [], [], [], []
+        for k, (da_, db_) in enumerate(OFFSETS):
+            ok = (a + da_ >= 0) & (a + da_ < n) & (b + db_ >= 0) & (b + db_ < n)
+            rows.append(np.flatnonzero(ok))
+            cols.append((a[ok] + da_) * n + (b[ok] + db_))  # natural index of the neighbour
+            which.append(np.full(ok.sum(), k))
+            where.append(a[ok] * n + b[ok])
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        cols = np.asarray(self.da.getAO().app2petsc(cols.astype(PETSc.IntType)))
+        order = np.lexsort((cols, rows))
+        self.cols = cols[order].astype(PETSc.IntType)
+        self.which, self.where = np.concatenate(which)[order], np.concatenate(where)[order]
+        self.indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=a.size))].astype(PETSc.IntType)
+        h = 1.0 / (n + 1)
+        self.points = np.stack([h * (a + 1.0), h * (b + 1.0)], axis=1)
+        self.A = self.da.createMatrix()
+        self.u, self.b = self.da.createGlobalVec(), self.da.createGlobalVec()
+        self.u.set(0.0)
+        self.step = 0
+
+    def assemble(self) -> None:
+        """``A = I + dt K`` and ``b = u + dt f`` of the next step, this rank's rows."""
+        sim, step = self.sim, self.step + 1
+        st = diffusion_stencil(sim.conductivity(step), sim.shape, sim.spacing)
+        coef = np.stack([st[o].ravel() for o in OFFSETS])
+        values = sim.dt * coef[self.which, self.where] + (self.which == 0)
+        self.A.setValuesCSR(self.indptr, self.cols, values)
+        self.A.assemble()
+        t = step * sim.dt
+        centre = (0.5 + 0.25 * np.cos(2 * np.pi * t), 0.5 + 0.25 * np.sin(2 * np.pi * t))
+        self.b.getArray()[:] = self.u.getArray(readonly=True) + sim.dt * 100.0 * bump(self.points, centre, 0.15)
+
+    def relative_residual(self) -> float:
+        r = self.b.duplicate()
+        self.A.mult(self.u, r)
+        r.aypx(-1.0, self.b)
+        out = r.norm() / self.b.norm()
+        r.destroy()
+        return float(out)
+
+    def destroy(self) -> None:
+        for obj in (self.A, self.u, self.b, self.da):
+            obj.destroy()
+
+
+def run(space, policy: str, policy_options: dict | None = None, state: str = "", budget: float = np.inf) -> dict:
+    """The whole loop with one tuner; returns the summary (the same on every rank). A run whose tuned seconds
+    pass ``budget`` stops there (``abandoned``): with ``--compare`` it can no longer be the best fixed arm."""
+    comm = PETSc.COMM_WORLD
+    loop = DistributedDiffusion(args.size, args.drift, args.seed, comm)
+    label = f"drifting-diffusion drift={args.drift} seed={args.seed}"
+    if state and os.path.exists(state):
+        tuner = KSPTuner.load(state, space=space, problem_signature=label, remap=args.remap)
+    else:
+        tuner = KSPTuner(space=space, policy=policy, seed=args.seed, policy_options=policy_options,
+                         problem_signature=label)
+    prior = len(tuner.history)
+    ksp = PETSc.KSP().create(comm)
+    ksp.setTolerances(rtol=args.rtol, max_it=10000)
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)  # the true residual's norm for CG and FCG
+    ksp.setInitialGuessNonzero(True)  # from the previous state, as the Python loop does
+    ksp.setFromOptions()
+    tuned = tuner.wrap(ksp)
+    worst, t_start, spent, abandoned = 0.0, time.perf_counter(), 0.0, False
+    for _ in range(args.steps):
+        if spent > budget:  # the same on every rank: the seconds are the maximum over the ranks
+            abandoned = True
+            break
+        loop.assemble()
+        tuned.setOperators(loop.A)
+        tuned.solve(loop.b, loop.u)
+        relres = loop.relative_residual()
+        worst = max(worst, relres)
+        h = tuner.history[-1]
+        spent += h["seconds"]
+        if args.verbose:
+            PETSc.Sys.Print(f"STEP t={h['t']} arm={h['arm']} rebuilt={int(h['rebuilt'])} its={h['iterations']} "
+                            f"reason={h['reason']} relres={relres:.3e} seconds={h['seconds']:.4f} setup={h['setup_seconds']:.4f} "
+                            f"pc_type={h['options']['pc_type']}")
+        loop.step += 1
+    wall = time.perf_counter() - t_start
+    if state:
+        tuner.save(state)
+    ksp.destroy()
+    loop.destroy()
+    mine = tuner.history[prior:]
+    everyone = comm.tompi4py().allgather([(h["arm"], h["rebuilt"], h["options"]) for h in tuner.history])
+    arms = np.array([h["arm"] for h in mine])
+    costs = np.array([h["seconds"] for h in mine])
+    played = np.unique(arms)
+    means = np.array([costs[arms == a].mean() for a in played])
+    best = int(played[np.argmin(means)])
+    return {"total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
+            "worst_relres": worst, "best_arm": best, "best": space[best].name,
+            "most_played": int(np.bincount(arms).argmax()), "distinct_arms": len(played),
+            "ranks_agree": int(all(e == everyone[0] for e in everyone)), "prior_solves": prior,
+            "converged": int(all(h["converged"] for h in mine)), "steps_run": len(mine),
+            "abandoned": int(abandoned)}
+
+
+def line(tag: str, **fields) -> None:
+    PETSc.Sys.Print(tag + " " + " ".join(f"{k}={f'{v:.6g}' if isinstance(v, float) else v}" for k, v in fields.items()))
+
+
+def main() -> None:
+    space = petsc_spd_space()
+    ranks = PETSc.COMM_WORLD.getSize()
+    common = {"size": args.size, "steps": args.steps, "ranks": ranks, "arms": len(space)}
+    if args.list:
+        for i, c in enumerate(space):
+            PETSc.Sys.Print(f"ARM {i} {c.name}")
+        return
+    if args.fixed is not None:
+        arm = int(args.fixed) if args.fixed.isdigit() else space.index(args.fixed)
+        line("RESULT", mode="fixed", **common, **run(space, "fixed", {"arm": arm}))
+        return
+    if args.compare:
+        fixed = []
+        for arm in range(len(space)):
+            complete = [t for t in fixed if np.isfinite(t)]
+            out = run(space, "fixed", {"arm": arm}, budget=min(complete, default=np.inf))
+            fixed.append(np.inf if out["abandoned"] else out["total_seconds"])
+            line("FIXED", arm=arm, name=space[arm].name, total_seconds=out["total_seconds"],
+                 total_its=out["total_its"], converged=out["converged"], steps_run=out["steps_run"],
+                 abandoned=out["abandoned"])
+    out = run(space, args.policy, state=args.state)
+    line("RESULT", mode="tuned", **common, **out)
+    if args.compare:
+        best = int(np.argmin(fixed))
+        line("COMPARE", tuned_seconds=out["total_seconds"], best_fixed_seconds=fixed[best], best_fixed_arm=best,
+             best_fixed=space[best].name, ratio=out["total_seconds"] / fixed[best])
+
+
+if __name__ == "__main__":
+    main()

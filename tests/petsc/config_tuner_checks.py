@@ -1,0 +1,312 @@
+"""KSPTuner over a PetscSpace: checks imported by test_config_tuner.py (one process) and run by it under
+``mpiexec -n 2``::
+
+    mpiexec -n 2 python tests/petsc/config_tuner_checks.py STATE_DIR
+
+Rank 0 prints one line ``RESULT {json}`` with what each rank saw, the errors each rank raised included.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from typing import Any
+
+import numpy as np
+
+from bandits.policies import Policy
+
+RTOL = 1e-8
+_PREFIXES = itertools.count()
+
+
+class ScriptedPolicy(Policy):
+    """Plays ``sequence`` over and over (for tests that need arms in a given order)."""
+
+    name = "test-scripted"
+
+    def __init__(self, n_arms: int, *, sequence: tuple = (0,), seed: int | None = None, context_range=None):
+        super().__init__(n_arms, seed=seed)
+        self.sequence = tuple(int(a) for a in sequence)
+
+    def select(self, context=None) -> int:
+        return self.sequence[self.t % len(self.sequence)]
+
+    def update(self, arm: int, loss: float) -> None:
+        self._check_update(arm, loss)
+        self.t += 1
+
+
+def scripted_tuner(space: Any, sequence: tuple) -> Any:
+    """A KSPTuner that plays ``sequence`` (the policy is registered only while the tuner is made)."""
+    import solvers
+    from bandits.petsc import KSPTuner
+
+    solvers.registry.register("tuner", ScriptedPolicy.name, replace=True)(ScriptedPolicy)
+    try:
+        return KSPTuner(space=space, policy=ScriptedPolicy.name, policy_options={"sequence": sequence}, seed=0)
+    finally:
+        solvers.registry.unregister("tuner", ScriptedPolicy.name)
+
+
+def leak_space():
+    """Arms whose options would change the next arm's iterations if they leaked into it."""
+    from bandits.petsc_space import PetscSpace
+
+    return PetscSpace([*PetscSpace.grid("cg", "sor", pc_sor_omega=1.5), *PetscSpace.grid("cg", "gamg"),
+                       *PetscSpace.grid("cg", "sor"), *PetscSpace.grid("fcg", "registry:ssor", registry_pc_omega=1.95),
+                       *PetscSpace.grid("fcg", "registry:ssor")])
+
+
+#: sor(1.5) -> gamg -> sor() -> sor(1.5) -> sor() (direct) -> registry ssor(1.95) -> registry ssor() (direct) ...
+LEAK_SEQUENCE = (0, 1, 2, 0, 2, 3, 4, 3, 1, 4, 0)
+
+
+def make_ksp(comm: Any, prefix: str) -> Any:
+    """The program's KSP: its tolerance, norm and zero initial guess (what no arm may change)."""
+    from petsc4py import PETSc
+
+    ksp = PETSc.KSP().create(comm)
+    ksp.setOptionsPrefix(prefix)
+    ksp.setTolerances(rtol=RTOL, max_it=5000)
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    ksp.setFromOptions()
+    return ksp
+
+
+def system(da: Any, step: int) -> tuple[Any, Any]:
+    """A heat matrix whose conductivity changes with ``step`` and a right-hand side of ones."""
+    from pde_examples.petsc_heat import assemble
+
+    A = assemble(da, 0.05, 1.0 + 0.6 * np.sin(0.9 * step))
+    b = A.createVecLeft()
+    b.set(1.0)
+    return A, b
+
+
+def reuse_flag(pc: Any) -> bool:
+    """``PCGetReusePreconditioner`` (petsc4py 3.18 has no getter)."""
+    import ctypes
+
+    from solvers.petsc._lib import clib
+
+    fn = clib().PCGetReusePreconditioner
+    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
+    flag = ctypes.c_int(-1)
+    assert fn(ctypes.c_void_p(pc.handle), ctypes.byref(flag)) == 0
+    return bool(flag.value)
+
+
+def drifting_system(da: Any, step: int) -> tuple[Any, Any]:
+    """``I + dt K(step)`` with a conductivity whose pattern moves across the grid with ``step``
+    (``exp(2 sin(2 pi (x + 0.03 step)) sin(2 pi y))``, harmonic means on the faces): a preconditioner
+    kept from an earlier step needs clearly more iterations than one set up on the new matrix."""
+    from petsc4py import PETSc
+
+    n = da.getSizes()[0]
+    h = 1.0 / (n + 1)
+
+    def k(i: int, j: int) -> float:
+        x, y = (i + 1) * h, (j + 1) * h
+        return float(np.exp(2.0 * np.sin(2 * np.pi * (x + 0.03 * step)) * np.sin(2 * np.pi * y)))
+
+    c = 0.05 / h**2
+    A = da.createMatrix()
+    row, col = PETSc.Mat.Stencil(), PETSc.Mat.Stencil()
+    (xs, xe), (ys, ye) = da.getRanges()
+    for j in range(ys, ye):
+        for i in range(xs, xe):
+            row.index = (i, j)
+            diag = 1.0
+            for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                kc, kn = k(i, j), k(i + di, j + dj)
+                face = 2.0 * kc * kn / (kc + kn)
+                diag += c * face
+                if 0 <= i + di < n and 0 <= j + dj < n:
+                    col.index = (i + di, j + dj)
+                    A.setValueStencil(row, col, -c * face)
+            A.setValueStencil(row, row, diag)
+    A.assemble()
+    b = A.createVecLeft()
+    b.set(1.0)
+    return A, b
+
+
+def true_relres(A: Any, b: Any, x: Any) -> float:
+    r = b.duplicate()
+    A.mult(x, r)
+    r.aypx(-1.0, b)
+    out = float(r.norm() / b.norm())
+    r.destroy()
+    return out
+
+
+def fresh_iterations(space: Any, arm: int, A: Any, b: Any) -> int:
+    """Iterations of a KSP made for this arm alone (its options under a prefix of its own)."""
+    from petsc4py import PETSc
+
+    prefix = f"ref{next(_PREFIXES)}_"
+    db = PETSc.Options(prefix)
+    options = space.petsc_options(arm)
+    for key, value in options.items():
+        db.setValue(key, value)
+    ksp = make_ksp(A.getComm(), prefix)
+    ksp.setOperators(A)
+    x = b.duplicate()
+    x.set(0.0)
+    ksp.solve(b, x)
+    its = int(ksp.getIterationNumber())
+    ksp.destroy()
+    x.destroy()
+    for key in options:
+        db.delValue(key)
+    return its
+
+
+def leak_run(n: int = 16) -> dict[str, Any]:
+    """Arms in LEAK_SEQUENCE on one KSP; each step's iterations against a KSP made for that arm alone, and
+    the options database after each step."""
+    from petsc4py import PETSc
+
+    comm = PETSc.COMM_WORLD
+    space = leak_space()
+    prefix = f"leak{next(_PREFIXES)}_"
+    da = PETSc.DMDA().create([n, n], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR, comm=comm)
+    ksp = make_ksp(comm, prefix)
+    tuner = scripted_tuner(space, LEAK_SEQUENCE)
+    db = PETSc.Options(prefix)
+    steps = []
+    for step in range(len(LEAK_SEQUENCE)):
+        A, b = system(da, step)
+        x = b.duplicate()
+        x.set(0.0)
+        ksp.setOperators(A)
+        tuner.solve(ksp, b, x)
+        h = tuner.history[-1]
+        steps.append({"arm": h["arm"], "its": h["iterations"], "fresh_its": fresh_iterations(space, h["arm"], A, b),
+                      "relres": true_relres(A, b, x), "reason": h["reason"],
+                      "db": {k: db.getString(k) for k in space.option_keys() if db.hasName(k)},
+                      "expected_db": space.petsc_options(h["arm"]), "norm": int(ksp.getNormType()),
+                      "rtol": ksp.getTolerances()[0], "options": h["options"]})
+        A.destroy()
+        b.destroy()
+        x.destroy()
+    ksp.destroy()
+    da.destroy()
+    return {"steps": steps, "history": [[h["arm"], h["rebuilt"], h["options"]] for h in tuner.history]}
+
+
+def reuse_run(sequence: tuple, n: int = 16) -> dict[str, Any]:
+    """``cg+gamg`` rebuilt every step (arm 0) or kept 3 steps (arm 1), and ``cg+sor`` (arm 2), in
+    ``sequence``, over matrices that change every step; the iterations of a reference KSP whose GAMG is kept
+    on exactly the steps the tuner reported as kept."""
+    from petsc4py import PETSc
+
+    from bandits.petsc_space import PetscSpace
+
+    comm = PETSc.COMM_WORLD
+    space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor")
+    da = PETSc.DMDA().create([n, n], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR, comm=comm)
+    ksp = make_ksp(comm, f"reuse{next(_PREFIXES)}_")
+    ref_prefix = f"reuseref{next(_PREFIXES)}_"
+    PETSc.Options(ref_prefix).setValue("pc_type", "gamg")
+    ref = make_ksp(comm, ref_prefix)
+    ref.setType("cg")
+    tuner = scripted_tuner(space, sequence)
+    out = []
+    for step in range(len(sequence)):
+        A, b = drifting_system(da, step)
+        x = b.duplicate()
+        x.set(0.0)
+        ksp.setOperators(A)
+        tuner.solve(ksp, b, x)
+        h = tuner.history[-1]
+        row = {"arm": h["arm"], "rebuilt": h["rebuilt"], "pc_age": h["pc_age"], "its": h["iterations"],
+               "relres": true_relres(A, b, x), "reuse_flag": reuse_flag(ksp.getPC())}
+        if h["options"]["pc_type"] == "gamg":
+            ref.getPC().setReusePreconditioner(not h["rebuilt"])
+            ref.setOperators(A)
+            y = b.duplicate()
+            y.set(0.0)
+            ref.solve(b, y)
+            row["ref_its"] = int(ref.getIterationNumber())
+            row["fresh_its"] = fresh_iterations(space, 0, A, b)  # GAMG set up on this very matrix
+            y.destroy()
+        out.append(row)
+        A.destroy()
+        b.destroy()
+        x.destroy()
+    ksp.destroy()
+    ref.destroy()
+    da.destroy()
+    return {"steps": out}
+
+
+def _mpi_main(folder: str) -> None:
+    from petsc4py import PETSc
+
+    from bandits.petsc import KSPTuner
+    from bandits.petsc_space import PetscSpace
+    from solvers import InvalidInputError
+
+    comm = PETSc.COMM_WORLD.tompi4py()
+    leak = leak_run()
+    reuse = reuse_run((1, 1, 1, 1, 2, 1, 0, 1))
+    # a tuned run, saved; every rank loads it back; a changed space is refused on every rank
+    space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor", pc_sor_omega=[1.2, 1.6])
+    da = PETSc.DMDA().create([16, 16], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR,
+                             comm=PETSc.COMM_WORLD)
+    ksp = make_ksp(PETSc.COMM_WORLD, "saved_")
+    tuner = KSPTuner(space=space, policy="thompson", seed=3)
+    for step in range(6):
+        A, b = system(da, step)
+        x = b.duplicate()
+        ksp.setOperators(A)
+        tuner.solve(ksp, b, x)
+        for v in (A, b, x):
+            v.destroy()
+    ksp.destroy()
+    da.destroy()
+    path = f"{folder}/state.json"
+    tuner.save(path)
+    loaded = KSPTuner.load(path, space=space)
+    # the policy learns on rank 0: every rank loads rank 0's state
+    rank0_state = comm.bcast(tuner.policy.state_dict(), root=0)
+    same_state = json.dumps(loaded.policy.state_dict(), sort_keys=True) == json.dumps(rank0_state, sort_keys=True)
+    try:
+        KSPTuner.load(path, space=space + PetscSpace.grid("cg", "jacobi"))
+        refused = None
+    except InvalidInputError as exc:
+        refused = str(exc)
+    # a policy that fails on rank 0 (thompson cannot take the zero cost of a solve that needs no iteration)
+    # fails every rank, none is left waiting
+    da = PETSc.DMDA().create([16, 16], dof=1, stencil_width=1, comm=PETSc.COMM_WORLD)
+    A, b = system(da, 0)
+    x = b.duplicate()
+    x.set(0.0)
+    ksp = make_ksp(PETSc.COMM_WORLD, "zero_")
+    ksp.setOperators(A)
+    ksp.solve(b, x)
+    ksp.setInitialGuessNonzero(True)
+    failing = KSPTuner(space=space, policy="thompson", cost="iterations", seed=0)
+    try:
+        failing.solve(ksp, b, x)
+        policy_failure = None
+    except InvalidInputError as exc:
+        policy_failure = str(exc)
+    for obj in (ksp, A, b, x, da):
+        obj.destroy()
+    mine = {"leak": leak["history"], "reuse": reuse["steps"], "tuned": [[h["arm"], h["rebuilt"], h["options"]]
+                                                                         for h in tuner.history],
+            "loaded_history": loaded.history == tuner.history, "loaded_policy_state": same_state,
+            "refused": refused, "policy_failure": policy_failure}
+    everyone = comm.gather(mine, root=0)
+    if comm.rank == 0:
+        print("RESULT " + json.dumps({"size": comm.size, "ranks": everyone, "leak": leak["steps"]}), flush=True)
+
+
+if __name__ == "__main__":
+    import petsc4py
+
+    petsc4py.init(sys.argv[:1])
+    _mpi_main(sys.argv[1])

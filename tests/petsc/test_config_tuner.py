@@ -1,0 +1,207 @@
+"""KSPTuner over a space of PETSc configurations (issue 19, "Inside PETSc, under MPI"): options do not leak
+from one arm into the next, kept preconditioners are PETSc's KSPSetReusePreconditioner, every arm solves
+to the tolerance, state is saved and refused for another space, ranks agree, and the example program runs
+cleanly under ``mpiexec -n 2``."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from petsc4py import PETSc
+
+from bandits.petsc import KSPTuner
+from bandits.petsc_space import PetscSpace, has_external_package, petsc_spd_space
+from solvers import InvalidInputError
+
+from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, fresh_iterations, leak_run, leak_space, make_ksp, reuse_run,
+                                  system, true_relres)
+from .conftest import assert_clean_exit, mpirun, results
+
+SLACK = 1.01  # the true residual against PETSc's stopping test on CG's recursive one
+UNPRECONDITIONED = int(PETSc.KSP.NormType.UNPRECONDITIONED)
+
+
+def _dmda(n: int = 16):
+    return PETSc.DMDA().create([n, n], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR,
+                               comm=PETSc.COMM_WORLD)
+
+
+def _check_leak_steps(steps: list[dict]) -> None:
+    assert [s["arm"] for s in steps] == list(LEAK_SEQUENCE)
+    for s in steps:
+        # the arm's own options in the database, nothing of the previous arm's
+        assert s["db"] == s["expected_db"], s
+        # the same iterations as a KSP made for this arm alone: no value survived inside the KSP or PC
+        assert s["its"] == s["fresh_its"], s
+        assert s["reason"] == "CONVERGED_RTOL" and s["relres"] <= RTOL * SLACK, s
+        assert s["norm"] == UNPRECONDITIONED and s["rtol"] == RTOL  # the program's settings are kept
+
+
+def test_options_of_an_arm_do_not_leak_into_the_next():
+    _check_leak_steps(leak_run()["steps"])
+    # the check can fail: on one matrix, PCSOR with omega 1.5 and with the default omega differ
+    da = _dmda()
+    A, b = system(da, 4)
+    space = leak_space()
+    assert fresh_iterations(space, 0, A, b) != fresh_iterations(space, 2, A, b)
+    for obj in (A, b, da):
+        obj.destroy()
+
+
+def test_kept_preconditioner_is_petscs_reuse_and_is_rebuilt_after_another_pc_type():
+    # arm 1: GAMG kept 3 steps; arm 2: SOR; arm 0: GAMG rebuilt every step; the matrix drifts every step
+    steps = reuse_run((1, 1, 1, 1, 2, 1, 0, 1))["steps"]
+    assert [s["rebuilt"] for s in steps] == [True, False, False, True, True, True, True, False]
+    assert [s["pc_age"] for s in steps] == [0, 1, 2, 0, 0, 0, 0, 1]
+    assert [s["reuse_flag"] for s in steps] == [not s["rebuilt"] for s in steps]
+    for s in steps:
+        assert s["relres"] <= RTOL * SLACK, s
+        if s["arm"] != 2:  # the iterations of a plain KSP whose GAMG is kept on the same steps
+            assert s["its"] == s["ref_its"], s
+            if s["rebuilt"]:
+                assert s["its"] == s["fresh_its"], s
+    # a kept hierarchy is really the old one: on the drifting matrices it needs clearly more iterations than
+    # one set up on the step's matrix (13-20 against 9 here), and after SOR came in between (step 5) GAMG
+    # was set up anew (9)
+    kept = [s for s in steps if not s["rebuilt"]]
+    assert len(kept) == 3 and all(s["its"] >= s["fresh_its"] + 3 for s in kept), steps
+    assert steps[5]["its"] == steps[5]["fresh_its"]
+
+
+def test_every_offered_arm_reaches_the_tolerance_on_the_true_residual():
+    space = petsc_spd_space()
+    da = _dmda(24)
+    for arm in range(len(space)):
+        ksp = make_ksp(PETSc.COMM_WORLD, f"arm{arm}_")
+        tuner = KSPTuner(space=space, policy="fixed", policy_options={"arm": arm})
+        for step in range(2):  # the second solve keeps the PC where the arm says so
+            A, b = system(da, step)
+            x = b.duplicate()
+            x.set(0.0)
+            ksp.setOperators(A)
+            tuner.solve(ksp, b, x)
+            h = tuner.history[-1]
+            assert h["reason"] == "CONVERGED_RTOL" and h["iterations"] > 0, (space[arm].name, h)
+            assert true_relres(A, b, x) <= RTOL * SLACK, space[arm].name
+            assert h["rebuilt"] == (step == 0 or space[arm].rebuild == 1), (space[arm].name, h)
+            for obj in (A, b, x):
+                obj.destroy()
+        ksp.destroy()
+    da.destroy()
+
+
+def test_hypre_is_offered_exactly_where_the_build_has_it():
+    pc = PETSc.PC().create(PETSc.COMM_SELF)
+    try:
+        pc.setType("hypre")
+        builds_hypre = True
+    except PETSc.Error:
+        builds_hypre = False
+    pc.destroy()
+    assert has_external_package("hypre") == builds_hypre
+    assert any(c.pc == "hypre" for c in petsc_spd_space()) == builds_hypre
+    assert not any(c.pc == "hypre" for c in petsc_spd_space(hypre=False))
+    with pytest.raises(InvalidInputError, match="no PC type 'nosuchpc'"):
+        KSPTuner(space=PetscSpace.grid("cg", "nosuchpc"))
+    with pytest.raises(InvalidInputError, match="no KSP type 'nosuchksp'"):
+        KSPTuner(space=PetscSpace.grid("nosuchksp", "jacobi"))
+
+
+def _tuned(space, steps: int, n: int = 16, **options) -> KSPTuner:
+    da = _dmda(n)
+    ksp = make_ksp(PETSc.COMM_WORLD, "saved_")
+    tuner = options.pop("tuner", None) or KSPTuner(space=space, policy="thompson", seed=3, **options)
+    for step in range(steps):
+        A, b = system(da, step)
+        x = b.duplicate()
+        ksp.setOperators(A)
+        tuner.solve(ksp, b, x)
+        for obj in (A, b, x):
+            obj.destroy()
+    ksp.destroy()
+    da.destroy()
+    return tuner
+
+
+def test_save_load_round_trip_and_refusals(tmp_path, monkeypatch):
+    space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor", pc_sor_omega=[1.2, 1.6])
+    tuner = _tuned(space, 5, problem_signature="heat")
+    path = tuner.save(tmp_path / "state.json")
+    saved = json.loads(path.read_text())
+    assert saved["format"] == "solverkit-ksptuner/1" and saved["space_signature"] == space.signature()
+    loaded = KSPTuner.load(path, space=space)
+    assert loaded.history == tuner.history and len(loaded.history) == 5
+    assert loaded.policy.state_dict() == json.loads(json.dumps(tuner.policy.state_dict()))
+    assert loaded.problem_signature == "heat" and loaded.matrix_size == 256
+    # it makes the choices the first job would have made next
+    assert [loaded.policy.select() for _ in range(5)] == [tuner.policy.select() for _ in range(5)]
+    # the warm-started job goes on learning from where the first stopped
+    _tuned(space, 2, tuner=loaded)
+    assert len(loaded.history) == 7 and loaded.policy.t == 7
+    # refusals, each with what differs
+    with pytest.raises(InvalidInputError, match=r"another configuration space \(1 new \(cg\+jacobi"):
+        KSPTuner.load(path, space=space + PetscSpace.grid("cg", "jacobi"))
+    with pytest.raises(InvalidInputError, match=r"1 gone"):
+        KSPTuner.load(path, space=PetscSpace(list(space)[:-1]))
+    with pytest.raises(InvalidInputError, match="learned on problem 'heat'"):
+        KSPTuner.load(path, space=space, problem_signature="other")
+    other_size = KSPTuner.load(path, space=space)
+    with pytest.raises(InvalidInputError, match="256 rows, and this one has 400"):
+        _tuned(space, 1, n=20, tuner=other_size)
+    _tuned(space, 1, n=20, tuner=KSPTuner.load(path, space=space, remap=True))  # a prior for another size
+    (tmp_path / "bad.json").write_text('{"format": "solverkit-tuner/1"}')
+    with pytest.raises(InvalidInputError, match="not a solverkit KSPTuner file"):
+        KSPTuner.load(tmp_path / "bad.json")
+    # atomic: a failed save leaves the previous file whole
+    before = path.read_text()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(json, "dump", crash)
+    with pytest.raises(RuntimeError, match="disk full"):
+        loaded.save(path)
+    assert path.read_text() == before and sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "state.json"]
+
+
+def test_ranks_agree_and_state_is_shared_on_two_ranks(tmp_path):
+    proc = mpirun(2, "tests/petsc/config_tuner_checks.py", str(tmp_path))
+    assert_clean_exit(proc)
+    out = json.loads(proc.stdout.split("RESULT ", 1)[1].splitlines()[0])
+    assert out["size"] == 2
+    rank0, rank1 = out["ranks"]
+    # every rank applied the same arm, the same reuse decision and the same options at every step
+    for key in ("leak", "reuse", "tuned"):
+        assert rank0[key] == rank1[key], key
+    assert len(rank0["tuned"]) == 6 and all(r["loaded_history"] and r["loaded_policy_state"] for r in out["ranks"])
+    _check_leak_steps(out["leak"])
+    for s in rank0["reuse"]:
+        assert s["relres"] <= RTOL * SLACK and ("ref_its" not in s or s["its"] == s["ref_its"]), s
+    # a file saved for another space is refused on every rank; a policy failing on rank 0 fails every rank
+    assert all("another configuration space (1 new (cg+jacobi" in r["refused"] for r in out["ranks"])
+    assert "thompson models log-costs" in rank0["policy_failure"]
+    assert rank1["policy_failure"].startswith("policy 'thompson' failed on rank 0: InvalidInputError")
+
+
+def _example(state, *extra: str) -> tuple[list[dict], dict]:
+    proc = mpirun(2, "examples/petsc/config_tuner_loop.py", "--size", "24", "--steps", "8", "--verbose",
+                  "--state", str(state), *extra)
+    assert_clean_exit(proc)  # exit status 0, nothing on stderr
+    steps = results(proc.stdout, "STEP")
+    (summary,) = results(proc.stdout)
+    assert len(steps) == 8, proc.stdout
+    assert all(s["reason"] == "CONVERGED_RTOL" and float(s["relres"]) <= RTOL * SLACK for s in steps), proc.stdout
+    assert summary["ranks_agree"] == "1" and summary["converged"] == "1", proc.stdout
+    assert int(summary["total_its"]) == sum(int(s["its"]) for s in steps)
+    assert float(summary["total_seconds"]) > 0 and int(summary["ranks"]) == 2
+    return steps, summary
+
+
+def test_example_program_on_two_ranks_warm_starts_a_second_job(tmp_path):
+    state = tmp_path / "tuner.json"
+    _, first = _example(state)
+    assert first["prior_solves"] == "0" and state.exists()
+    _, second = _example(state)
+    assert second["prior_solves"] == "8"  # the second job started from the first one's knowledge
+    saved = json.loads(state.read_text())
+    assert len(saved["history"]) == 16 and saved["policy_state"]["t"] == 16
