@@ -20,6 +20,7 @@ from ..nullspace import NullSpace, inconsistency_message, resolve
 from ..preconditioners.base import Preconditioner, as_preconditioner
 from ..result import Reason, SolveResult
 from ..stopping import DEFAULT_MAXITER, Status, StoppingRule, to_reason
+from ..threads import with_single_blas_thread
 
 __all__ = ["Method", "host_matrix", "RECOMPUTE_EVERY"]
 
@@ -147,6 +148,7 @@ class Method(Component):
     # -- the protocol ------------------------------------------------------------------------
     _UNSET: ClassVar[Any] = object()
 
+    @with_single_blas_thread
     def setup(self, A: Any, *, nullspace: Any = _UNSET, pc_reuse: str | None = None) -> "Method":
         """Check ``A`` and do the reusable work (factorizations, hierarchies, splittings).
 
@@ -206,9 +208,11 @@ class Method(Component):
         self.setup_time = time.perf_counter() - t0
         return self
 
+    @with_single_blas_thread
     def solve(self, b: Any, x0: Any = None, *, rtol: float | None = None, atol: float | None = None,
               maxiter: int | None = None, backend: str = "auto") -> SolveResult:
-        """Solve ``A x = b`` from ``x0`` (default zero) with the set-up done by :meth:`setup`."""
+        """Solve ``A x = b`` from ``x0`` (default zero) with the set-up done by :meth:`setup` (NumPy's
+        OpenBLAS on one thread meanwhile: see ``solvers.threads``)."""
         if self.A is None:
             raise SolverError(f"{self.name}: call setup(A) before solve(b)")
         rtol = self.rtol if rtol is None else rtol

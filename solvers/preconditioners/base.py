@@ -8,6 +8,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ..component import COMPLEX_DTYPES, REAL_DTYPES, Component
 from ..errors import InvalidInputError
+from ..threads import with_single_blas_thread
 
 __all__ = ["Preconditioner", "ForeignPreconditioner", "as_preconditioner"]
 
@@ -38,6 +39,7 @@ class Preconditioner(Component):
         self.A: Any = None
         self.backend = "numpy"
 
+    @with_single_blas_thread
     def setup(self, A: Any) -> "Preconditioner":
         """Check ``A`` and do the reusable work; returns ``self``."""
         from ..inputs import as_matrix, is_gpu_matrix
