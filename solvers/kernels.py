@@ -191,6 +191,60 @@ def _build(parallel: bool) -> _Kernels:
             p[i] = z[i] + beta * p[i]
 
     @jit
+    def bicg_direction(r, v, p, beta, omega):
+        """p = r + beta (p - omega v) (BiCGStab's direction update, one pass)."""
+        for i in prange(p.shape[0]):
+            p[i] = r[i] + beta * (p[i] - omega * v[i])
+
+    @jit
+    def sub_scaled_norm(r, v, alpha, s):
+        """s = r - alpha v; returns ||s||^2."""
+        acc = 0.0
+        for i in prange(s.shape[0]):
+            si = r[i] - alpha * v[i]
+            s[i] = si
+            acc += si.real * si.real + si.imag * si.imag
+        return acc
+
+    @jit
+    def norm_and_dot(t, s):
+        """(||t||^2, t^H s) in one pass."""
+        tt = 0.0
+        ts = 0.0
+        for i in prange(t.shape[0]):
+            ti = t[i]
+            tt += ti.real * ti.real + ti.imag * ti.imag
+            ts += ti.conjugate() * s[i]
+        return tt, ts
+
+    @jit
+    def bicg_update(x, phat, shat, alpha, omega, r, s, t):
+        """x += alpha phat + omega shat; r = s - omega t; returns ||r||^2 (BiCGStab's step, one pass)."""
+        acc = 0.0
+        for i in prange(x.shape[0]):
+            x[i] += alpha * phat[i] + omega * shat[i]
+            ri = s[i] - omega * t[i]
+            r[i] = ri
+            acc += ri.real * ri.real + ri.imag * ri.imag
+        return acc
+
+    @jit
+    def minres_update(v, av, w1, w2, aw1, aw2, w, aw, oldeps, delta, inv_gamma, phi, x, r):
+        """MINRES's step in one pass: w = (v - oldeps w1 - delta w2) / gamma and A w from A v the same
+        way, x += phi w, r -= phi A w; returns ||r||^2."""
+        acc = 0.0
+        for i in prange(x.shape[0]):
+            wi = (v[i] - oldeps * w1[i] - delta * w2[i]) * inv_gamma
+            awi = (av[i] - oldeps * aw1[i] - delta * aw2[i]) * inv_gamma
+            w[i] = wi
+            aw[i] = awi
+            x[i] += phi * wi
+            ri = r[i] - phi * awi
+            r[i] = ri
+            acc += ri.real * ri.real + ri.imag * ri.imag
+        return acc
+
+    @jit
     def dot(a, b):
         """a^H b (a plain dot product for real arrays)."""
         acc = 0.0

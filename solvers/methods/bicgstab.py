@@ -50,10 +50,11 @@ class BiCGStab(Method):
     def _solve(self, b, x, stop):
         xp = array_namespace(b)
         field = lambda value: _scalar(value, b.dtype)  # noqa: E731
+        kern = self.kern if self.is_csr else None  # fused host kernels (one pass per update); else xp
         recompute = self.options["recompute_every"]
         r = xp.empty_like(b)
         hist = [stop.start(x, r)]
-        v, tbuf = xp.empty_like(b), xp.empty_like(b)
+        v, tbuf, sbuf = xp.empty_like(b), xp.empty_like(b), xp.empty_like(b)
         p = xp.zeros_like(b)
         rhat = r.copy()
         rho_old = alpha = omega = 1.0
@@ -75,20 +76,23 @@ class BiCGStab(Method):
                 rho = rn * rn
                 p[:] = r
             else:
-                rho = complex(xp.vdot(rhat, r))
+                rho = complex(kern.dot(rhat, r) if kern else xp.vdot(rhat, r))
                 if not np.isfinite(rho):
                     return x, Status.NANORINF, hist
                 if rho == 0:  # the shadow residual is orthogonal to r: restart from r
                     fresh = True
                     continue
                 beta = (rho / rho_old) * (alpha / omega)
-                with np.errstate(over="ignore", invalid="ignore"):  # an overflow here is caught just below
-                    p -= field(omega) * v
-                    p *= field(beta)
-                    p += r
+                if kern:
+                    kern.bicg_direction(r, v, p, field(beta), field(omega))
+                else:
+                    with np.errstate(over="ignore", invalid="ignore"):  # an overflow here is caught just below
+                        p -= field(omega) * v
+                        p *= field(beta)
+                        p += r
             phat = self.apply_pc(p)
             self.matvec(phat, v)
-            rv = complex(xp.vdot(rhat, v))
+            rv = complex(kern.dot(rhat, v) if kern else xp.vdot(rhat, v))
             if not np.isfinite(rv):
                 return x, Status.NANORINF, hist
             if rv == 0:
@@ -98,8 +102,12 @@ class BiCGStab(Method):
                 continue
             alpha = rho / rv
             a = field(alpha)
-            s = r - a * v
-            sn = float(xp.linalg.norm(s))
+            if kern:
+                s = sbuf
+                sn = float(np.sqrt(kern.sub_scaled_norm(r, v, a, s)))
+            else:
+                s = r - a * v
+                sn = float(xp.linalg.norm(s))
             if not np.isfinite(sn):
                 return x, Status.NANORINF, hist
             it += 1
@@ -107,12 +115,16 @@ class BiCGStab(Method):
             if sn > stop.tol:
                 shat = self.apply_pc(s)
                 t = self.matvec(shat, tbuf)
-                tt = float(xp.vdot(t, t).real)
-                ts = complex(xp.vdot(t, s))
+                if kern:
+                    tt, ts = kern.norm_and_dot(t, s)
+                    tt, ts = float(tt), complex(ts)
+                else:
+                    tt = float(xp.vdot(t, t).real)
+                    ts = complex(xp.vdot(t, s))
                 if not (np.isfinite(tt) and np.isfinite(ts)):
                     return x, Status.NANORINF, hist
-            x += a * phat
             if shat is None or tt == 0 or ts == 0:
+                x += a * phat
                 # the half step meets the tolerance (or omega = 0 and BiCGStab cannot take the second
                 # half): x + alpha phat is this iteration's answer, and the recurrence restarts from it
                 r[:] = s
@@ -124,14 +136,18 @@ class BiCGStab(Method):
             fresh = False
             omega = ts / tt
             w = field(omega)
-            x += w * shat
             exact = bool(recompute) and it % recompute == 0
-            if exact:
-                rn = self.residual(b, x, r)
+            if kern and not exact:
+                rn = float(np.sqrt(kern.bicg_update(x, phat, shat, a, w, r, s, t)))
             else:
-                r[:] = s
-                r -= w * t
-                rn = float(xp.linalg.norm(r))
+                x += a * phat
+                x += w * shat
+                if exact:
+                    rn = self.residual(b, x, r)
+                else:
+                    r[:] = s
+                    r -= w * t
+                    rn = float(xp.linalg.norm(r))
             hist.append(rn)
             rho_old = rho
             self._after(x)

@@ -66,6 +66,7 @@ class MINRES(Method):
         residual below the tolerance is not confirmed by the true one (then ``ITERATING``: the caller starts
         again from the true residual, which removes the gap between the recurrences and ``b - A x``)."""
         xp = array_namespace(b)
+        kern = self.kern if self.is_csr else None
         recompute = self.options["recompute_every"]
         eps = float(np.finfo(b.dtype).eps)
         status, rn = stop.test(hist, x, r, it, True)
@@ -124,23 +125,27 @@ class MINRES(Method):
             phibar = sn * phibar
             # new direction w = (v - oldeps w1 - delta w2) / gamma, and A w from A v the same way
             w1, w2, w = w2, w, w1
-            w[:] = v
-            w -= oldeps * w1
-            w -= delta * w2
-            w /= gamma
             aw1, aw2, aw = aw2, aw, aw1
-            aw[:] = av
-            aw -= oldeps * aw1
-            aw -= delta * aw2
-            aw /= gamma
-            x += phi * w
             it += 1
             exact = bool(recompute) and it % recompute == 0
-            if exact:
-                rn = self.residual(b, x, r)
+            if kern is not None and not exact:  # one fused pass on the host
+                rn = float(np.sqrt(kern.minres_update(v, av, w1, w2, aw1, aw2, w, aw, oldeps, delta, 1.0 / gamma,
+                                                      phi, x, r)))
             else:
-                r -= phi * aw
-                rn = float(xp.linalg.norm(r))
+                w[:] = v
+                w -= oldeps * w1
+                w -= delta * w2
+                w /= gamma
+                aw[:] = av
+                aw -= oldeps * aw1
+                aw -= delta * aw2
+                aw /= gamma
+                x += phi * w
+                if exact:
+                    rn = self.residual(b, x, r)
+                else:
+                    r -= phi * aw
+                    rn = float(xp.linalg.norm(r))
             hist.append(rn)
             if self.callback is not None:
                 self.callback(x)

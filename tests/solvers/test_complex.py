@@ -206,3 +206,37 @@ def test_ic_is_exact_for_hermitian_tridiagonal():
     pc = solvers.registry.get("pc", "ic")().setup(T)
     r = np.arange(n) + 1j
     assert np.allclose(T @ pc.apply(r), r)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128, np.float32], ids=["f64", "c128", "f32"])
+@pytest.mark.parametrize("kern", [kernels.SERIAL, kernels.PARALLEL], ids=["serial", "threaded"])
+def test_fused_bicgstab_and_minres_kernels_match_numpy(kern, dtype):
+    rng = np.random.default_rng(9)
+    n = 1000
+
+    def vec():
+        v = rng.standard_normal(n)
+        return (v + 1j * rng.standard_normal(n) if np.dtype(dtype).kind == "c" else v).astype(dtype)
+
+    r, v, p, x, s, t, phat, shat = (vec() for _ in range(8))
+    a, w, beta = (0.3 - 0.2j, 0.7 + 0.1j, 1.1 - 0.4j) if np.dtype(dtype).kind == "c" else (0.3, 0.7, 1.1)
+    rel = 1e-5 if dtype == np.float32 else 1e-12
+    p2 = p.copy()
+    kern.bicg_direction(r, v, p2, beta, w)
+    assert np.allclose(p2, r + beta * (p - w * v), rtol=rel, atol=rel)
+    s2 = np.empty_like(s)
+    ss = kern.sub_scaled_norm(r, v, a, s2)
+    assert np.allclose(s2, r - a * v, rtol=rel, atol=rel) and ss == pytest.approx(np.linalg.norm(r - a * v) ** 2, rel=rel)
+    tt, ts = kern.norm_and_dot(t, s)
+    assert tt == pytest.approx(np.vdot(t, t).real, rel=rel) and ts == pytest.approx(np.vdot(t, s), rel=rel)
+    x2, r2 = x.copy(), r.copy()
+    rr = kern.bicg_update(x2, phat, shat, a, w, r2, s, t)
+    assert np.allclose(x2, x + a * phat + w * shat, rtol=rel, atol=rel) and np.allclose(r2, s - w * t, rtol=rel, atol=rel)
+    assert rr == pytest.approx(np.linalg.norm(s - w * t) ** 2, rel=rel)
+    w1, w2, aw1, aw2, av = (vec() for _ in range(5))
+    wn, awn, x3, r3 = np.empty_like(x), np.empty_like(x), x.copy(), r.copy()
+    rr = kern.minres_update(v, av, w1, w2, aw1, aw2, wn, awn, 0.2, 0.5, 1 / 1.7, 0.9, x3, r3)
+    w_ref, aw_ref = (v - 0.2 * w1 - 0.5 * w2) / 1.7, (av - 0.2 * aw1 - 0.5 * aw2) / 1.7
+    assert np.allclose(wn, w_ref, rtol=rel, atol=rel) and np.allclose(awn, aw_ref, rtol=rel, atol=rel)
+    assert np.allclose(x3, x + 0.9 * w_ref, rtol=rel, atol=rel) and np.allclose(r3, r - 0.9 * aw_ref, rtol=rel, atol=rel)
+    assert rr == pytest.approx(np.linalg.norm(r - 0.9 * aw_ref) ** 2, rel=rel)
