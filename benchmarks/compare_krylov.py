@@ -15,6 +15,8 @@ import solvers
 from pde_examples import convection_diffusion, helmholtz
 from pde_examples.sequences import laplacian_delsq
 
+from solvers.threads import single_blas_thread
+
 from .timing import alternate
 
 __all__ = ["run_krylov"]
@@ -89,7 +91,12 @@ def _helmholtz_rows(rows, n: int, notes: list[str], repeats: int) -> None:
         s.solve(b, maxiter=2)  # compile outside the timing
         ours[method] = s
     pc = ours["gmres"].pc
-    M_sl = spla.LinearOperator(A.shape, matvec=pc.apply, dtype=A.dtype)
+
+    def pc_apply(r):  # as inside our solves: NumPy's BLAS on one thread beside the threaded kernels
+        with single_blas_thread():
+            return pc.apply(r)
+
+    M_sl = spla.LinearOperator(A.shape, matvec=pc_apply, dtype=A.dtype)
     M_ilu, ilu_name, ilu_setup = _scipy_ilu(A)
     counts: dict[str, list[int]] = {"ilu": [], "sl": []}
 

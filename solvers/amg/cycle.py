@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..errors import InvalidInputError
 from .hierarchy import Hierarchy
@@ -48,7 +49,8 @@ def coarse_solver(A: Any) -> Any:
         if xp is np:
             from scipy.sparse.csgraph import connected_components
 
-            count, label = connected_components(A, directed=False)
+            pattern = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=A.shape)  # csgraph takes reals
+            count, label = connected_components(pattern, directed=False)
             inv = np.zeros(dense.shape, dtype=work)
             for c in range(count):
                 block = np.flatnonzero(label == c)
