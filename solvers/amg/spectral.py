@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba as nb
 import numpy as np
+from numba import prange
 
+from .. import kernels
 from ..backends import to_host
-from .ops import namespace
+from .ops import namespace, serial_and_threaded
 
 __all__ = ["dinv_a_radius", "gershgorin_dinv_a"]
 
@@ -26,38 +27,41 @@ __all__ = ["dinv_a_radius", "gershgorin_dinv_a"]
 STEPS = 12
 
 
-# On the host a Lanczos step is SciPy's mat-vec and three fused passes over the vectors (numba, serial):
-# form ``w`` and ``alpha``, orthogonalize and take the norm, scale. The array-namespace form below (the
-# GPU's) makes about ten passes with its temporaries. ``u = D^-1/2 v`` is kept so that the mat-vec needs
-# no scaled copy. A numba CSR loop for the mat-vec measured 1.5-2x slower than SciPy's here (see
-# ``fused``); a threaded all-in-one kernel, faster on idle cores, lost to this one on the shared machine.
-@nb.njit(cache=True, nogil=True)
+# On the host a Lanczos step is the threaded CSR mat-vec of ``solvers.kernels`` and three fused passes
+# over the vectors (numba, threaded above PARALLEL_MIN_NNZ): form ``w`` and ``alpha``, orthogonalize and
+# take the norm, scale. The array-namespace form below (the GPU's) makes about ten passes with its
+# temporaries. ``u = D^-1/2 v`` is kept so that the mat-vec needs no scaled copy. (Earlier measurements
+# here that found SciPy's one-core mat-vec and serial passes faster were taken while NumPy's OpenBLAS
+# threads competed with numba's for the cores: see ``solvers.threads``. At 100^3 the estimate took 0.28 s
+# of a 1.8 s set-up with SciPy's mat-vec and serial passes.)
 def _lanczos_w(dis, Au, v, v_prev, beta, w):  # pragma: no cover - compiled
     alpha = 0.0
-    for i in range(w.shape[0]):
+    for i in prange(w.shape[0]):
         wi = dis[i] * Au[i] - beta * v_prev[i]
         w[i] = wi
         alpha += wi * v[i]
     return alpha
 
 
-@nb.njit(cache=True, nogil=True)
 def _lanczos_orthogonalize(w, v, alpha):  # pragma: no cover - compiled
     nrm = 0.0
-    for i in range(w.shape[0]):
+    for i in prange(w.shape[0]):
         wi = w[i] - alpha * v[i]
         w[i] = wi
         nrm += wi * wi
     return np.sqrt(nrm)
 
 
-@nb.njit(cache=True, nogil=True)
 def _lanczos_next(w, inv_beta, dis, v, v_prev, u):  # pragma: no cover - compiled
-    for i in range(w.shape[0]):
+    for i in prange(w.shape[0]):
         v_prev[i] = v[i]
         vi = w[i] * inv_beta
         v[i] = vi
         u[i] = dis[i] * vi
+
+
+_STEP_KERNELS = {name: serial_and_threaded(fn) for name, fn in
+                 (("w", _lanczos_w), ("orthogonalize", _lanczos_orthogonalize), ("next", _lanczos_next))}
 
 
 def _host_lanczos(A: Any, dis: np.ndarray, v: np.ndarray, steps: int) -> float:
@@ -65,14 +69,19 @@ def _host_lanczos(A: Any, dis: np.ndarray, v: np.ndarray, steps: int) -> float:
     u, v_prev, w = dis * v, np.zeros(n), np.empty(n)
     alphas, betas = np.zeros(steps), np.zeros(steps)
     beta, m = 0.0, steps
+    kern = kernels.for_size(A.nnz)  # the threaded mat-vec (SciPy's runs on one core)
+    threaded = int(kern is kernels.PARALLEL)
+    step_w, orthogonalize, step_next = (_STEP_KERNELS[k][threaded] for k in ("w", "orthogonalize", "next"))
+    Au = np.empty(n, dtype=np.result_type(A.dtype, u.dtype))
     for s in range(steps):
-        alpha = _lanczos_w(dis, A @ u, v, v_prev, beta, w)
-        beta = _lanczos_orthogonalize(w, v, alpha)
+        kern.spmv(A.indptr, A.indices, A.data, u, Au)
+        alpha = step_w(dis, Au, v, v_prev, beta, w)
+        beta = orthogonalize(w, v, alpha)
         alphas[s], betas[s] = alpha, beta
         if beta <= 1e-12 * abs(alpha):  # an invariant subspace: the Ritz values are exact
             m = s + 1
             break
-        _lanczos_next(w, 1.0 / beta, dis, v, v_prev, u)
+        step_next(w, 1.0 / beta, dis, v, v_prev, u)
     return _top_ritz_value(alphas[:m], betas[:m])
 
 
