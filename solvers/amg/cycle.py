@@ -1,10 +1,11 @@
 """The multigrid cycle (V or W) over a :class:`~solvers.amg.hierarchy.Hierarchy`, in the namespace of the
 hierarchy's arrays: the same code runs on the host (NumPy/SciPy) and on the GPU (CuPy/cupyx).
 
-Mat-vecs are the sparse module's ``A @ x`` on both. On the host we measured the threaded numba mat-vec of
-``solvers.kernels`` against SciPy's serial one on the shared 2-core machine: with other processes on the
-cores, a threaded region waits for a descheduled thread (16 ms against 0.9 ms for a 5-point 300^2
-mat-vec), and a cycle has dozens of regions; SciPy's serial mat-vec does not degrade so.
+Mat-vecs go through :func:`solvers.amg.ops.spmv`: the threaded numba CSR mat-vec on large host levels,
+the sparse module's ``A @ x`` elsewhere (the GPU, small levels). An earlier measurement here found the
+threaded mat-vec 16x slower than SciPy's one-core one inside a cycle (16 ms against 0.9 ms at 300^2);
+that was NumPy's OpenBLAS threads competing with numba's for the cores, which ``solvers.threads`` now
+prevents inside our set-ups and solves.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import scipy.sparse as sp
 
 from ..errors import InvalidInputError
 from .hierarchy import Hierarchy
-from .ops import namespace
+from .ops import namespace, spmv
 from .smoothers import make_smoother
 
 __all__ = ["Cycle", "coarse_solver", "DENSE_MAX"]
@@ -129,11 +130,11 @@ class Cycle:
             return self.coarse(b)
         level, smoother = levels[lvl], self.smoothers[lvl]
         x = smoother.pre(None, b)
-        bc = level.R @ (b - level.A @ x)
+        bc = spmv(level.R, b - spmv(level.A, x))
         xc = self._cycle(lvl + 1, bc)
         if self.kind == "W" and lvl + 1 < len(levels) - 1:  # a second coarse correction
-            xc += self._cycle(lvl + 1, bc - levels[lvl + 1].A @ xc)
-        x += level.P @ xc
+            xc += self._cycle(lvl + 1, bc - spmv(levels[lvl + 1].A, xc))
+        x += spmv(level.P, xc)
         return smoother.post(x, b)
 
     def describe(self) -> list[dict]:

@@ -12,7 +12,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from .ops import namespace
+from .ops import namespace, spmv
 
 __all__ = ["chebyshev_start", "chebyshev_step"]
 
@@ -59,7 +59,7 @@ def chebyshev_start(A: Any, dinv: Any, b: Any, x: Any, theta: float, vectorized:
         r = dinv * (b - A @ x)
         return r, r / theta
     r, d = np.empty_like(b), np.empty_like(b)
-    _chebyshev_start(dinv, b, A @ x, 1.0 / theta, r, d)
+    _chebyshev_start(dinv, b, spmv(A, x), 1.0 / theta, r, d)
     return r, d
 
 
@@ -67,7 +67,7 @@ def chebyshev_step(A: Any, dinv: Any, r: Any, d: Any, x: Any, c_d: float, c_r: f
                    vectorized: bool = False) -> None:
     """One step of the Chebyshev recurrence, in place on ``r``, ``d`` and ``x``: ``x += d``,
     ``r -= D^-1 A d``, ``d = c_d d + c_r r``, and on the ``last`` step ``x += d`` (the new one) too."""
-    Ad = A @ d
+    Ad = spmv(A, d) if _host(A, vectorized) else A @ d
     if not _host(A, vectorized):
         x += d
         r -= dinv * Ad

@@ -16,7 +16,7 @@ from ..backends import array_namespace, backend_of
 from ..kernels import PARALLEL_MIN_NNZ
 
 __all__ = ["namespace", "sparse_module", "is_sparse", "csr", "row_indices", "expand_rows", "segment_sum", "closed_neighbour_max",
-           "scale_rows", "serial_and_threaded", "filter_entries", "restrict"]
+           "scale_rows", "spmv", "serial_and_threaded", "filter_entries", "restrict"]
 
 
 def serial_and_threaded(fn: Callable) -> tuple[Any, Any]:
@@ -106,6 +106,26 @@ def segment_sum(seg: Any, values: Any, nseg: int) -> Any:
     """``out[s] = sum(values[seg == s])`` for ``s < nseg`` (a bincount with weights, both namespaces)."""
     xp = array_namespace(values)
     return xp.bincount(seg, weights=values, minlength=nseg)[:nseg]
+
+
+def spmv(A: Any, x: Any) -> Any:
+    """``A @ x``: the threaded CSR mat-vec of ``solvers.kernels`` for a large host CSR matrix (SciPy's runs
+    on one core), the sparse module's product otherwise (small matrices, the GPU, BSR levels).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> A = sp.random(300, 300, density=0.01, format="csr", random_state=0)
+    >>> bool(np.allclose(spmv(A, np.ones(300)), A @ np.ones(300)))
+    True
+    """
+    if A.nnz < PARALLEL_MIN_NNZ or namespace(x) is not np or getattr(A, "format", None) != "csr" or x.ndim != 1:
+        return A @ x
+    from ..kernels import PARALLEL
+
+    out = np.empty(A.shape[0], dtype=np.result_type(A.dtype, x.dtype))
+    PARALLEL.spmv(A.indptr, A.indices, A.data, x, out)
+    return out
 
 
 def scale_rows(A: Any, scale: Any) -> Any:
