@@ -158,7 +158,7 @@ def test_set_operators_with_another_matrix_and_reset(system):
     # CG: after KSPReset to a new size, PETSc 3.18 FCG fails in VecCopy with a garbage length
     ksp = _ksp(to_petsc_mat(A), ctx, ksp_type="cg")
     its_a, _, _ = _solve(ksp, b)
-    small = poisson(12)
+    small = poisson(20)  # 400 unknowns: more than one AMG level (300 and fewer are one exact coarse solve)
     ksp.reset()  # PETSc's way to new sizes: KSPReset resets the PC, which drops our component
     assert ctx.component is None and ctx.n_local == -1
     ksp.setOperators(to_petsc_mat(small))
@@ -166,12 +166,12 @@ def test_set_operators_with_another_matrix_and_reset(system):
     its_small, reason, x_small = _solve(ksp, b_small)
     assert reason == 2 and ctx.n_local == small.shape[0] and ctx.setups == 2
     assert np.linalg.norm(b_small - small @ x_small) <= 1e-10 * np.linalg.norm(b_small) * 1.01
-    assert its_small < its_a  # AMG on the smaller grid, set up for it
+    assert its_small <= its_a  # AMG set up for the smaller grid (its count does not grow with the grid)
     shifted = (small + sp.eye(small.shape[0])).tocsr()
     ksp.getPC().reset()
     ksp.setOperators(to_petsc_mat(shifted))  # same size, another matrix object
     its_shifted, reason, x_shifted = _solve(ksp, b_small)
-    assert reason == 2 and ctx.setups == 3 and its_shifted < its_small  # a shift makes it easier
+    assert reason == 2 and ctx.setups == 3 and its_shifted <= its_small  # a shift makes it no harder
     assert np.linalg.norm(b_small - shifted @ x_shifted) <= 1e-10 * np.linalg.norm(b_small) * 1.01
     ksp.destroy()
 
