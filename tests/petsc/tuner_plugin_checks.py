@@ -105,7 +105,9 @@ def main(argv: list[str]) -> None:
         try:
             tuned_heat("test-over-relaxed")
         except InvalidInputError as exc:  # on every rank, none left waiting for rank 0
-            print(f"RAISED rank {PETSc.COMM_WORLD.getRank()}: {exc}", flush=True)
+            # one write per line: mpiexec merges the ranks' output, and print's separate newline interleaves
+            sys.stdout.write(f"RAISED rank {PETSc.COMM_WORLD.getRank()}: {exc}\n")
+            sys.stdout.flush()
         return
     else:
         raise SystemExit(f"unknown route {route!r}")
