@@ -18,7 +18,8 @@ from pde_examples import poisson
 
 from .bandwidth import Bandwidth, load_average, measure_bandwidth
 from .timing import alternate
-from .traffic import amg_cycle_bytes, cg_iteration_bytes, residual_bytes, stationary_iteration_bytes
+from .traffic import (amg_cycle_bytes, cg_iteration_bytes, residual_bytes, solverkit_cycle_bytes,
+                      stationary_iteration_bytes)
 
 __all__ = ["run_core", "COLUMNS"]
 
@@ -26,11 +27,14 @@ COLUMNS = ["case", "problem", "rtol", "ours its", "peer its", "ours [ms/it]", "p
            "ratio", "MB/it", "floor [ms/it]", "ours / floor", "peer / floor", "goal", "peer"]
 
 
-def _floor_columns(nbytes: float, bw: Bandwidth, per_ours: float, per_peer: float) -> dict:
-    """The floor of one iteration that moves ``nbytes``, and both contenders' times against it."""
+def _floor_columns(nbytes: float, bw: Bandwidth, per_ours: float, per_peer: float,
+                   peer_nbytes: float | None = None) -> dict:
+    """The floor of one iteration that moves ``nbytes``, and both contenders' times against it (the peer's
+    against its own floor where its iteration moves other bytes, ``peer_nbytes``)."""
     floor = nbytes / bw.bytes_per_second
+    peer_floor = floor if peer_nbytes is None else peer_nbytes / bw.bytes_per_second
     return {"MB/it": nbytes / 1e6, "floor [ms/it]": 1e3 * floor, "ours / floor": per_ours / floor,
-            "peer / floor": per_peer / floor}
+            "peer / floor": per_peer / peer_floor}
 
 
 def run_core(quick: bool = False, repeats: int = 3) -> tuple[list[dict], dict, list[str]]:
@@ -115,14 +119,16 @@ def run_core(quick: bool = False, repeats: int = 3) -> tuple[list[dict], dict, l
                  "ours its": res.iterations, "peer its": peer_its, "peer": "pyamg ml.solve(accel='cg'), ml built once",
                  "ours [ms/it]": 1e3 * per_ours, "peer [ms/it]": 1e3 * per_peer, "ratio": per_ours / per_peer,
                  "goal": "<= 1.0, same its"})
-    amg_bytes = cg_iteration_bytes(A, b.itemsize, preconditioned=True) + amg_cycle_bytes(ml, b.itemsize)
-    timed.append((rows[-1], amg_bytes, per_ours, per_peer))
+    cg_bytes = cg_iteration_bytes(A, b.itemsize, preconditioned=True)
+    o = amg_pcg.pc.options
+    ours_bytes = cg_bytes + solverkit_cycle_bytes(amg_pcg.pc.hierarchy, b.itemsize, o["cycle"], o["degree"], o["sweeps"])
+    timed.append((rows[-1], ours_bytes, per_ours, per_peer, cg_bytes + amg_cycle_bytes(ml, b.itemsize)))
 
     load_after = load_average()
     bw_after = measure_bandwidth()
     bw = max(bw_before, bw_after, key=lambda m: m.gbps)  # the machine's capacity: the better of the two
-    for row, nbytes, per_o, per_p in timed:
-        row.update(_floor_columns(nbytes, bw, per_o, per_p))
+    for row, nbytes, per_o, per_p, *peer_nbytes in timed:
+        row.update(_floor_columns(nbytes, bw, per_o, per_p, *peer_nbytes))
     notes = [
         f"memory bandwidth (the floor's denominator): {bw.describe()}; measured before the timings "
         f"{bw_before.gbps:.2f} GB/s (load {load_before}) and after them {bw_after.gbps:.2f} GB/s (load {load_after}); "
@@ -133,9 +139,10 @@ def run_core(quick: bool = False, repeats: int = 3) -> tuple[list[dict], dict, l
         "to compare across machines (ratio = ours / peer is not: see docs/performance.md)",
         "sor: the floor counts the residual pass, the lower-triangular sweep and x += z per iteration (plus the "
         "initial residual spread over the 20); the sweep is sequential, so it runs at one core's bandwidth",
-        "cg + SA-AMG, solve only: the floor is an estimate from PyAMG's hierarchy for this matrix (levels' "
-        "nnz; ours builds the same): CG's passes plus one V-cycle with a symmetric Gauss-Seidel sweep before and "
-        "after, residual, restriction and prolongation per level",
+        "cg + SA-AMG, solve only: each side against the estimated floor of its own cycle (`benchmarks/traffic.py`); "
+        "MB/it and floor are ours: CG's passes plus our W-cycle with Chebyshev (degree 4) smoothing before and after "
+        "on our hierarchy; the peer's floor is CG's passes plus PyAMG's V-cycle with a symmetric Gauss-Seidel sweep "
+        "before and after on its hierarchy (residual, restriction and prolongation per level on both)",
         f"working set of the CG mat-vec {(A.indptr.nbytes + A.indices.nbytes + A.data.nbytes + 2 * b.nbytes) / 2**20:.0f}"
         f" MiB against a last-level cache of "
         + (f"{bw.llc_bytes / 2**20:.0f} MiB" if bw.llc_bytes else "unknown size")

@@ -43,8 +43,9 @@ def machine_description() -> str:
 
 
 def code_version() -> str:
-    """The git commit the benchmarks run from, with ``+changes`` when the work tree differs from it
-    (a report must come from one committed version); ``unknown`` outside a git checkout.
+    """The git commit the benchmarks run from, with ``+changes`` when the work tree differs from it (a report
+    must come from one committed version; the reports the suites write, ``benchmarks/results`` and
+    ``docs/performance.md``, do not count); ``unknown`` outside a git checkout.
 
     Examples
     --------
@@ -57,7 +58,8 @@ def code_version() -> str:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
                               timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!benchmarks/results", ":!docs/performance.md"], cwd=root,
                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"

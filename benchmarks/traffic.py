@@ -155,3 +155,37 @@ def amg_cycle_bytes(ml: Any, itemsize: int = 8) -> int:
     nc = levels[-1].A.shape[0]
     total += nc * nc * itemsize + 2 * nc * itemsize  # dense pinv(A_c) @ b_c
     return int(total)
+
+
+def solverkit_cycle_bytes(hierarchy: Any, itemsize: int = 8, cycle: str = "W", degree: int = 4,
+                          sweeps: int = 1) -> int:
+    """An estimate of one cycle from a zero guess over our hierarchy (``solvers.amg``, the ``amg``
+    preconditioner's default ``implementation="solverkit"``): per visit of a level, Chebyshev smoothing
+    before and after (``sweeps`` times ``degree`` steps, each a mat-vec and one fused pass over ``dinv``,
+    ``A d``, ``r``, ``d`` and ``x``; the post-smoother starts with a residual), the residual, ``R r``,
+    ``P e`` and ``x += P e``; the coarsest level's dense pseudo-inverse times a vector. A W-cycle visits
+    level ``l + 1`` twice per visit of level ``l`` (once for the level above the coarsest).
+
+    Examples
+    --------
+    >>> from pde_examples.sequences import laplacian_delsq
+    >>> from solvers.amg import smoothed_aggregation
+    >>> h = smoothed_aggregation(laplacian_delsq(64))
+    >>> solverkit_cycle_bytes(h, cycle="W") > solverkit_cycle_bytes(h, cycle="V") > 0
+    True
+    """
+    levels = hierarchy.levels
+    last = len(levels) - 1
+    visits, total = 1, 0
+    for lvl, level in enumerate(levels[:-1]):
+        A, P, R = level.A, level.P, level.R
+        n, nc = A.shape[0], levels[lvl + 1].A.shape[0]
+        vec, cvec = n * itemsize, nc * itemsize
+        smoothing = 2 * sweeps * degree * (sparse_bytes(A) + 2 * vec + 8 * vec) + residual_bytes(A, itemsize)
+        transfer = residual_bytes(A, itemsize) + sparse_bytes(R) + vec + cvec + sparse_bytes(P) + cvec + 4 * vec
+        total += visits * (smoothing + transfer)
+        if cycle == "W" and lvl + 1 < last:
+            visits *= 2
+    nc = levels[-1].A.shape[0]
+    total += visits * (nc * nc * itemsize + 2 * nc * itemsize)
+    return int(total)
