@@ -245,6 +245,19 @@ def _build(parallel: bool) -> _Kernels:
         return acc
 
     @jit
+    def mgs(V, k, w, h):
+        """Modified Gram-Schmidt of ``w`` against the first ``k`` rows of ``V`` in place: for each row in
+        turn ``h[j] = V[j]^H w`` and ``w -= h[j] V[j]`` (GMRES's orthogonalization on the host, as SciPy's
+        and PETSc's modified variant do; two passes over the basis)."""
+        for j in range(k):
+            acc = 0.0
+            for i in prange(w.shape[0]):
+                acc += V[j, i].conjugate() * w[i]
+            h[j] = acc
+            for i in prange(w.shape[0]):
+                w[i] -= acc * V[j, i]
+
+    @jit
     def dot(a, b):
         """a^H b (a plain dot product for real arrays)."""
         acc = 0.0

@@ -240,3 +240,19 @@ def test_fused_bicgstab_and_minres_kernels_match_numpy(kern, dtype):
     assert np.allclose(wn, w_ref, rtol=rel, atol=rel) and np.allclose(awn, aw_ref, rtol=rel, atol=rel)
     assert np.allclose(x3, x + 0.9 * w_ref, rtol=rel, atol=rel) and np.allclose(r3, r - 0.9 * aw_ref, rtol=rel, atol=rel)
     assert rr == pytest.approx(np.linalg.norm(r - 0.9 * aw_ref) ** 2, rel=rel)
+
+
+@pytest.mark.parametrize("kern", [kernels.SERIAL, kernels.PARALLEL], ids=["serial", "threaded"])
+def test_modified_gram_schmidt_kernel(kern):
+    rng = np.random.default_rng(10)
+    V = np.linalg.qr(rng.standard_normal((500, 4)) + 1j * rng.standard_normal((500, 4)))[0].T.copy()
+    w0 = rng.standard_normal(500) + 1j * rng.standard_normal(500)
+    w, h = w0.copy(), np.empty(4, dtype=complex)
+    kern.mgs(V, 4, w, h)
+    ref = w0.copy()
+    for j in range(4):
+        c = np.vdot(V[j], ref)
+        assert h[j] == pytest.approx(c, rel=1e-12)
+        ref -= c * V[j]
+    assert np.allclose(w, ref, rtol=1e-12, atol=1e-12)
+    assert np.abs(V.conj() @ w).max() < 1e-12 * np.linalg.norm(w0)  # w is orthogonal to the basis

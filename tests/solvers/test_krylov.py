@@ -141,3 +141,26 @@ def test_scipy_api_gmres_callbacks(rng):
     # 300 norms agree to 1e-6, the counts to within 1%
     assert i1 == i2 == 0 and abs(len(ours) - len(theirs)) <= 0.01 * len(theirs)
     assert np.allclose(ours[:300], theirs[:300], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_gmres_gram_schmidt_variants_agree(dtype):
+    # modified (the host default, one kernel per basis vector) and classical with DGKS refinement (the GPU's,
+    # run here on the host through the array namespace) build the same Krylov basis up to rounding
+    from pde_examples import convection_diffusion
+
+    p = convection_diffusion((40, 40), nu=0.02)
+    A = p.A.astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        A = (A + 0.2j * sp.diags(A.diagonal())).tocsr()
+    b = np.random.default_rng(4).standard_normal(A.shape[0]).astype(dtype)
+    runs = {gs: solvers.solve(A, b, method="gmres", restart=40, rtol=1e-10, gram_schmidt=gs, maxiter=2000)
+            for gs in ("modified", "classical")}
+    for res in runs.values():
+        assert res.converged
+        assert np.linalg.norm(b - A @ res.x) <= 1e-10 * np.linalg.norm(b) * 1.01
+    its = [r.iterations for r in runs.values()]
+    assert abs(its[0] - its[1]) <= max(2, 0.02 * max(its))
+    assert runs["modified"].options["gram_schmidt"] == "modified"
+    with pytest.raises(solvers.InvalidInputError, match="gram_schmidt"):
+        solvers.solve(A, b, method="gmres", gram_schmidt="householder")
