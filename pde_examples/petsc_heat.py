@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,24 +29,48 @@ import numpy as np
 __all__ = ["assemble", "main"]
 
 
-def assemble(da: Any, dt: float, kappa: float) -> Any:
-    """``I + dt kappa L`` on the DMDA's interior grid (zero Dirichlet values outside)."""
+def assemble(da: Any, dt: float, kappa: float | Callable[[float, float], float]) -> Any:
+    """``I + dt K`` on the DMDA's interior grid (zero Dirichlet values outside): ``K = kappa L`` for a number
+    ``kappa`` (5-point Laplacian ``L``), or for a function ``kappa(x, y)`` of the point the 5-point
+    operator with the harmonic mean of the two cells' conductivities on each face."""
     from petsc4py import PETSc
 
     n = da.getSizes()[0]
     h = 1.0 / (n + 1)
-    c = dt * kappa / h**2
+    faces = ((-1, 0), (1, 0), (0, -1), (0, 1))
+    if callable(kappa):
+        c = dt / h**2
+
+        def couplings(i: int, j: int) -> list[float]:  # c times each face's harmonic mean, walls included
+            kc = kappa((i + 1) * h, (j + 1) * h)
+            return [c * (2.0 * kc * kn / (kc + kn)) for kn in (kappa((i + di + 1) * h, (j + dj + 1) * h)
+                                                               for di, dj in faces)]
+
+        def diagonal(offs: list[float]) -> float:
+            d = 1.0
+            for off in offs:
+                d += off
+            return d
+    else:
+        c = dt * kappa / h**2
+
+        def couplings(i: int, j: int) -> list[float]:
+            return [c] * 4
+
+        def diagonal(offs: list[float]) -> float:
+            return 1.0 + 4.0 * c
     A = da.createMatrix()
     row, col = PETSc.Mat.Stencil(), PETSc.Mat.Stencil()
     (xs, xe), (ys, ye) = da.getRanges()
     for j in range(ys, ye):
         for i in range(xs, xe):
             row.index = (i, j)
-            A.setValueStencil(row, row, 1.0 + 4.0 * c)
-            for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            offs = couplings(i, j)
+            A.setValueStencil(row, row, diagonal(offs))
+            for (di, dj), off in zip(faces, offs):
                 if 0 <= i + di < n and 0 <= j + dj < n:
                     col.index = (i + di, j + dj)
-                    A.setValueStencil(row, col, -c)
+                    A.setValueStencil(row, col, -off)
     A.assemble()
     return A
 

@@ -84,6 +84,36 @@ def system(da: Any, step: int) -> tuple[Any, Any]:
     return A, b
 
 
+def make_dmda(n: int = 16) -> Any:
+    """An ``n x n`` DMDA over every rank, 5-point stencil."""
+    from petsc4py import PETSc
+
+    return PETSc.DMDA().create([n, n], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR,
+                               comm=PETSc.COMM_WORLD)
+
+
+def tuned(space: Any, steps: int, n: int = 16, tuner: Any = None, **options: Any) -> Any:
+    """``steps`` heat systems (:func:`system`) on an ``n x n`` DMDA solved through ``tuner`` (default: a new
+    Thompson ``KSPTuner`` over ``space`` with ``options``); returns the tuner."""
+    from petsc4py import PETSc
+
+    from bandits.petsc import KSPTuner
+
+    da = make_dmda(n)
+    ksp = make_ksp(PETSc.COMM_WORLD, "saved_")
+    tuner = tuner or KSPTuner(space=space, policy="thompson", seed=3, **options)
+    for step in range(steps):
+        A, b = system(da, step)
+        x = b.duplicate()
+        ksp.setOperators(A)
+        tuner.solve(ksp, b, x)
+        for obj in (A, b, x):
+            obj.destroy()
+    ksp.destroy()
+    da.destroy()
+    return tuner
+
+
 def reuse_flag(pc: Any) -> bool:
     """``PCGetReusePreconditioner`` (petsc4py 3.18 has no getter)."""
     import ctypes
@@ -101,32 +131,10 @@ def drifting_system(da: Any, step: int) -> tuple[Any, Any]:
     """``I + dt K(step)`` with a conductivity whose pattern moves across the grid with ``step``
     (``exp(2 sin(2 pi (x + 0.03 step)) sin(2 pi y))``, harmonic means on the faces): a preconditioner
     kept from an earlier step needs clearly more iterations than one set up on the new matrix."""
-    from petsc4py import PETSc
+    from pde_examples.petsc_heat import assemble
 
-    n = da.getSizes()[0]
-    h = 1.0 / (n + 1)
-
-    def k(i: int, j: int) -> float:
-        x, y = (i + 1) * h, (j + 1) * h
-        return float(np.exp(2.0 * np.sin(2 * np.pi * (x + 0.03 * step)) * np.sin(2 * np.pi * y)))
-
-    c = 0.05 / h**2
-    A = da.createMatrix()
-    row, col = PETSc.Mat.Stencil(), PETSc.Mat.Stencil()
-    (xs, xe), (ys, ye) = da.getRanges()
-    for j in range(ys, ye):
-        for i in range(xs, xe):
-            row.index = (i, j)
-            diag = 1.0
-            for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-                kc, kn = k(i, j), k(i + di, j + dj)
-                face = 2.0 * kc * kn / (kc + kn)
-                diag += c * face
-                if 0 <= i + di < n and 0 <= j + dj < n:
-                    col.index = (i + di, j + dj)
-                    A.setValueStencil(row, col, -c * face)
-            A.setValueStencil(row, row, diag)
-    A.assemble()
+    A = assemble(da, 0.05, lambda x, y: float(np.exp(2.0 * np.sin(2 * np.pi * (x + 0.03 * step))
+                                                      * np.sin(2 * np.pi * y))))
     b = A.createVecLeft()
     b.set(1.0)
     return A, b
@@ -171,7 +179,7 @@ def leak_run(n: int = 16) -> dict[str, Any]:
     comm = PETSc.COMM_WORLD
     space = leak_space()
     prefix = f"leak{next(_PREFIXES)}_"
-    da = PETSc.DMDA().create([n, n], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR, comm=comm)
+    da = make_dmda(n)
     ksp = make_ksp(comm, prefix)
     tuner = scripted_tuner(space, LEAK_SEQUENCE)
     db = PETSc.Options(prefix)
@@ -206,7 +214,7 @@ def reuse_run(sequence: tuple, n: int = 16) -> dict[str, Any]:
 
     comm = PETSc.COMM_WORLD
     space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor")
-    da = PETSc.DMDA().create([n, n], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR, comm=comm)
+    da = make_dmda(n)
     ksp = make_ksp(comm, f"reuse{next(_PREFIXES)}_")
     ref_prefix = f"reuseref{next(_PREFIXES)}_"
     PETSc.Options(ref_prefix).setValue("pc_type", "gamg")
@@ -254,19 +262,7 @@ def _mpi_main(folder: str) -> None:
     reuse = reuse_run((1, 1, 1, 1, 2, 1, 0, 1))
     # a tuned run, saved; every rank loads it back; a changed space is refused on every rank
     space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor", pc_sor_omega=[1.2, 1.6])
-    da = PETSc.DMDA().create([16, 16], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR,
-                             comm=PETSc.COMM_WORLD)
-    ksp = make_ksp(PETSc.COMM_WORLD, "saved_")
-    tuner = KSPTuner(space=space, policy="thompson", seed=3)
-    for step in range(6):
-        A, b = system(da, step)
-        x = b.duplicate()
-        ksp.setOperators(A)
-        tuner.solve(ksp, b, x)
-        for v in (A, b, x):
-            v.destroy()
-    ksp.destroy()
-    da.destroy()
+    tuner = tuned(space, 6)
     path = f"{folder}/state.json"
     tuner.save(path)
     loaded = KSPTuner.load(path, space=space)

@@ -13,17 +13,12 @@ from bandits.petsc import KSPTuner
 from bandits.petsc_space import PetscSpace, has_external_package, petsc_spd_space
 from solvers import InvalidInputError
 
-from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, fresh_iterations, leak_run, leak_space, make_ksp, reuse_run,
-                                  system, true_relres)
+from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, fresh_iterations, leak_run, leak_space, make_dmda, make_ksp,
+                                  reuse_run, system, true_relres, tuned)
 from .conftest import assert_clean_exit, mpirun, results
 
 SLACK = 1.01  # the true residual against PETSc's stopping test on CG's recursive one
 UNPRECONDITIONED = int(PETSc.KSP.NormType.UNPRECONDITIONED)
-
-
-def _dmda(n: int = 16):
-    return PETSc.DMDA().create([n, n], dof=1, stencil_width=1, stencil_type=PETSc.DMDA.StencilType.STAR,
-                               comm=PETSc.COMM_WORLD)
 
 
 def _check_leak_steps(steps: list[dict]) -> None:
@@ -40,7 +35,7 @@ def _check_leak_steps(steps: list[dict]) -> None:
 def test_options_of_an_arm_do_not_leak_into_the_next():
     _check_leak_steps(leak_run()["steps"])
     # the check can fail: on one matrix, PCSOR with omega 1.5 and with the default omega differ
-    da = _dmda()
+    da = make_dmda()
     A, b = system(da, 4)
     space = leak_space()
     assert fresh_iterations(space, 0, A, b) != fresh_iterations(space, 2, A, b)
@@ -70,7 +65,7 @@ def test_kept_preconditioner_is_petscs_reuse_and_is_rebuilt_after_another_pc_typ
 
 def test_every_offered_arm_reaches_the_tolerance_on_the_true_residual():
     space = petsc_spd_space()
-    da = _dmda(24)
+    da = make_dmda(24)
     for arm in range(len(space)):
         ksp = make_ksp(PETSc.COMM_WORLD, f"arm{arm}_")
         tuner = KSPTuner(space=space, policy="fixed", policy_options={"arm": arm})
@@ -107,25 +102,9 @@ def test_hypre_is_offered_exactly_where_the_build_has_it():
         KSPTuner(space=PetscSpace.grid("nosuchksp", "jacobi"))
 
 
-def _tuned(space, steps: int, n: int = 16, **options) -> KSPTuner:
-    da = _dmda(n)
-    ksp = make_ksp(PETSc.COMM_WORLD, "saved_")
-    tuner = options.pop("tuner", None) or KSPTuner(space=space, policy="thompson", seed=3, **options)
-    for step in range(steps):
-        A, b = system(da, step)
-        x = b.duplicate()
-        ksp.setOperators(A)
-        tuner.solve(ksp, b, x)
-        for obj in (A, b, x):
-            obj.destroy()
-    ksp.destroy()
-    da.destroy()
-    return tuner
-
-
 def test_save_load_round_trip_and_refusals(tmp_path, monkeypatch):
     space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor", pc_sor_omega=[1.2, 1.6])
-    tuner = _tuned(space, 5, problem_signature="heat")
+    tuner = tuned(space, 5, problem_signature="heat")
     path = tuner.save(tmp_path / "state.json")
     saved = json.loads(path.read_text())
     assert saved["format"] == "solverkit-ksptuner/1" and saved["space_signature"] == space.signature()
@@ -136,7 +115,7 @@ def test_save_load_round_trip_and_refusals(tmp_path, monkeypatch):
     # it makes the choices the first job would have made next
     assert [loaded.policy.select() for _ in range(5)] == [tuner.policy.select() for _ in range(5)]
     # the warm-started job goes on learning from where the first stopped
-    _tuned(space, 2, tuner=loaded)
+    tuned(space, 2, tuner=loaded)
     assert len(loaded.history) == 7 and loaded.policy.t == 7
     # refusals, each with what differs
     with pytest.raises(InvalidInputError, match=r"another configuration space \(1 new \(cg\+jacobi"):
@@ -147,8 +126,8 @@ def test_save_load_round_trip_and_refusals(tmp_path, monkeypatch):
         KSPTuner.load(path, space=space, problem_signature="other")
     other_size = KSPTuner.load(path, space=space)
     with pytest.raises(InvalidInputError, match="256 rows, and this one has 400"):
-        _tuned(space, 1, n=20, tuner=other_size)
-    _tuned(space, 1, n=20, tuner=KSPTuner.load(path, space=space, remap=True))  # a prior for another size
+        tuned(space, 1, n=20, tuner=other_size)
+    tuned(space, 1, n=20, tuner=KSPTuner.load(path, space=space, remap=True))  # a prior for another size
     (tmp_path / "bad.json").write_text('{"format": "solverkit-tuner/1"}')
     with pytest.raises(InvalidInputError, match="not a solverkit KSPTuner file"):
         KSPTuner.load(tmp_path / "bad.json")
