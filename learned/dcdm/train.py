@@ -131,6 +131,24 @@ def solver_residuals(net: DCDMNet, domain: TrainingDomain, coarse: CoarseSpace |
     return torch.as_tensor(seen.reshape(len(seen), *domain.op.grid_shape), dtype=torch.float32)
 
 
+
+def restore_training(out: str | Path | None, dim: int, net: DCDMNet, opt: torch.optim.Optimizer,
+                     rng: np.random.Generator, matches: Any = None) -> dict:
+    """Load the checkpoint at ``out`` into ``net``, ``opt``, ``rng`` and torch's generator, for a resumed
+    training; returns its training state (history, step or epoch). Refused when there is no checkpoint, when
+    it holds another network configuration or no training state, or when ``matches(metadata)`` is false."""
+    if out is None or not Path(out).is_file():
+        raise InvalidInputError("resume needs an existing checkpoint at out=")
+    loaded, meta, state = load_checkpoint(out, dim=dim)
+    if loaded.config != net.config or state is None or (matches is not None and not matches(meta)):
+        raise InvalidInputError(f"{out} was trained with another configuration; resume needs the same one")
+    net.load_state_dict(loaded.state_dict())
+    opt.load_state_dict(state["optimizer"])
+    rng.bit_generator.state = state["numpy_rng"]
+    torch.set_rng_state(state["torch_rng"])
+    return state
+
+
 def train(dim: int = 2, grid: int = 64, preset: str = "deep", *, steps: int = 2000, batch: int = 16,
           lr: float = 1e-3, domains: int = 4, ritz: int = 200, seed: int = 0, out: str | Path | None = None,
           checkpoint_every: int = 200, resume: bool = False, progress: bool = True,
@@ -189,15 +207,7 @@ def train(dim: int = 2, grid: int = 64, preset: str = "deep", *, steps: int = 20
     history: list[float] = []
     start = 0
     if resume:
-        if out is None or not Path(out).is_file():
-            raise InvalidInputError("resume needs an existing checkpoint at out=")
-        loaded, _, state = load_checkpoint(out, dim=dim)
-        if loaded.config != config or state is None:
-            raise InvalidInputError(f"{out} was trained with another configuration; resume needs the same one")
-        net.load_state_dict(loaded.state_dict())
-        opt.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = state["numpy_rng"]
-        torch.set_rng_state(state["torch_rng"])
+        state = restore_training(out, dim, net, opt, rng)
         history, start = list(state["history"]), int(state["step"])
     t0 = time.perf_counter()
     data = training_domains(dim, grid, domains, ritz, seed)

@@ -17,12 +17,12 @@ from tqdm.auto import tqdm
 
 from solvers import InvalidInputError
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .data import lanczos_ritz, paper_samples
 from .network import PRESETS, DCDMNet
 from .protocol import PaperProtocol, scaled_protocol
 from .stencil import TorchStencil
-from .train import dcdm_loss
+from .train import dcdm_loss, restore_training
 
 __all__ = ["train_paper", "paper_checkpoint_name", "paper_data"]
 
@@ -82,15 +82,8 @@ def train_paper(dim: int = 3, grid: int = 32, *, seed: int = 0, epochs: int | No
     history: list[float] = []
     start = 0
     if resume:
-        if out is None or not Path(out).is_file():
-            raise InvalidInputError("resume needs an existing checkpoint at out=")
-        loaded, meta, state = load_checkpoint(out, dim=dim)
-        if loaded.config != config or state is None or meta.get("protocol", {}).get("ritz") != protocol.ritz:
-            raise InvalidInputError(f"{out} was trained with another configuration; resume needs the same one")
-        net.load_state_dict(loaded.state_dict())
-        opt.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = state["numpy_rng"]
-        torch.set_rng_state(state["torch_rng"])
+        state = restore_training(out, dim, net, opt, rng,
+                                 matches=lambda meta: meta.get("protocol", {}).get("ritz") == protocol.ritz)
         history, start = list(state["history"]), int(state["epoch"])
     t0 = time.perf_counter()
     op, data, info = paper_data(protocol, seed)
