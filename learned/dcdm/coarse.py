@@ -85,15 +85,18 @@ class CoarseSpace:
         return DeviceCoarseSpace(self, A_device)
 
 
-#: up to this many aggregates the GPU keeps ``Ac^{-1}`` dense (8192: 512 MiB in float64); above, cuSPARSE
-#: triangular solves with the host's sparse LU factors
-DENSE_MAX = 8192
+#: the GPU keeps ``Ac^{-1}`` dense (one matrix-vector product per solve, bandwidth-bound) while it takes at
+#: most this many bytes and a quarter of the device's free memory (4 GiB: 23,170 aggregates in float64, a
+#: 740^2 grid at ratio 4); above, cuSPARSE triangular solves with a sparse LU, which run level by level and
+#: are far slower per solve
+DENSE_MAX_BYTES = 4 << 30
 
 
 class DeviceCoarseSpace:
     """``Q r = P Ac^{-1} P^T r`` on the GPU, for CuPy vectors: ``P``, ``P^T`` and ``A`` as ``cupyx`` CSR
-    matrices, ``Ac^{-1}`` dense up to ``DENSE_MAX`` aggregates (one matrix-vector product), else
-    ``cupyx.scipy.sparse.linalg.splu`` (factorized once on the host, solved on the device).
+    matrices, ``Ac^{-1}`` dense within ``DENSE_MAX_BYTES`` (inverted on the device: a few milliseconds, where
+    the host's LU solve against the identity took most of a second at 4096 aggregates), else
+    ``cupyx.scipy.sparse.linalg.splu`` (factorized on the host, solved on the device).
 
     Examples
     --------
@@ -115,7 +118,11 @@ class DeviceCoarseSpace:
         self.A = A_device if A_device is not None else csp.csr_matrix(coarse.A)
         self.P = csp.csr_matrix(coarse.P)
         self._PT = csp.csr_matrix(coarse.P.T.tocsr())
-        self._inv = cupy.asarray(coarse.dense_inverse()) if coarse.size <= DENSE_MAX else None
+        dense_bytes = coarse.size ** 2 * np.dtype(np.float64).itemsize
+        free, _ = cupy.cuda.runtime.memGetInfo()
+        self._inv = None
+        if dense_bytes <= min(DENSE_MAX_BYTES, free // 4):
+            self._inv = cupy.linalg.inv(cupy.asarray(coarse.Ac.toarray()))
         self._lu = cspla.splu(csp.csc_matrix(coarse.Ac)) if self._inv is None else None
 
     def solve(self, r: Any) -> Any:

@@ -246,8 +246,8 @@ def test_cupy_arrays_keep_the_whole_solve_on_the_gpu(monkeypatch):
 
     cs = coarse.CoarseSpace(p.grid, 4)
     r = cupy.asarray(p.b)
-    for dense_max in (cs.size, cs.size - 1):
-        monkeypatch.setattr(coarse, "DENSE_MAX", dense_max)
+    for dense_max in (8 * cs.size ** 2, 8 * cs.size ** 2 - 1):
+        monkeypatch.setattr(coarse, "DENSE_MAX_BYTES", dense_max)
         dev = cs.on_device()
         assert np.allclose(cupy.asnumpy(dev.solve(r)), cs.solve(p.b), rtol=1e-10, atol=1e-12)
     pc = solvers.make_solver("fcg", pc="dcdm").setup(DeviceGrid(p.grid)).pc
