@@ -85,18 +85,19 @@ class CoarseSpace:
         return DeviceCoarseSpace(self, A_device)
 
 
-#: the GPU keeps ``Ac^{-1}`` dense (one matrix-vector product per solve, bandwidth-bound) while it takes at
+#: the GPU keeps a dense Cholesky factor of ``Ac`` (two triangular solves per coarse solve) while it takes at
 #: most this many bytes and a quarter of the device's free memory (4 GiB: 23,170 aggregates in float64, a
-#: 740^2 grid at ratio 4); above, cuSPARSE triangular solves with a sparse LU, which run level by level and
-#: are far slower per solve
+#: 740^2 grid at ratio 4); above, cuSPARSE triangular solves with the host's sparse LU, which run level by
+#: level and are far slower per solve
 DENSE_MAX_BYTES = 4 << 30
 
 
 class DeviceCoarseSpace:
     """``Q r = P Ac^{-1} P^T r`` on the GPU, for CuPy vectors: ``P``, ``P^T`` and ``A`` as ``cupyx`` CSR
-    matrices, ``Ac^{-1}`` dense within ``DENSE_MAX_BYTES`` (inverted on the device: a few milliseconds, where
-    the host's LU solve against the identity took most of a second at 4096 aggregates), else
-    ``cupyx.scipy.sparse.linalg.splu`` (factorized on the host, solved on the device).
+    matrices, ``Ac`` as a dense Cholesky factor within ``DENSE_MAX_BYTES``, built and factorized on the device
+    (the host's LU solve against the identity, the former dense path, took most of a CuPy solve's time at
+    4096 aggregates), else ``cupyx.scipy.sparse.linalg.splu`` (factorized on the host, solved on the
+    device).
 
     Examples
     --------
@@ -120,14 +121,25 @@ class DeviceCoarseSpace:
         self._PT = csp.csr_matrix(coarse.P.T.tocsr())
         dense_bytes = coarse.size ** 2 * np.dtype(np.float64).itemsize
         free, _ = cupy.cuda.runtime.memGetInfo()
-        self._inv = None
+        self._chol = None
         if dense_bytes <= min(DENSE_MAX_BYTES, free // 4):
-            self._inv = cupy.linalg.inv(cupy.asarray(coarse.Ac.toarray()))
-        self._lu = cspla.splu(csp.csc_matrix(coarse.Ac)) if self._inv is None else None
+            import cupyx
+
+            try:  # CuPy ignores cuSOLVER's failure report unless told to raise (a non-SPD Ac)
+                with cupyx.errstate(linalg="raise"):
+                    self._chol = cupy.linalg.cholesky(csp.csr_matrix(coarse.Ac).toarray())
+            except np.linalg.LinAlgError:
+                self._chol = None
+        self._lu = cspla.splu(csp.csc_matrix(coarse.Ac)) if self._chol is None else None
 
     def solve(self, r: Any) -> Any:
         c = self._PT @ r
-        return self.P @ (self._inv @ c if self._inv is not None else self._lu.solve(c))
+        if self._chol is None:
+            return self.P @ self._lu.solve(c)
+        from cupyx.scipy.linalg import solve_triangular
+
+        y = solve_triangular(self._chol, c, lower=True)
+        return self.P @ solve_triangular(self._chol, y, lower=True, trans="T")
 
 
 def balanced_direction(r: Any, coarse: CoarseSpace | DeviceCoarseSpace, network: Callable[[Any], Any]) -> Any:

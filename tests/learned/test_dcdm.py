@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import scipy.sparse.linalg as sla
 
 torch = pytest.importorskip("torch", reason="needs extra learned (torch)")
 
@@ -250,6 +251,12 @@ def test_cupy_arrays_keep_the_whole_solve_on_the_gpu(monkeypatch):
         monkeypatch.setattr(coarse, "DENSE_MAX_BYTES", dense_max)
         dev = cs.on_device()
         assert np.allclose(cupy.asnumpy(dev.solve(r)), cs.solve(p.b), rtol=1e-10, atol=1e-12)
+    monkeypatch.setattr(coarse, "DENSE_MAX_BYTES", 8 * cs.size ** 2)  # a non-SPD Ac: the sparse LU, not garbage
+    cs.Ac = (-cs.Ac).tocsc()
+    cs._lu = sla.splu(cs.Ac)
+    dev = cs.on_device()
+    assert dev._chol is None
+    assert np.allclose(cupy.asnumpy(dev.solve(r)), cs.solve(p.b), rtol=1e-10, atol=1e-12)
     pc = solvers.make_solver("fcg", pc="dcdm").setup(DeviceGrid(p.grid)).pc
     assert pc.backend == "cupy" and pc.model.device.type == "cuda"
     with pytest.raises(solvers.InvalidInputError, match="where the arrays are"):
