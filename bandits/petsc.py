@@ -40,7 +40,7 @@ from solvers import InvalidInputError
 from .petsc_config import KSPConfigurator
 from .petsc_space import PetscSpace
 from .policies import TuningTarget, make_policy
-from .tuner import check_tuner_setup, write_json_atomic
+from .tuner import check_tuner_setup, other_systems_error, write_json_atomic
 
 __all__ = ["KSPTuner", "TunedKSP", "FORMAT"]
 
@@ -164,9 +164,7 @@ class KSPTuner:
         if n <= 0:  # no operators yet: KSPSolve will say so
             return
         if self._check_size_on_next_solve and self.matrix_size not in (None, n):
-            raise InvalidInputError(f"this tuner was loaded from a file learned on systems of {self.matrix_size} rows, "
-                                    f"and this one has {n}: its knowledge does not carry over. Start a new tuner, or "
-                                    "load with remap=True to keep the learned state as a prior")
+            raise other_systems_error(f"of {self.matrix_size} rows", f"{n} rows")
         self._check_size_on_next_solve = False
         if self.matrix_size is None:
             self.matrix_size = n

@@ -18,7 +18,7 @@ from .policies import TuningTarget, make_policy
 from .reuse import ConfigRunner
 from .space import ConfigSpace
 
-__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature", "write_json_atomic"]
+__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature", "other_systems_error", "write_json_atomic"]
 
 #: the paper's arms: 20 values of omega on [1, 1.95]
 DEFAULT_OMEGAS = tuple(float(w) for w in np.linspace(1.0, 1.95, 20))
@@ -87,6 +87,19 @@ def check_tuner_setup(cost: str, values: Any, what: str, is_omega: bool) -> list
     if not values:
         raise InvalidInputError("a tuner needs at least one value")
     return values
+
+
+def other_systems_error(learned: str, this: str) -> InvalidInputError:
+    """The error a loaded tuner (``Tuner`` or ``KSPTuner``) raises on systems unlike those it learned on.
+
+    Examples
+    --------
+    >>> str(other_systems_error("of 100 rows", "200"))[:44]
+    'this tuner was loaded from a file learned on'
+    """
+    return InvalidInputError(f"this tuner was loaded from a file learned on systems {learned}, and this system has "
+                             f"{this}: its knowledge does not carry over. Start a new tuner, or load with "
+                             "remap=True to keep the learned state as a prior")
 
 
 class Tuner:
@@ -199,9 +212,7 @@ class Tuner:
     def _check_matrix(self, A: Any) -> None:
         sig = matrix_signature(A)
         if self._check_matrix_on_next_solve and self.matrix_signature not in (None, sig):
-            raise InvalidInputError(f"this tuner was loaded from a file learned on systems with {self.matrix_signature}"
-                                    f", and this system has {sig}: its knowledge does not carry over. Start a new "
-                                    "tuner, or load with remap=True to keep the learned state as a prior")
+            raise other_systems_error(f"with {self.matrix_signature}", str(sig))
         self._check_matrix_on_next_solve = False
         if self.matrix_signature is None:
             self.matrix_signature = sig

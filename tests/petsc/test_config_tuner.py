@@ -125,7 +125,7 @@ def test_save_load_round_trip_and_refusals(tmp_path, monkeypatch):
     with pytest.raises(InvalidInputError, match="learned on problem 'heat'"):
         KSPTuner.load(path, space=space, problem_signature="other")
     other_size = KSPTuner.load(path, space=space)
-    with pytest.raises(InvalidInputError, match="256 rows, and this one has 400"):
+    with pytest.raises(InvalidInputError, match="256 rows, and this system has 400 rows"):
         tuned(space, 1, n=20, tuner=other_size)
     tuned(space, 1, n=20, tuner=KSPTuner.load(path, space=space, remap=True))  # a prior for another size
     (tmp_path / "bad.json").write_text('{"format": "solverkit-tuner/1"}')
