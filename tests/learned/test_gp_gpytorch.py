@@ -149,7 +149,7 @@ def test_solve_pde_with_gpytorch_rbf_and_scaled_matern_both_methods():
     # on a copy: the user's kernel is untouched
     history = sol.info["midpoint_residual"]
     assert len(history) >= 2 and history[1] != pytest.approx(history[0], rel=1e-6)
-    assert float(rbf_kernel.lengthscale) == pytest.approx(math.log(2.0), rel=1e-6)  # softplus(0)
+    assert float(rbf_kernel.lengthscale.detach()) == pytest.approx(math.log(2.0), rel=1e-6)  # softplus(0)
     # ScaleKernel(Matern 5/2): 1.5e-5 here; goal 2e-4
     sm = gpytorch.kernels.ScaleKernel(gpytorch.kernels.MaternKernel(nu=2.5))
     sol = solve_pde("poisson1d-lowfreq", kernel=sm, progress=False)
@@ -157,8 +157,8 @@ def test_solve_pde_with_gpytorch_rbf_and_scaled_matern_both_methods():
     # Adam (the paper's path) trains the GPyTorch parameters too: they move and stay finite
     sol = solve_pde("poisson1d-lowfreq", kernel=sm, method="adam", adam_steps=20, progress=False)
     moved = sol.kernels[0].kernel
-    assert math.isfinite(float(moved.outputscale)) and math.isfinite(float(moved.base_kernel.lengthscale))
-    assert float(moved.base_kernel.lengthscale) != pytest.approx(float(sm.base_kernel.lengthscale), rel=1e-3)
+    assert math.isfinite(float(moved.outputscale.detach())) and math.isfinite(float(moved.base_kernel.lengthscale.detach()))
+    assert float(moved.base_kernel.lengthscale.detach()) != pytest.approx(float(sm.base_kernel.lengthscale.detach()), rel=1e-3)
     assert np.all(np.isfinite(sol.values)) and sol.info["steps"] == 20
 
 
@@ -218,7 +218,7 @@ def test_matern_three_halves_is_accepted_and_our_kernels_refuse_ard():
     (ak,) = axis_kernels(gpytorch.kernels.MaternKernel(nu=1.5), 1, order=2)
     with torch.no_grad():
         k2 = ak.derivatives(torch.zeros(1, dtype=torch.float64), 2)[2]
-    ell = float(ak.kernel.lengthscale)
+    ell = float(ak.kernel.lengthscale.detach())
     assert float(k2[0]) == pytest.approx(-3.0 / ell**2, rel=1e-6)
     with pytest.raises(InvalidInputError, match="one 1-D kernel per axis"):
         StudentTSpectralMixtureKernel(num_mixtures=2, ard_num_dims=2)
