@@ -4,7 +4,8 @@
 (``list[dict]``) and notes (``list[str]``) for ``benchmarks.compare``.
 
 - *kernels*: ``solve_pde(case, kernel=...)`` with the built-in Student-t kernel, its GPyTorch form, and
-  GPyTorch's ``RBFKernel`` and ``ScaleKernel(MaternKernel(2.5))`` (derivatives by autograd): relative L2
+  GPyTorch's ``RBFKernel``, ``ScaleKernel(MaternKernel(2.5))`` and ``SpectralMixtureKernel`` (derivatives
+  by autograd): relative L2
   error on a 300-point test grid and wall time.
 - *kronecker*: the kernel fit's objective ``-log N(U | 0, K_1 (x) K_2)`` and its gradient with respect to
   the per-axis ``K_d``, by our per-axis Cholesky (:func:`learned.gp.solver._log_marginal`) and by
@@ -39,6 +40,8 @@ def _kernels(case: Any, n: int) -> dict[str, Any]:
         "gpytorch RBFKernel() (autograd)": gpytorch.kernels.RBFKernel(),
         "gpytorch ScaleKernel(MaternKernel(2.5)) (autograd)":
             gpytorch.kernels.ScaleKernel(gpytorch.kernels.MaternKernel(nu=2.5)),
+        "gpytorch SpectralMixtureKernel(num_mixtures=4) (autograd)":
+            gpytorch.kernels.SpectralMixtureKernel(num_mixtures=4),
     }
 
 
