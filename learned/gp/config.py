@@ -44,8 +44,10 @@ class GPConfig:
     ----------
     n : int or tuple of int, optional
         Grid points per axis (default: 6 per wavelength of the case's highest frequency, at least 64).
-    kernel : {"student-t", "gaussian", "se", "matern"}
-        GP-HM-StM, GP-HM-GM, or a plain kernel (the baselines that fail on high frequencies).
+    kernel : {"student-t", "gaussian", "se", "matern"}, gpytorch.kernels.Kernel or list of them
+        GP-HM-StM, GP-HM-GM, or a plain kernel (the baselines that fail on high frequencies); or any
+        stationary 1-D GPyTorch kernel, copied per axis, or a list with one per axis (the product over axes
+        is the solver's kernel; see :mod:`learned.gp.gpytorch_kernels`).
     components : int
         Q, the number of mixture components (the paper's 30).
     seed : int
@@ -58,7 +60,7 @@ class GPConfig:
 
     method: ClassVar[str] = ""
     n: int | tuple[int, ...] | None = None
-    kernel: str = "student-t"
+    kernel: Any = "student-t"
     components: int = 30
     seed: int = 0
     device: str = "cpu"
@@ -67,7 +69,11 @@ class GPConfig:
     def __post_init__(self) -> None:
         if type(self) is GPConfig:
             raise InvalidInputError("GPConfig is the shared base: use AlternatingConfig or AdamConfig")
-        if self.kernel not in KERNELS:
+        if not isinstance(self.kernel, str):  # GPyTorch kernel(s): checked by learned.gp.gpytorch_kernels
+            from .gpytorch_kernels import axis_kernels
+            kernels = self.kernel if isinstance(self.kernel, (list, tuple)) else [self.kernel]
+            axis_kernels(kernels, len(kernels), order=0)
+        elif self.kernel not in KERNELS:
             raise InvalidInputError(f"kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
         _int_at_least("components", self.components, 1)
         _int_at_least("seed", self.seed, 0)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["SpectralMixture", "KERNELS"]
+__all__ = ["SpectralMixture", "KERNELS", "mixture_derivatives"]
 
 #: kernel kind -> (spectral density of each component, how it is written)
 KERNELS = {
@@ -78,31 +78,55 @@ class SpectralMixture(nn.Module):
     def gaussian(self) -> bool:
         return self.kind in ("gaussian", "se")
 
+    @property
+    def components(self) -> int:
+        """Q, the number of mixture components."""
+        return self.log_weight.numel()
+
     def derivatives(self, z: torch.Tensor, order: int = 2) -> tuple[torch.Tensor, ...]:
         """``(k(z), k'(z), k''(z))`` (the first ``order + 1`` of them) for a tensor of differences."""
-        w = self.log_weight.exp()[:, None]
-        ell = self.log_lengthscale.exp()[:, None]
-        om = 2.0 * math.pi * self.frequency[:, None]
-        zz = z.reshape(1, -1)
-        if self.gaussian:
-            s0 = torch.exp(-0.5 * zz * zz / ell**2)
-            s1 = -zz / ell**2 * s0
-            s2 = (zz * zz / ell**4 - 1.0 / ell**2) * s0
-        else:  # Matérn-5/2 in z: smooth at 0, so the hand-written forms hold there too
-            a = math.sqrt(5.0) / ell
-            r = zz.abs()
-            e = torch.exp(-a * r)
-            s0 = (1.0 + a * r + a * a * zz * zz / 3.0) * e
-            s1 = -(a * a / 3.0) * zz * (1.0 + a * r) * e
-            s2 = -(a * a / 3.0) * (1.0 + a * r - a * a * zz * zz) * e
-        c, s = torch.cos(om * zz), torch.sin(om * zz)
-        out = [(w * s0 * c).sum(0)]
-        if order >= 1:
-            out.append((w * (s1 * c - om * s0 * s)).sum(0))
-        if order >= 2:
-            out.append((w * (s2 * c - 2.0 * om * s1 * s - om * om * s0 * c)).sum(0))
-        return tuple(o.reshape(z.shape) for o in out)
+        return mixture_derivatives(self.log_weight.exp(), self.log_lengthscale.exp(), self.frequency, z, order,
+                                   self.gaussian)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
         """The covariance matrix between two sets of 1-D points."""
         return self.derivatives(x1.reshape(-1, 1) - x2.reshape(1, -1), order=0)[0]
+
+
+def mixture_derivatives(weight: torch.Tensor, lengthscale: torch.Tensor, frequency: torch.Tensor, z: torch.Tensor,
+                        order: int = 2, gaussian: bool = False) -> tuple[torch.Tensor, ...]:
+    """``(k(z), k'(z), k''(z))`` (the first ``order + 1``) of ``sum_q w_q s_q(z) cos(2 pi mu_q z)``.
+
+    The one copy of the formulas, shared by :class:`SpectralMixture` and the GPyTorch kernels of
+    :mod:`learned.gp.gpytorch_kernels`. ``s_q`` is Gaussian (``gaussian=True``) or Matérn-5/2 in ``z``, which
+    is smooth at 0, so the hand-written forms hold there too.
+
+    Examples
+    --------
+    >>> one = torch.ones(1, dtype=torch.float64)
+    >>> k0, k1, k2 = mixture_derivatives(one, one, 0 * one, torch.zeros(1, dtype=torch.float64), gaussian=True)
+    >>> float(k0[0]), float(k1[0]), float(k2[0])      # exp(-z^2 / 2) at 0
+    (1.0, 0.0, -1.0)
+    """
+    w = weight[:, None]
+    ell = lengthscale[:, None]
+    om = 2.0 * math.pi * frequency[:, None]
+    zz = z.reshape(1, -1)
+    if gaussian:
+        s0 = torch.exp(-0.5 * zz * zz / ell**2)
+        s1 = -zz / ell**2 * s0
+        s2 = (zz * zz / ell**4 - 1.0 / ell**2) * s0
+    else:  # Matérn-5/2 in z: smooth at 0, so the hand-written forms hold there too
+        a = math.sqrt(5.0) / ell
+        r = zz.abs()
+        e = torch.exp(-a * r)
+        s0 = (1.0 + a * r + a * a * zz * zz / 3.0) * e
+        s1 = -(a * a / 3.0) * zz * (1.0 + a * r) * e
+        s2 = -(a * a / 3.0) * (1.0 + a * r - a * a * zz * zz) * e
+    c, s = torch.cos(om * zz), torch.sin(om * zz)
+    out = [(w * s0 * c).sum(0)]
+    if order >= 1:
+        out.append((w * (s1 * c - om * s0 * s)).sum(0))
+    if order >= 2:
+        out.append((w * (s2 * c - 2.0 * om * s1 * s - om * om * s0 * c)).sum(0))
+    return tuple(o.reshape(z.shape) for o in out)

@@ -63,7 +63,7 @@ class GPSolution:
         if len(alpha) != self.dim or any(o not in (0, 1, 2) for o in alpha):
             raise InvalidInputError(f"derivative must be {self.dim} orders in 0..2, got {derivative}")
         # in chunks: each kernel evaluation holds (points x grid x components) numbers
-        width = max(len(x) for x in self.axes) * max(k.log_weight.numel() for k in self.kernels)
+        width = max(len(x) for x in self.axes) * max(k.components for k in self.kernels)
         chunk = max(1, int(4e6 // width))
         return np.concatenate([self._evaluate(pts[i:i + chunk], alpha) for i in range(0, len(pts), chunk)])
 

@@ -138,9 +138,13 @@ def solve_pde(case_or_pde: Any, config: GPConfig | None = None, *, domain: Any =
         idx[axis] = [0, -1]
         boundary_mask[tuple(idx)] = True
     dev = torch_device(config.device)
-    kernels = [_make_kernel(kernel, components, x, F, axis, periodogram=(method == "alternating")).to(dev)
-               for axis, x in enumerate(axes)]
     orders = sorted({o for alpha in pde.terms for o in alpha if o} | {0})
+    if isinstance(kernel, str):
+        kernels = [_make_kernel(kernel, components, x, F, axis, periodogram=(method == "alternating")).to(dev)
+                   for axis, x in enumerate(axes)]
+    else:  # GPyTorch kernel(s), one copy per axis (learned.gp.gpytorch_kernels)
+        from .gpytorch_kernels import axis_kernels
+        kernels = [k.to(dev) for k in axis_kernels(kernel, dim, max(orders))]
     check = _MidpointCheck(pde, axes, f, g)
     if isinstance(config, AlternatingConfig):
         values, info = _fit_alternating(pde, axes, kernels, orders, F, G, boundary_mask, check, config.rounds,
