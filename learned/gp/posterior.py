@@ -18,12 +18,14 @@ variables). With the per-axis jittered covariances ``K_d + tau_d I`` (:mod:`lear
   get Newton's Jacobian term ``diag(phi'(U))``.
 
 Conditioning is then exact Gaussian algebra. In whitened coordinates ``U = C v`` (``C = (x)_d C_d``,
-``C_d`` the Cholesky factor of axis d's jittered ``K``), ``v ~ N(0, I)`` and
+``C_d`` the Cholesky factor of axis d's jittered ``K``), ``v ~ N(0, I)`` and, when every row is noisy,
 ``v | y ~ N(R^-1 Q^T [y~; 0], R^-1 R^-T)`` where ``Q R = [diag(1/s) A C; I]`` (a QR factorization, which
-stays accurate where ``A K_J A^T`` is far too ill-conditioned to factor). So, for ``w = C^-1 k(X, x)``
+stays accurate where ``A K_J A^T`` is far too ill-conditioned to factor). Exact rows among noisy ones
+(``noise=(sigma, 0)``) are eliminated first: ``v = v_p + Z w`` on their null space (orthonormal ``Z``),
+and the noisy rows condition ``w``; then ``Cov(v | y) = Z R^-1 R^-T Z^T``. So, for ``w_x = C^-1 k(X, x)``
 (per axis: ``C_d^-1 k_d(X_d, x_d)``, Kronecker in ``x``'s coordinates),
 
-    var u(x) | y = k(x, x) - |w|^2 + |R^-T w|^2.
+    var u(x) | y = k(x, x) - |w_x|^2 + |R^-T Z^T w_x|^2.
 
 With no noise ``A`` is square and invertible, the equations fix ``U`` and the last term vanishes: the
 standard deviation is then the GP's between grid points (zero at every grid point up to the jitter's
@@ -68,8 +70,6 @@ __all__ = ["Equations", "Posterior", "check_noise", "noisy", "posterior", "poste
 
 #: most grid points (all axes together) for the dense posterior that noise needs
 MAX_DENSE = 2500
-#: noise level given to exact rows when others are noisy, relative to the row's size in whitened form
-EXACT_ROW = 1e-10
 
 
 def check_noise(noise: Any) -> tuple[float, float]:
@@ -181,24 +181,14 @@ def _kron(mats: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _row_sigmas(eq: Equations, B: np.ndarray) -> np.ndarray:
-    """Per-row noise levels; exact rows among noisy ones get ``EXACT_ROW`` times their whitened size."""
-    bnd = eq.boundary.ravel()
-    s = np.where(bnd, eq.noise[1], eq.noise[0])
-    zero = s == 0
-    if zero.any():
-        s = s.copy()
-        s[zero] = EXACT_ROW * np.maximum(np.linalg.norm(B[zero], axis=1), 1e-300)
-    return s
-
-
 @dataclass
 class Posterior:
-    """The factors of ``v | y`` (whitened grid values): ``chols`` per axis, ``R`` (None without noise)."""
+    """The factors of ``v | y`` (whitened grid values): ``chols`` per axis; with noise ``Cov(v | y) =
+    Z R^-1 R^-T Z^T``, ``Z`` an orthonormal basis of the exact rows' null space (None: no exact rows)."""
 
     chols: list[np.ndarray]
-    R: np.ndarray | None
-    mean: np.ndarray | None = None  # the posterior mean of U (grid shape), when noisy
+    R: np.ndarray | None = None
+    Z: np.ndarray | None = None
 
 
 def _dense_check(axes: list[np.ndarray]) -> int:
@@ -209,12 +199,33 @@ def _dense_check(axes: list[np.ndarray]) -> int:
     return N
 
 
-def _whitened_qr(A: np.ndarray, C: np.ndarray, eq: Equations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    B = A @ C
-    s = _row_sigmas(eq, B)
-    Bt = B / s[:, None]
-    Q, R = np.linalg.qr(np.vstack([Bt, np.eye(B.shape[1])]))
-    return Q, R, s
+def _condition(B: np.ndarray, s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """``v | y`` for ``v ~ N(0, I)``, ``y = B v + e``, ``e_i ~ N(0, s_i^2)``; rows with ``s_i = 0`` exact.
+
+    The exact rows ``B_0 v = y_0`` restrict ``v`` to ``v_p + Z w`` (``Z``: null space of ``B_0``, from a
+    QR factorization of ``B_0^T``); the noisy rows then condition ``w ~ N(0, I)`` through the QR
+    factorization ``Q R = [diag(1/s) B_1 Z; I]``. Returns the mean of ``v``, ``Z`` and ``R``.
+    """
+    exact = s == 0
+    N = B.shape[1]
+    v_p = np.zeros(N)
+    Z = None
+    if exact.any():
+        k = int(exact.sum())
+        Qc, Rc = np.linalg.qr(B[exact].T, mode="complete")
+        Z = Qc[:, k:]
+        v_p = Qc[:, :k] @ sla.solve_triangular(Rc[:k].T, y[exact], lower=True)
+    noisy_rows = ~exact
+    Bt = B[noisy_rows] / s[noisy_rows, None]
+    yt = y[noisy_rows] / s[noisy_rows]
+    BZ = Bt if Z is None else Bt @ Z
+    Q, R = np.linalg.qr(np.vstack([BZ, np.eye(BZ.shape[1])]))
+    w = sla.solve_triangular(R, Q[:BZ.shape[0]].T @ (yt - Bt @ v_p))
+    return v_p + (w if Z is None else Z @ w), Z, R
+
+
+def _sigmas(eq: Equations) -> np.ndarray:
+    return np.where(eq.boundary.ravel(), eq.noise[1], eq.noise[0])
 
 
 def noisy_collocation(pde: Any, axes: list[np.ndarray], kernels: list[Any], F: np.ndarray, G: np.ndarray,
@@ -222,51 +233,56 @@ def noisy_collocation(pde: Any, axes: list[np.ndarray], kernels: list[Any], F: n
                       tol: float = 1e-12, max_newton: int = 30) -> tuple[np.ndarray, np.ndarray]:
     """The posterior mean of the grid values given noisy equations, and a factor ``M`` of its covariance.
 
-    Returns ``(U, M)`` with ``Cov(U | y) = M M^T`` (``M`` is ``N x N``, grid points in C order). For a
-    semilinear PDE ``U`` is the MAP by Gauss-Newton (from ``U0``, or from the linear part's solution).
+    Returns ``(U, M)`` with ``Cov(U | y) = M M^T`` (``M`` has ``N`` rows, grid points in C order). For a
+    semilinear PDE ``U`` is the MAP by Gauss-Newton (from ``U0``, or from the linear part's solution),
+    each step the linear conditioning on the equations linearized at the iterate.
     """
     eq = Equations(pde, boundary, check_noise(noise))
     _dense_check(axes)
     chols, maps = _maps(axes, kernels, _orders(pde))
     C = _kron(chols)
     y = np.where(boundary, G, F).ravel()
-    lin = Equations(type(pde)(pde.terms, name=pde.name), boundary, eq.noise) if pde.nonlinearity else eq
-    A = equation_matrix(lin.pde, maps, boundary)
-    Q, R, s = _whitened_qr(A, C, eq)
-    n = C.shape[0]
-    v = sla.solve_triangular(R, Q[:n].T @ (y / s))
+    s = _sigmas(eq)
+    linear_part = type(pde)(pde.terms, name=pde.name)
+    A = equation_matrix(linear_part, maps, boundary)
+    v, Z, R = _condition(A @ C, s, y)
     if pde.nonlinearity is not None:
         if U0 is not None:
-            v = sla.solve_triangular(C, np.asarray(U0).ravel(), lower=True)
+            v = sla.solve_triangular(C, np.asarray(U0, dtype=np.float64).ravel(), lower=True)
         inner = ~boundary.ravel()
         for _ in range(max_newton):
             U = C @ v
             r = A @ U - y
             r[inner] += pde.nonlinearity(U[inner])
-            J = equation_matrix(pde, maps, boundary, U)
-            Q, R, s = _whitened_qr(J, C, eq)
-            dv = sla.solve_triangular(R, Q.T @ np.concatenate([-r / s, -v]))
-            v = v + dv
-            if np.linalg.norm(dv) <= tol * max(np.linalg.norm(v), 1.0):
+            B = equation_matrix(pde, maps, boundary, U) @ C
+            v_new, Z, R = _condition(B, s, B @ v - r)  # Gauss-Newton: condition on the linearized equations
+            step = np.linalg.norm(v_new - v)
+            v = v_new
+            if step <= tol * max(np.linalg.norm(v), 1.0):
                 break
-        J = equation_matrix(pde, maps, boundary, C @ v)
-        Q, R, s = _whitened_qr(J, C, eq)
-    M = C @ sla.solve_triangular(R, np.eye(n))
+        _, Z, R = _condition(equation_matrix(pde, maps, boundary, C @ v) @ C, s, y)
+    Rinv = sla.solve_triangular(R, np.eye(R.shape[0]))
+    M = C @ (Rinv if Z is None else Z @ Rinv)
     return (C @ v).reshape(F.shape), M
 
 
-def expected_prior_term(Ks: list[torch.Tensor], M: np.ndarray) -> torch.Tensor:
-    """``tr(K_J^-1 Cov(U | y)) / 2`` for ``Cov = M M^T``: what noise adds to the kernel fit's loss.
+def expected_prior_term(Ks: list[torch.Tensor], U: torch.Tensor, M: np.ndarray) -> torch.Tensor:
+    """``E[-log N(U' | 0, K_J)]`` over ``U' ~ N(U, M M^T)``, up to a constant: the noisy kernel fit's loss.
 
     The alternating fit minimizes ``-log N(U | 0, K_J)`` at the collocation values; with noise it
-    minimizes its expectation over ``U | y`` (an EM step), which is this term more.
+    minimizes its expectation over the posterior ``U | y`` (an EM step): ``log det K_J / 2`` plus
+    ``|L^-1 [U, M]|_F^2 / 2`` (``L`` the Cholesky factor of ``K_J``, applied axis by axis), which is the
+    noiseless loss plus ``tr(K_J^-1 M M^T) / 2``. One triangular solve with ``N + 1`` right-hand sides.
     """
-    from .grid import kron_solve
-
     chols = [torch.linalg.cholesky(K) for K in Ks]
     shape = [c.shape[0] for c in chols]
-    Mt = torch.as_tensor(M, device=Ks[0].device).reshape(*shape, M.shape[1])
-    return 0.5 * (Mt * kron_solve(chols, Mt)).sum()
+    V = torch.cat([U.reshape(*shape, 1), torch.as_tensor(M, device=U.device).reshape(*shape, M.shape[1])], dim=-1)
+    for axis, c in enumerate(chols):
+        moved = torch.movedim(V, axis, 0)
+        V = torch.movedim(torch.linalg.solve_triangular(c, moved.reshape(c.shape[0], -1), upper=False)
+                          .reshape(moved.shape), 0, axis)
+    logdet = sum((U.numel() / c.shape[0]) * 2.0 * torch.log(torch.diagonal(c)).sum() for c in chols)
+    return 0.5 * logdet + 0.5 * (V * V).sum()
 
 
 def posterior(axes: list[np.ndarray], kernels: list[Any], values: np.ndarray, eq: Equations) -> Posterior:
@@ -277,9 +293,9 @@ def posterior(axes: list[np.ndarray], kernels: list[Any], values: np.ndarray, eq
         return Posterior(chols, None)
     _dense_check(axes)
     C = _kron(chols)
-    A = equation_matrix(eq.pde, maps, eq.boundary, values)
-    _, R, _ = _whitened_qr(A, C, eq)
-    return Posterior(chols, R)
+    B = equation_matrix(eq.pde, maps, eq.boundary, values) @ C
+    _, Z, R = _condition(B, _sigmas(eq), np.zeros(B.shape[0]))  # the covariance does not depend on y
+    return Posterior(chols, R, Z)
 
 
 def posterior_std(axes: list[np.ndarray], kernels: list[Any], post: Posterior, points: np.ndarray) -> np.ndarray:
@@ -298,10 +314,10 @@ def posterior_std(axes: list[np.ndarray], kernels: list[Any], post: Posterior, p
         explained *= (w * w).sum(axis=0)
     var = prior - explained
     if post.R is not None:
-        # w = (x)_d w_d per point (a Khatri-Rao product), then |R^-T w|^2
+        # w = (x)_d w_d per point (a Khatri-Rao product), then |R^-T Z^T w|^2
         W = ws[0]
         for w in ws[1:]:
             W = (W[:, None, :] * w[None, :, :]).reshape(-1, W.shape[1])
-        T = sla.solve_triangular(post.R, W, trans="T")
+        T = sla.solve_triangular(post.R, W if post.Z is None else post.Z.T @ W, trans="T")
         var = var + (T * T).sum(axis=0)
     return np.sqrt(np.maximum(var, 0.0))

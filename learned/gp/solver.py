@@ -283,9 +283,7 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
         for _ in range(inner_steps):
             opt.zero_grad()
             Ks = [AxisAlgebra(x, k).matrices(0)[0] for x, k in zip(axes, kernels)]
-            loss = _log_marginal(Ks, Ut)
-            if cov is not None:
-                loss = loss + expected_prior_term(Ks, cov)
+            loss = _log_marginal(Ks, Ut) if cov is None else expected_prior_term(Ks, Ut, cov)
             loss.backward()
             opt.step()
     for k, state in zip(kernels, best[1]):
