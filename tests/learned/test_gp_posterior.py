@@ -147,17 +147,25 @@ def test_noisy_posterior_mean_matches_dense_conditioning(dim):
             assert cov[_boundary(shape).ravel()].max() <= 1e-20 * cov.max()
 
 
-def test_std_zero_at_boundary_without_noise_and_grows_between_points():
-    sol = solve_pde("poisson1d-lowfreq", n=24, progress=False)
+@pytest.mark.parametrize("fitted", [False, True], ids=["fixed-kernel", "solve_pde"])
+def test_std_zero_at_boundary_without_noise_and_grows_between_points(fitted):
+    if fitted:
+        sol = solve_pde("poisson1d-lowfreq", n=24, progress=False)
+    else:
+        axes = [np.linspace(0.0, 2.0, 21)]
+        sol = GPSolution(axes, _kernels(1), np.sin(3 * axes[0]), equations=Equations(PDE.poisson(1), _boundary([21])))
     x = sol.axes[0]
     mids = 0.5 * (x[1:] + x[:-1])
     s_b, s_grid, s_mid = sol.std(x[[0, -1]]), sol.std(x), sol.std(mids)
     prior = float(sol.kernels[0].derivatives(torch.zeros(1, dtype=torch.float64), 0)[0]) ** 0.5
     # what is left at a grid point is the jitter's sqrt(tau): <= 1e-4 of the prior std here
     assert s_b.max() <= 1e-4 * prior and s_grid.max() <= 1e-4 * prior
-    assert np.all(s_mid > 10 * s_grid.max())
+    # between points it grows, largest midway; how much depends on the kernel: the fitted one (smooth,
+    # long length-scales; its fit on 24 points varies with the CPU) gives 9.7x (ATEN_CPU_CAPABILITY=default)
+    # to 23x the grid's sqrt(tau), the fixed one 1480x
+    assert np.all(s_mid > (1 if fitted else 100) * s_grid.max())
     quarter = x[:-1] + 0.25 * (x[1] - x[0])
-    assert np.all(sol.std(quarter) < s_mid)  # largest midway
+    assert np.all(sol.std(quarter) < s_mid) and np.all(sol.std(quarter) > s_grid.max())
 
 
 def _fixed_noisy(sigma, F, G, axes, ks, bmask):
