@@ -103,11 +103,16 @@ class AlternatingConfig(GPConfig):
         Adam's learning rate, > 0.
     patience : int
         Stop after this many rounds without a smaller midpoint residual, >= 1.
+    noise : float or (float, float)
+        Standard deviation of the noise in the source and boundary values (one for both, or
+        ``(source, boundary)``), absolute, in the units of ``f`` and ``g``; 0: exact data. With noise the
+        grid values are the posterior mean given the equations and the kernel fit includes the noise
+        (:mod:`learned.gp.posterior`).
 
     Examples
     --------
     >>> AlternatingConfig(rounds=3, lr=0.05)
-    AlternatingConfig(n=None, kernel='student-t', components=30, seed=0, device='cpu', progress=True, rounds=3, inner_steps=100, lr=0.05, patience=5)
+    AlternatingConfig(n=None, kernel='student-t', components=30, seed=0, device='cpu', progress=True, rounds=3, inner_steps=100, lr=0.05, patience=5, noise=0.0)
     >>> AlternatingConfig(lr=0)
     Traceback (most recent call last):
     ...
@@ -119,9 +124,13 @@ class AlternatingConfig(GPConfig):
     inner_steps: int = 100
     lr: float = 1e-2
     patience: int = 5
+    noise: float | tuple[float, float] = 0.0
 
     def __post_init__(self) -> None:
+        from .posterior import check_noise
+
         super().__post_init__()
+        check_noise(self.noise)
         _int_at_least("rounds", self.rounds, 1)
         _int_at_least("inner_steps", self.inner_steps, 0)
         _int_at_least("patience", self.patience, 1)
@@ -181,7 +190,7 @@ def config_from_keywords(method: str = "alternating", **settings: Any) -> GPConf
     >>> config_from_keywords(method="alternating", adam_steps=10)
     Traceback (most recent call last):
     ...
-    solvers.errors.InvalidInputError: 'adam_steps' is a setting of method 'adam', not of 'alternating' (AlternatingConfig takes: n, kernel, components, seed, device, progress, rounds, inner_steps, lr, patience)
+    solvers.errors.InvalidInputError: 'adam_steps' is a setting of method 'adam', not of 'alternating' (AlternatingConfig takes: n, kernel, components, seed, device, progress, rounds, inner_steps, lr, patience, noise)
     """
     if method not in METHODS:
         raise InvalidInputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")

@@ -36,6 +36,8 @@ class GPSolution:
     kernels: list[Any]
     values: np.ndarray
     info: dict = field(default_factory=dict)
+    #: what the values were conditioned on (:class:`learned.gp.posterior.Equations`); ``std`` needs it
+    equations: Any = None
 
     def __post_init__(self) -> None:
         self.kernels = [copy.deepcopy(k).requires_grad_(False) for k in self.kernels]
@@ -52,13 +54,7 @@ class GPSolution:
         return tuple((float(x[0]), float(x[-1])) for x in self.axes)
 
     def __call__(self, points: Any, derivative: tuple[int, ...] | None = None) -> np.ndarray:
-        pts = np.asarray(points, dtype=np.float64)
-        if pts.ndim == 1 and self.dim == 1:
-            pts = pts[:, None]
-        if pts.ndim != 2 or pts.shape[1] != self.dim:
-            raise InvalidInputError(f"points must have shape (m, {self.dim}), got {pts.shape}")
-        if not np.all(np.isfinite(pts)):
-            raise InvalidInputError("points contain NaN or Inf")
+        pts = self._points(points)
         alpha = tuple(derivative) if derivative is not None else (0,) * self.dim
         if len(alpha) != self.dim or any(o not in (0, 1, 2) for o in alpha):
             raise InvalidInputError(f"derivative must be {self.dim} orders in 0..2, got {derivative}")
@@ -78,6 +74,33 @@ class GPSolution:
             else:
                 out = torch.einsum("mi,ij,mj->m", rows[0], self._alpha, rows[1])
         return out.cpu().numpy()
+
+    def std(self, points: Any) -> np.ndarray:
+        """The posterior standard deviation of ``u`` at ``points`` given the collocation equations.
+
+        Exact Gaussian conditioning of the grid values' GP prior on the equations ``solve_pde`` solved
+        (with their noise, if any; a semilinear PDE's equations linearized at this solution, Newton's
+        Jacobian): see :mod:`learned.gp.posterior` for the model and what it does and does not cover.
+        Without noise it is zero at the grid points and grows between them.
+        """
+        from .posterior import posterior, posterior_std
+
+        if self.equations is None:
+            raise InvalidInputError("this GPSolution was not made by solve_pde: no equations to condition on")
+        pts = self._points(points)
+        if getattr(self, "_posterior", None) is None:
+            self._posterior = posterior(self.axes, self.kernels, self.values, self.equations)
+        return posterior_std(self.axes, self.kernels, self._posterior, pts)
+
+    def _points(self, points: Any) -> np.ndarray:
+        pts = np.asarray(points, dtype=np.float64)
+        if pts.ndim == 1 and self.dim == 1:
+            pts = pts[:, None]
+        if pts.ndim != 2 or pts.shape[1] != self.dim:
+            raise InvalidInputError(f"points must have shape (m, {self.dim}), got {pts.shape}")
+        if not np.all(np.isfinite(pts)):
+            raise InvalidInputError("points contain NaN or Inf")
+        return pts
 
     def grid(self) -> tuple[np.ndarray, ...]:
         """The collocation grid as ``meshgrid(..., indexing="ij")`` arrays."""

@@ -17,6 +17,7 @@ from .config import _ALIASES, AdamConfig, AlternatingConfig, GPConfig, config_fr
 from .collocation import apply_operator, solve_collocation
 from .grid import AxisAlgebra, kron_solve
 from .kernels import SpectralMixture
+from .posterior import Equations, check_noise, expected_prior_term, noisy_collocation
 from .solution import GPSolution
 
 __all__ = ["solve_pde", "default_points"]
@@ -76,7 +77,12 @@ def solve_pde(case_or_pde: Any, config: GPConfig | None = None, *, domain: Any =
         between its kernel fits, the derivative maps crossing once per round.
     domain, source, boundary, max_frequency : optional
         The problem, for a bare ``PDE``: the box ``((a, b), ...)``, ``f(points)``, ``g(points)`` and the
-        highest frequency in rad per unit (sets the default grid).
+        highest frequency in rad per unit (sets the default grid). ``source`` and ``boundary`` may
+        return noisy samples (say how noisy with ``noise``; :func:`learned.gp.posterior.noisy` makes them).
+    noise : float or (float, float), keyword
+        (``AlternatingConfig.noise``) the standard deviation of the noise in the source and boundary
+        values, absolute (units of ``f`` and ``g``); the fit is then the posterior mean given the noisy
+        equations, not their interpolant. ``solve_pde`` adds no noise itself.
     **settings
         The keyword form, a convenience: ``method="alternating"`` (default) or ``"adam"`` and that
         method's settings (``adam_steps`` is the ``AdamConfig``'s ``steps``), turned into a config by
@@ -146,16 +152,18 @@ def solve_pde(case_or_pde: Any, config: GPConfig | None = None, *, domain: Any =
         from .gpytorch_kernels import axis_kernels
         kernels = [k.to(dev) for k in axis_kernels(kernel, dim, max(orders))]
     check = _MidpointCheck(pde, axes, f, g)
+    noise = check_noise(getattr(config, "noise", 0.0))
     if isinstance(config, AlternatingConfig):
         values, info = _fit_alternating(pde, axes, kernels, orders, F, G, boundary_mask, check, config.rounds,
-                                        config.inner_steps, config.lr, config.patience, config.progress, name)
+                                        config.inner_steps, config.lr, config.patience, config.progress, name,
+                                        noise)
     else:
         values, info = _fit_adam(pde, axes, kernels, orders, F, G, boundary_mask, config.steps, config.lr,
                                  config.progress, name)
         info["midpoint_residual"] = [check(GPSolution(axes, kernels, values))]
     info.update({"seconds": time.perf_counter() - t0, "grid": tuple(ns), "kernel": kernel, "method": method,
                  "case": name, "device": dev, "config": config})
-    return GPSolution(axes, kernels, values, info)
+    return GPSolution(axes, kernels, values, info, equations=Equations(pde, boundary_mask, noise))
 
 
 def _make_config(config: GPConfig | None, settings: dict[str, Any]) -> GPConfig:
@@ -244,7 +252,8 @@ def _log_marginal(Ks: list[torch.Tensor], U: torch.Tensor) -> torch.Tensor:
     return 0.5 * logdet + 0.5 * (U * kron_solve(chols, U)).sum()
 
 
-def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inner_steps, lr, patience, progress, name):
+def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inner_steps, lr, patience, progress, name,
+                     noise=(0.0, 0.0)):
     params = [p for k in kernels for p in k.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=lr)
     best = (math.inf, None, None)
@@ -255,7 +264,10 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
     for r in bar:
         _, maps = _maps(axes, kernels, orders, grad=False)
         np_maps = [{k: v.cpu().numpy() for k, v in m.items()} for m in maps]
-        U = solve_collocation(pde, np_maps, F, G, bmask, U0=U)
+        if noise == (0.0, 0.0):
+            U, cov = solve_collocation(pde, np_maps, F, G, bmask, U0=U), None
+        else:  # the posterior mean given the noisy equations, and its covariance for the kernel fit
+            U, cov = noisy_collocation(pde, axes, kernels, F, G, bmask, noise, U0=U)
         sol = GPSolution(axes, kernels, U)
         res = check(sol)
         history.append(res)
@@ -275,7 +287,7 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
         for _ in range(inner_steps):
             opt.zero_grad()
             Ks = [AxisAlgebra(x, k).matrices(0)[0] for x, k in zip(axes, kernels)]
-            loss = _log_marginal(Ks, Ut)
+            loss = _log_marginal(Ks, Ut) if cov is None else expected_prior_term(Ks, Ut, cov)
             loss.backward()
             opt.step()
     for k, state in zip(kernels, best[1]):
