@@ -255,7 +255,7 @@ def _log_marginal(Ks: list[torch.Tensor], U: torch.Tensor) -> torch.Tensor:
 def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inner_steps, lr, patience, progress, name,
                      noise=(0.0, 0.0)):
     params = [p for k in kernels for p in k.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr)
+    opt = torch.optim.Adam(params, lr=lr) if params else None  # None: a fixed kernel, one collocation solve
     best = (math.inf, None, None)
     history: list[float] = []
     U = None
@@ -281,7 +281,7 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
             since_best += 1
             if since_best >= patience:
                 break
-        if r == rounds - 1:
+        if r == rounds - 1 or opt is None:
             break
         Ut = torch.as_tensor(U, device=kernels[0].device)
         for _ in range(inner_steps):

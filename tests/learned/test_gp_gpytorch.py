@@ -184,6 +184,18 @@ def test_solve_pde_with_gpytorch_rbf_and_scaled_matern_both_methods():
     assert np.all(np.isfinite(sol.values)) and sol.info["steps"] == 20
 
 
+def test_a_kernel_with_no_trainable_parameters_gives_one_collocation_solve():
+    fixed = gpytorch.kernels.MaternKernel(nu=2.5)
+    fixed.lengthscale = 0.2
+    fixed.raw_lengthscale.requires_grad_(False)
+    sol = solve_pde("poisson1d-lowfreq", kernel=fixed, progress=False)
+    assert sol.info["rounds"] == 1
+    # a fixed Matern 5/2 of length 0.2 on 64 points: 3.4e-4 here; a bound ~10x above
+    assert relative_error(sol, "poisson1d-lowfreq") < 3e-3
+    # not trained (the copy is float64, the user's float32)
+    assert float(sol.kernels[0].kernel.lengthscale) == pytest.approx(float(fixed.lengthscale), rel=1e-6)
+
+
 def test_student_t_gpytorch_kernel_gives_the_builtin_answer():
     case = CASES["poisson1d-lowfreq"]
     cfg = AlternatingConfig(n=64, components=6, rounds=4, inner_steps=20, progress=False)
