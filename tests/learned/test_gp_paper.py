@@ -121,7 +121,8 @@ def test_reproduces_the_authors_logged_run():
     assert losses[0] > 20 * losses[-1]  # 1.0e10 -> 4.1e8
     x = np.linspace(0, 2 * np.pi, 300)[:, None]
     u = np.sin(100 * x[:, 0])
-    assert np.linalg.norm(sol(x) - u) / np.linalg.norm(u) == pytest.approx(sol.info["final_error"], rel=1e-10)
+    # GPSolution's evaluation (K from x_i - x_j) and the checkpoints' (K from the lags): 3.5e-10 apart
+    assert np.linalg.norm(sol(x) - u) / np.linalg.norm(u) == pytest.approx(sol.info["final_error"], rel=1e-8)
 
 
 @pytest.mark.slow
