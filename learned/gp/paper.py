@@ -76,7 +76,7 @@ class PaperKernel(nn.Module):
     Examples
     --------
     >>> k = PaperKernel("student-t", 3, freq_scale=20.0)
-    >>> [round(float(v), 4) for v in k.freq]
+    >>> [round(float(v), 4) for v in k.freq.detach()]
     [0.0, 10.0, 20.0]
     >>> float(k.derivatives(torch.zeros(1, dtype=torch.float64), 0)[0][0].detach())  # sum of the weights
     1.0
