@@ -72,7 +72,8 @@ def rows_paper(quick: bool = False, steps: int | None = None, cases: list[str] |
         "error as their log reports it: the smallest relative L2 error on the 300-point test grid per axis over "
         "the checkpoints after steps i with i % (steps / 20) == 0; 'final' is the last iterate's.",
         f"paper: the {label} figure of the paper's table (arXiv 2311.04465) was not found in the sources "
-        "available when this module was written; PaperSettings.reported_error_stm/gm stay None until someone records them.",
+        "available when this module was written; PaperSettings.reported_error_stm/gm stay None until "
+        "someone records them.",
     ]
     return rows, notes
 
