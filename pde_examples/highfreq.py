@@ -86,6 +86,8 @@ class PaperSettings:
     included, the end points being the boundary data); ``frequency_scale`` their initial frequencies'
     range (``linspace(0, 1, Q) * freq_scale``); ``epochs`` their Adam steps; ``boundary_weight`` their
     ``llk_weight``. The kernel is their ``Matern52_Cos_1d`` (GP-HM-StM) unless ``kernel`` says otherwise.
+    ``reported_error_stm`` / ``reported_error_gm`` are the paper's table figures for GP-HM-StM / GP-HM-GM
+    (``None`` where not recorded).
 
     Examples
     --------
@@ -102,6 +104,12 @@ class PaperSettings:
     boundary_weight: float = 200.0
     kernel: str = "Matern52_Cos_1d"
     script: str = "model_GP_solver_1d.py"
+    # The paper's reported relative L2 errors of GP-HM-StM and GP-HM-GM for this case (the results table
+    # of Fang et al., ICLR 2024, arXiv 2311.04465). None: not recorded - the table was not found in the
+    # sources searched on 2026-11-27 (the stored copies of arxiv.org/html/2311.04465v2 and summaries end
+    # before it); record the figures from the paper's table here, never a guess.
+    reported_error_stm: float | None = None
+    reported_error_gm: float | None = None
 
     @property
     def config_file(self) -> str:

@@ -9,9 +9,9 @@ Examples
 >>> sol.info["kernel"], sol.dim
 ('student-t', 1)
 """
-from .config import AdamConfig, AlternatingConfig, GPConfig
+from .config import AdamConfig, AlternatingConfig, GPConfig, PaperConfig
 from .kernels import KERNELS, SpectralMixture
 from .solution import GPSolution
 from .solver import default_points, solve_pde
 
-__all__ = ["solve_pde", "AlternatingConfig", "AdamConfig", "GPConfig", "GPSolution", "SpectralMixture", "KERNELS", "default_points"]
+__all__ = ["solve_pde", "AlternatingConfig", "AdamConfig", "PaperConfig", "GPConfig", "GPSolution", "SpectralMixture", "KERNELS", "default_points"]

@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("case", choices=sorted(CASES), help="a case from pde_examples.highfreq.CASES")
     p.add_argument("--kernel", default="student-t", choices=["student-t", "gaussian", "se", "matern"])
     p.add_argument("--method", default="alternating", choices=["alternating", "adam"],
-                   help="alternating: closed-form solves + kernel updates (ours); adam: the paper's plain Adam")
+                   help="alternating: closed-form solves + kernel updates (ours); adam: plain Adam on our loss (not the paper's method)")
     p.add_argument("--n", type=int, default=None, help="grid points per axis (default: 3 per wavelength)")
     p.add_argument("--rounds", type=int, default=10, help="alternating rounds (default 10)")
     p.add_argument("--adam-steps", type=int, default=3000, help="steps of the adam path (default 3000)")

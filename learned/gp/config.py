@@ -1,7 +1,7 @@
 """Settings of :func:`learned.gp.solve_pde`: one frozen dataclass per method, sharing a base.
 
-``AlternatingConfig`` (ours) and ``AdamConfig`` (the paper's plain Adam) each hold only their own method's
-settings, so one method's settings cannot be given to the other: ``AdamConfig(rounds=3)`` is a
+``AlternatingConfig`` (ours), ``AdamConfig`` (plain Adam on our loss) and ``PaperConfig`` (the authors'
+method as their code runs it, :mod:`learned.gp.paper`) each hold only their own method's settings, so one method's settings cannot be given to the other: ``AdamConfig(rounds=3)`` is a
 ``TypeError``, and the keyword form ``solve_pde(case, method="adam", rounds=3)`` an ``InvalidInputError``.
 
 Examples
@@ -22,13 +22,13 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from solvers import InvalidInputError
 
 from .kernels import KERNELS
 
-__all__ = ["GPConfig", "AlternatingConfig", "AdamConfig", "METHODS", "config_from_keywords"]
+__all__ = ["GPConfig", "AlternatingConfig", "AdamConfig", "PaperConfig", "METHODS", "config_from_keywords"]
 
 
 def _int_at_least(name: str, value: Any, low: int) -> None:
@@ -139,12 +139,16 @@ class AlternatingConfig(GPConfig):
 
 @dataclass(frozen=True, kw_only=True)
 class AdamConfig(GPConfig):
-    """The paper's path: Adam on grid values, kernel parameters and noise precision together.
+    """Plain Adam on our loss: grid values, kernel parameters and a residual precision together.
+
+    Not the paper's method (that is :class:`PaperConfig`): our kernel initialization (frequencies up to
+    the grid's Nyquist, length-scale L/4), a fixed boundary penalty ``200 ||U_B - g||^2`` and the
+    residual at interior points only.
 
     Parameters
     ----------
     steps : int
-        Adam steps, >= 0 (the paper runs 1e5 to 3e6).
+        Adam steps, >= 0.
     lr : float
         Adam's learning rate, > 0.
 
@@ -168,8 +172,89 @@ class AdamConfig(GPConfig):
         self._check_lr(self.lr)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PaperConfig(GPConfig):
+    """The authors' method as their code runs it (Fang et al., ICLR 2024): see :mod:`learned.gp.paper`.
+
+    Every setting left ``None`` comes from the case's :class:`pde_examples.highfreq.PaperSettings` (their
+    ``code/config/<equation>.yaml`` and ``run_*.sh``), or, for a PDE given without a case, from their yaml
+    defaults (:data:`learned.gp.paper.AUTHOR_DEFAULTS`).
+
+    Parameters
+    ----------
+    n : int or tuple of int, optional
+        Collocation points per axis (their ``N_col``), end points included.
+    kernel : {"student-t", "gaussian", "se", "matern"}
+        Their ``Matern52_Cos_1d`` (GP-HM-StM), ``SE_Cos_1d`` (GP-HM-GM), ``SE_1d``, ``Matern52_1d``.
+    components : int, optional
+        Q (their 30).
+    steps : int, optional
+        Adam steps (their ``nepoch``), >= 1.
+    lr : float, optional
+        Adam's learning rate (their 0.01).
+    freq_scale : float, optional
+        Initial frequencies ``linspace(0, 1, Q) * freq_scale`` (cycles per unit length), > 0.
+    llk_weight : float, optional
+        Weight of the boundary log-likelihood, > 0.
+    jitter : float
+        Added to each kernel matrix's diagonal (their 1e-6), > 0.
+    logdet : bool
+        Keep the log-determinant term of the prior (their ``logdet: True``).
+    log_every : int, optional
+        Evaluate the loss and the error every this many steps (their ``nepoch / 20``), >= 1.
+    test_points : int
+        Test points per axis for the error (their 300), >= 2.
+    callback : callable, optional
+        ``callback(step, solution)`` at every evaluation step (a :class:`learned.gp.paper.PaperSolution`).
+
+    Examples
+    --------
+    >>> PaperConfig(steps=200, progress=False).steps
+    200
+    >>> PaperConfig(jitter=-1.0)
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: jitter must be a finite number > 0, got -1.0
+    """
+
+    method: ClassVar[str] = "paper"
+    components: int | None = None  # type: ignore[assignment]
+    steps: int | None = None
+    lr: float | None = None
+    freq_scale: float | None = None
+    llk_weight: float | None = None
+    jitter: float = 1e-6
+    logdet: bool = True
+    log_every: int | None = None
+    test_points: int = 300
+    callback: Callable[[int, Any], None] | None = dataclasses.field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        unset = self.components is None  # None: the case's Q; the base checks an integer
+        if unset:
+            object.__setattr__(self, "components", 1)
+        try:
+            super().__post_init__()
+        finally:
+            if unset:
+                object.__setattr__(self, "components", None)
+        for name in ("steps", "log_every"):
+            if getattr(self, name) is not None:
+                _int_at_least(name, getattr(self, name), 1)
+        _int_at_least("test_points", self.test_points, 2)
+        for name in ("lr", "freq_scale", "llk_weight", "jitter"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                      or not math.isfinite(value) or value <= 0):
+                raise InvalidInputError(f"{name} must be a finite number > 0, got {value!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidInputError(f"callback must be callable, got {self.callback!r}")
+        if not isinstance(self.logdet, bool):
+            raise InvalidInputError(f"logdet must be True or False, got {self.logdet!r}")
+
+
 #: method name -> its settings class
-METHODS: dict[str, type[GPConfig]] = {"alternating": AlternatingConfig, "adam": AdamConfig}
+METHODS: dict[str, type[GPConfig]] = {"alternating": AlternatingConfig, "adam": AdamConfig, "paper": PaperConfig}
 #: keyword-form names that differ from the config's field names
 _ALIASES = {"adam": {"adam_steps": "steps"}}
 

@@ -1,4 +1,5 @@
-"""`solve_pde`: fit the GP-HM solver to a PDE case, fast (alternating) or as the paper does (plain Adam)."""
+"""`solve_pde`: fit the GP-HM solver to a PDE case: ours (alternating), plain Adam on our loss (adam), or
+the authors' method as their code runs it (paper, :mod:`learned.gp.paper`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,7 @@ from tqdm.auto import tqdm
 from solvers import InvalidInputError
 
 from ..device import torch_device
-from .config import _ALIASES, AdamConfig, AlternatingConfig, GPConfig, config_from_keywords
+from .config import _ALIASES, AdamConfig, AlternatingConfig, GPConfig, PaperConfig, config_from_keywords
 from .collocation import apply_operator, solve_collocation
 from .grid import AxisAlgebra, kron_solve
 from .kernels import SpectralMixture
@@ -62,15 +63,17 @@ def solve_pde(case_or_pde: Any, config: GPConfig | None = None, *, domain: Any =
     case_or_pde : str, HighFreqCase or PDE
         A name from ``pde_examples.highfreq.CASES`` or a case object; a bare ``PDE`` needs ``domain``,
         ``source`` and ``boundary`` (callables on points of shape (m, dim)).
-    config : AlternatingConfig or AdamConfig, optional
+    config : AlternatingConfig, AdamConfig or PaperConfig, optional
         The method and its settings (default ``AlternatingConfig()``).
         ``AlternatingConfig`` (ours): the grid values come from the closed-form collocation solve for the
         current kernel, then ``inner_steps`` Adam steps on the kernel's log marginal likelihood of those
         values, for up to ``rounds`` rounds; weights start from the source's periodogram. The round kept is
         the one whose PDE residual at the cell midpoints (points that are not collocation points) is
         smallest, and the loop stops after ``patience`` rounds without improvement: no exact solution is
-        used. ``AdamConfig`` (the paper): Adam on grid values, kernel parameters and noise precisions
-        together for ``steps`` steps (boundary weight 200), final iterate.
+        used. ``AdamConfig``: plain Adam on our loss (not the paper's method): grid values, kernel
+        parameters and a residual precision together for ``steps`` steps (a fixed boundary weight 200),
+        final iterate. ``PaperConfig``: the authors' method as their code runs it, defaults from the
+        case's ``PaperSettings`` (:func:`learned.gp.paper.fit_paper`).
         On ``device`` (both): torch's kernel matrices, their Cholesky factors and derivative maps, the
         Adam steps and the evaluation of the solution live there; ``adam`` runs there entirely;
         ``alternating`` solves the collocation system (NumPy/SciPy, with solverkit's GMRES) on the host
@@ -109,6 +112,9 @@ def solve_pde(case_or_pde: Any, config: GPConfig | None = None, *, domain: Any =
     ('alternating', 'adam')
     """
     config = _make_config(config, settings)
+    if isinstance(config, PaperConfig):  # the authors' method, faithful: learned.gp.paper
+        from .paper import fit_paper
+        return fit_paper(case_or_pde, config, domain=domain, source=source, boundary=boundary)
     t0 = time.perf_counter()
     torch.manual_seed(config.seed)
     n, kernel, components, method = config.n, config.kernel, config.components, config.method
@@ -170,8 +176,9 @@ def _make_config(config: GPConfig | None, settings: dict[str, Any]) -> GPConfig:
     """The config to run: ``config`` (with ``settings`` as overrides) or one built from the keywords."""
     if config is None:
         return config_from_keywords(**settings)
-    if not isinstance(config, (AlternatingConfig, AdamConfig)):
-        raise InvalidInputError(f"config must be an AlternatingConfig or an AdamConfig, got {type(config).__name__}")
+    if not isinstance(config, (AlternatingConfig, AdamConfig, PaperConfig)):
+        raise InvalidInputError(f"config must be an AlternatingConfig, AdamConfig or PaperConfig, got "
+                                f"{type(config).__name__}")
     method = settings.pop("method", config.method)
     if method != config.method:
         raise InvalidInputError(f"method={method!r} contradicts the config, a {type(config).__name__}")
@@ -296,7 +303,8 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
 
 
 def _fit_adam(pde, axes, kernels, orders, F, G, bmask, steps, lr, progress, name):
-    """The paper's path: Adam on everything, loss = prior + 200 ||U_B - g||^2 + learned-precision residual."""
+    """Plain Adam on our loss (not the paper's method, see learned.gp.paper): Adam on everything,
+    loss = prior + 200 ||U_B - g||^2 + learned-precision residual at interior points."""
     dev = kernels[0].device
     Ft, Gt, B = (torch.as_tensor(a, device=dev) for a in (F, G, bmask))
     U = torch.zeros_like(Ft, requires_grad=True)
