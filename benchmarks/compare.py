@@ -80,8 +80,12 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
     if name == "tuning":
         extra = ("\n\n" + notes[0] + "\n\n" + "\n".join(f"- {n}" for n in notes[1:])
                  + "".join(f"\n\n![{e}](tuning_{e}_iterations.png)" for e in ("sor-high", "sor-low", "heat")))
+    # a suite may add tables of its own after the main one: (title, rows, columns) entries among its notes
+    sections = [n for n in notes if isinstance(n, tuple)]
+    notes = [n for n in notes if not isinstance(n, tuple)]
     if name in ("core", "gpu", "gp", "dcdm", "krylov", "amg", "tuning-loops"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
+    extra += "".join(f"\n\n## {title}\n\n{markdown_table(srows, scols)}" for title, srows, scols in sections)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
     how = "" if name in ("tuning", "tuning-loops", "scaling", "gpu", "gp", "dcdm", "krylov", "amg") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
@@ -118,7 +122,7 @@ What the numbers mean:
   choice as the authors compute them (continuous: Young's omega from the exact Jacobi radius for SOR, a
   golden-section search for the heat problem), the 20-arm versions beside them, and next to a re-run of
   the authors' learners, every row outside 5% of it flagged.
-- **gp**: the Gaussian-process PDE solver (ours and the paper's path) against an SE-kernel GP, finite
+- **gp**: the Gaussian-process PDE solver (ours, plain Adam on our loss, and the authors' method) against an SE-kernel GP, finite
   differences and Chebyshev collocation: relative L2 error on a 300 (300 x 300) test grid and wall time.
 - **dcdm**: the deep conjugate-direction solver (the paper's and our FCG variant, with a symmetric
   Gauss-Seidel smoother and the identity in the network's slot as ablations) against CG, IC-PCG and
