@@ -102,8 +102,13 @@ class PaperKernel(nn.Module):
         return self.kind in ("student-t", "gaussian")
 
     @property
-    def log_weight(self) -> torch.Tensor:  # the name GPSolution reads
+    def log_weight(self) -> torch.Tensor:
         return self.log_w
+
+    @property
+    def components(self) -> int:
+        """Q, the number of mixture components (GPSolution sizes its evaluation chunks by it)."""
+        return int(self.log_w.numel())
 
     @property
     def device(self) -> torch.device:
