@@ -23,7 +23,7 @@ Conditioning is then exact Gaussian algebra. In whitened coordinates ``U = C v``
 stays accurate where ``A K_J A^T`` is far too ill-conditioned to factor). Exact rows among noisy ones
 (``noise=(sigma, 0)``) are eliminated first: ``v = v_p + Z w`` on their null space (orthonormal ``Z``),
 and the noisy rows condition ``w``; then ``Cov(v | y) = Z R^-1 R^-T Z^T``. So, for ``w_x = C^-1 k(X, x)``
-(per axis: ``C_d^-1 k_d(X_d, x_d)``, Kronecker in ``x``'s coordinates),
+(per axis: ``C_d^-1 k_d(X_d, x_d)``, Kronecker in ``x``'s coordinates)::
 
     var u(x) | y = k(x, x) - |w_x|^2 + |R^-T Z^T w_x|^2.
 
