@@ -11,7 +11,7 @@ import torch
 
 from .kernels import SpectralMixture
 
-__all__ = ["AxisAlgebra", "add_jitter", "apply_axis", "kron_solve"]
+__all__ = ["AxisAlgebra", "add_jitter", "apply_axis", "axis_maps", "kron_solve", "operator_orders"]
 
 #: smallest jitter added to every K's diagonal, relative to the kernel's variance k(0)
 JITTER = 1e-10
@@ -108,3 +108,20 @@ def kron_solve(chols: list[torch.Tensor], U: torch.Tensor) -> torch.Tensor:
         moved = torch.movedim(U, axis, 0)
         U = torch.movedim(torch.cholesky_solve(moved.reshape(chol.shape[0], -1), chol).reshape(moved.shape), 0, axis)
     return U
+
+
+def operator_orders(pde) -> list[int]:
+    """The derivative orders of a PDE's terms, with 0 (the values, for the boundary): the maps it needs."""
+    return sorted({o for alpha in pde.terms for o in alpha if o} | {0})
+
+
+def axis_maps(axes, kernels, orders, grad: bool = False) -> tuple[list[torch.Tensor], list[dict[int, torch.Tensor]]]:
+    """Per axis, the jittered kernel matrix ``K`` and the derivative maps of ``orders``
+    (:meth:`AxisAlgebra.derivative_maps`), with autograd through the kernel's parameters if ``grad``."""
+    Ks, maps = [], []
+    with torch.set_grad_enabled(grad):
+        for x, k in zip(axes, kernels):
+            K, m = AxisAlgebra(x, k).derivative_maps(set(orders))
+            Ks.append(K)
+            maps.append(m)
+    return Ks, maps

@@ -63,7 +63,7 @@ import torch
 from solvers import InvalidInputError
 
 from .collocation import axis_operators
-from .grid import AxisAlgebra
+from .grid import axis_maps, operator_orders
 
 __all__ = ["Equations", "Posterior", "check_noise", "noisy", "posterior", "posterior_std", "noisy_collocation",
            "expected_prior_term", "equation_matrix", "MAX_DENSE"]
@@ -133,17 +133,10 @@ class Equations:
 
 
 def _maps(axes, kernels, orders):
-    chols, maps = [], []
-    with torch.no_grad():
-        for x, k in zip(axes, kernels):
-            K, m = AxisAlgebra(x, k).derivative_maps(set(orders))
-            chols.append(torch.linalg.cholesky(K).cpu().numpy())
-            maps.append({o: v.cpu().numpy() for o, v in m.items()})
-    return chols, maps
-
-
-def _orders(pde) -> list[int]:
-    return sorted({o for alpha in pde.terms for o in alpha if o} | {0})
+    """The per-axis Cholesky factors of ``K`` and the derivative maps, as NumPy arrays."""
+    Ks, maps = axis_maps(axes, kernels, orders)
+    return ([torch.linalg.cholesky(K).cpu().numpy() for K in Ks],
+            [{o: v.cpu().numpy() for o, v in m.items()} for m in maps])
 
 
 def equation_matrix(pde: Any, maps: list[dict[int, np.ndarray]], boundary: np.ndarray,
@@ -239,7 +232,7 @@ def noisy_collocation(pde: Any, axes: list[np.ndarray], kernels: list[Any], F: n
     """
     eq = Equations(pde, boundary, check_noise(noise))
     _dense_check(axes)
-    chols, maps = _maps(axes, kernels, _orders(pde))
+    chols, maps = _maps(axes, kernels, operator_orders(pde))
     C = _kron(chols)
     y = np.where(boundary, G, F).ravel()
     s = _sigmas(eq)
@@ -288,7 +281,7 @@ def expected_prior_term(Ks: list[torch.Tensor], U: torch.Tensor, M: np.ndarray) 
 def posterior(axes: list[np.ndarray], kernels: list[Any], values: np.ndarray, eq: Equations) -> Posterior:
     """The factors of the posterior of the grid values given ``eq`` (``values``: the solution's, used to
     linearize a semilinear PDE)."""
-    chols, maps = _maps(axes, kernels, _orders(eq.pde))
+    chols, maps = _maps(axes, kernels, operator_orders(eq.pde))
     if eq.noiseless:
         return Posterior(chols, None)
     _dense_check(axes)

@@ -16,7 +16,7 @@ from solvers import InvalidInputError
 from ..device import torch_device
 from .config import _ALIASES, AdamConfig, AlternatingConfig, GPConfig, PaperConfig, config_from_keywords
 from .collocation import apply_operator, solve_collocation
-from .grid import AxisAlgebra, kron_solve
+from .grid import AxisAlgebra, axis_maps, kron_solve, operator_orders
 from .kernels import SpectralMixture
 from .posterior import Equations, check_noise, expected_prior_term, noisy_collocation
 from .solution import GPSolution
@@ -150,7 +150,7 @@ def solve_pde(case_or_pde: Any, config: GPConfig | None = None, *, domain: Any =
         idx[axis] = [0, -1]
         boundary_mask[tuple(idx)] = True
     dev = torch_device(config.device)
-    orders = sorted({o for alpha in pde.terms for o in alpha if o} | {0})
+    orders = operator_orders(pde)
     if isinstance(kernel, str):
         kernels = [_make_kernel(kernel, components, x, F, axis, periodogram=(method == "alternating")).to(dev)
                    for axis, x in enumerate(axes)]
@@ -242,16 +242,6 @@ class _MidpointCheck:
         return max(pde_res, bnd_res)
 
 
-def _maps(axes, kernels, orders, grad: bool):
-    Ks, maps = [], []
-    with torch.set_grad_enabled(grad):
-        for x, k in zip(axes, kernels):
-            K, m = AxisAlgebra(x, k).derivative_maps(set(orders))
-            Ks.append(K)
-            maps.append(m)
-    return Ks, maps
-
-
 def _log_marginal(Ks: list[torch.Tensor], U: torch.Tensor) -> torch.Tensor:
     """``-log N(U | 0, K_1 (x) K_2 ...)`` up to a constant, axis by axis."""
     chols = [torch.linalg.cholesky(K) for K in Ks]
@@ -269,9 +259,9 @@ def _fit_alternating(pde, axes, kernels, orders, F, G, bmask, check, rounds, inn
     since_best = 0
     bar = tqdm(range(rounds), desc=f"gp {name}", disable=not progress, leave=False)
     for r in bar:
-        _, maps = _maps(axes, kernels, orders, grad=False)
-        np_maps = [{k: v.cpu().numpy() for k, v in m.items()} for m in maps]
         if noise == (0.0, 0.0):
+            _, maps = axis_maps(axes, kernels, orders)
+            np_maps = [{k: v.cpu().numpy() for k, v in m.items()} for m in maps]
             U, cov = solve_collocation(pde, np_maps, F, G, bmask, U0=U), None
         else:  # the posterior mean given the noisy equations, and its covariance for the kernel fit
             U, cov = noisy_collocation(pde, axes, kernels, F, G, bmask, noise, U0=U)
@@ -316,7 +306,7 @@ def _fit_adam(pde, axes, kernels, orders, F, G, bmask, steps, lr, progress, name
     losses = []
     for _ in tqdm(range(steps), desc=f"gp-adam {name}", disable=not progress, leave=False):
         opt.zero_grad()
-        Ks, maps = _maps(axes, kernels, orders, grad=True)
+        Ks, maps = axis_maps(axes, kernels, orders, grad=True)
         r = (apply_operator(pde, maps, U) - Ft)[inner]
         loss = _log_marginal(Ks, U) + 200.0 * ((U - Gt)[B] ** 2).sum() \
             + 0.5 * log_beta.exp() * (r * r).sum() - 0.5 * m * log_beta
