@@ -75,7 +75,7 @@ class GPConfig:
             axis_kernels(kernels, len(kernels), order=0)
         elif self.kernel not in KERNELS:
             raise InvalidInputError(f"kernel must be one of {', '.join(KERNELS)}, got {self.kernel!r}")
-        _int_at_least("components", self.components, 1)
+        self._check_components()
         _int_at_least("seed", self.seed, 0)
         if self.n is not None:
             for v in (self.n,) if isinstance(self.n, numbers.Integral) else tuple(self.n):
@@ -83,10 +83,13 @@ class GPConfig:
         if not isinstance(self.device, str):
             raise InvalidInputError(f"device must be a string, got {self.device!r}")
 
+    def _check_components(self) -> None:
+        _int_at_least("components", self.components, 1)
+
     @staticmethod
-    def _check_lr(lr: Any) -> None:
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-            raise InvalidInputError(f"lr must be a finite number > 0, got {lr!r}")
+    def _check_positive(name: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+            raise InvalidInputError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,7 +137,7 @@ class AlternatingConfig(GPConfig):
         _int_at_least("rounds", self.rounds, 1)
         _int_at_least("inner_steps", self.inner_steps, 0)
         _int_at_least("patience", self.patience, 1)
-        self._check_lr(self.lr)
+        self._check_positive("lr", self.lr)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,7 +172,7 @@ class AdamConfig(GPConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         _int_at_least("steps", self.steps, 0)
-        self._check_lr(self.lr)
+        self._check_positive("lr", self.lr)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,24 +232,19 @@ class PaperConfig(GPConfig):
     test_points: int = 300
     callback: Callable[[int, Any], None] | None = dataclasses.field(default=None, compare=False, repr=False)
 
+    def _check_components(self) -> None:
+        if self.components is not None:  # None: the case's Q
+            super()._check_components()
+
     def __post_init__(self) -> None:
-        unset = self.components is None  # None: the case's Q; the base checks an integer
-        if unset:
-            object.__setattr__(self, "components", 1)
-        try:
-            super().__post_init__()
-        finally:
-            if unset:
-                object.__setattr__(self, "components", None)
+        super().__post_init__()
         for name in ("steps", "log_every"):
             if getattr(self, name) is not None:
                 _int_at_least(name, getattr(self, name), 1)
         _int_at_least("test_points", self.test_points, 2)
         for name in ("lr", "freq_scale", "llk_weight", "jitter"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
-                                      or not math.isfinite(value) or value <= 0):
-                raise InvalidInputError(f"{name} must be a finite number > 0, got {value!r}")
+            if getattr(self, name) is not None:
+                self._check_positive(name, getattr(self, name))
         if self.callback is not None and not callable(self.callback):
             raise InvalidInputError(f"callback must be callable, got {self.callback!r}")
         if not isinstance(self.logdet, bool):
