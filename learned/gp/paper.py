@@ -316,19 +316,17 @@ def resolve_settings(settings: Any, config: PaperConfig) -> dict[str, Any]:
 def _problem(case_or_pde: Any, domain, source, boundary, exact):
     from pde_examples.highfreq import PDE, case as get_case
 
+    from .solver import _resolve
+
+    pde, dom, f, g, _, name = _resolve(case_or_pde, domain, source, boundary, None)
+    if isinstance(case_or_pde, PDE):
+        return pde, dom, f, g, exact, None, name
     c = get_case(case_or_pde) if isinstance(case_or_pde, str) else case_or_pde
-    if hasattr(c, "pde") and hasattr(c, "source"):
-        if c.paper is not None and c.paper.script not in SCRIPTS:
-            raise InvalidInputError(
-                f"case {c.name!r} is run by the authors' {c.paper.script}, which method='paper' does not "
-                f"reproduce (it runs {' and '.join(SCRIPTS)}); use method='alternating' or 'adam'")
-        return c.pde, c.domain, c.source, c.exact, exact or c.exact, c.paper, c.name
-    if isinstance(c, PDE):
-        if domain is None or source is None or boundary is None:
-            raise InvalidInputError("with a PDE object give domain=((a, b), ...), source=f(points) and "
-                                    "boundary=g(points)")
-        return c, tuple(tuple(map(float, d)) for d in domain), source, boundary, exact, None, c.name
-    raise InvalidInputError("solve_pde takes a case name (pde_examples.highfreq.CASES), a HighFreqCase or a PDE")
+    if c.paper is not None and c.paper.script not in SCRIPTS:
+        raise InvalidInputError(
+            f"case {c.name!r} is run by the authors' {c.paper.script}, which method='paper' does not "
+            f"reproduce (it runs {' and '.join(SCRIPTS)}); use method='alternating' or 'adam'")
+    return pde, dom, f, g, exact or c.exact, c.paper, name
 
 
 def _linspace(a: float, b: float, n: int) -> np.ndarray:
