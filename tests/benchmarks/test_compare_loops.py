@@ -6,7 +6,7 @@ import numpy as np
 
 from bandits.space import ConfigSpace
 from benchmarks import compare
-from benchmarks.compare_loops import _fixed_runs, loop_space, overhead_per_step
+from benchmarks.compare_loops import _fixed_runs, fixed_order, loop_space, overhead_per_step
 from pde_examples.simulate_diffusion import default_arm
 
 
@@ -39,3 +39,25 @@ def test_fixed_runs_stop_only_when_they_cannot_be_best():
 def test_overhead_is_measured_per_step():
     ov = overhead_per_step(n_arms=100, steps=30)
     assert ov["arms"] == 100 and 0 < ov["median [ms]"] <= ov["p90 [ms]"]
+
+
+def test_fixed_order_puts_the_default_first_then_the_tuners_cheapest_arms():
+    space = loop_space()
+    d = default_arm(space)
+    hist = [{"arm": 5, "wall": 0.2}, {"arm": 5, "wall": 0.4}, {"arm": 9, "wall": 0.1}, {"arm": d, "wall": 0.05},
+            {"arm": 2, "wall": 0.9}]
+    order = fixed_order(space, hist)
+    assert sorted(order) == list(range(len(space)))
+    assert order[:4] == [d, 9, 5, 2]                   # default, then mean cost 0.1, 0.3, 0.9
+    assert order[4:] == [a for a in range(len(space)) if a not in (d, 9, 5, 2)]   # unplayed, in space order
+    assert fixed_order(space) == [d] + [a for a in range(len(space)) if a != d]
+
+
+def test_fixed_runs_in_the_tuners_order_give_the_same_best():
+    space = (ConfigSpace.grid("cg", "amg", amg_type="sa", rebuild=[1, 4])
+             + ConfigSpace.grid("cg", "jacobi"))
+    runs = _fixed_runs(space, 24, 6, "fast", hist=[{"arm": 2, "wall": 0.001}, {"arm": 1, "wall": 0.002}])
+    assert set(runs) == set(range(len(space))) and runs[default_arm(space)]["steps"] == 6
+    complete = [r for r in runs.values() if not r["stopped"]]
+    assert all(r["steps"] == 6 for r in complete)
+    assert all(r["total [s]"] > min(c["total [s]"] for c in complete) for r in runs.values() if r["stopped"])
