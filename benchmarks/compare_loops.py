@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from bandits import Tuner
 from bandits.space import ConfigSpace
@@ -93,7 +94,7 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str,
 
         sim = DriftingDiffusion(n, drift)
         hist, stopped = [], False
-        for _ in range(steps):
+        for _ in tqdm(range(steps), desc=f"{n}^2 {drift}: fixed {space[arm].name}", unit="step", leave=False):
             p = sim.system()
             t0 = time.perf_counter()
             res = tuner.solve(p.A, p.b, x0=sim.u)
@@ -111,7 +112,8 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str,
 def _tuned(space: ConfigSpace, n: int, steps: int, drift: str, seed: int = 0,
            tuner: Tuner | None = None) -> tuple[dict[str, Any], Tuner]:
     tuner = tuner or Tuner(space=space, policy=POLICY, seed=seed, rtol=RTOL)
-    hist = run_loop(n, steps, drift, tuner, rtol=RTOL)
+    with tqdm(total=steps, desc=f"{n}^2 {drift}: tuner ({POLICY})", unit="step", leave=False) as bar:
+        hist = run_loop(n, steps, drift, tuner, rtol=RTOL, progress=bar.update)
     out = _summary(f"tuner ({POLICY})", hist)
     out["history"] = hist
     out["overhead [ms/step]"] = 1e3 * float(np.mean([h["overhead"] for h in hist]))
@@ -184,8 +186,10 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
             if label.startswith("best") and arm == default_arm(space):
                 big[label] = big["default"]
                 continue
-            big[label] = _summary(space[arm].name, run_loop(n_large, steps_large, drift, fixed_tuner(space, arm, RTOL),
-                                                            rtol=RTOL))
+            with tqdm(total=steps_large, desc=f"{n_large}^2 {drift}: {label}", unit="step", leave=False) as bar:
+                hist = run_loop(n_large, steps_large, drift, fixed_tuner(space, arm, RTOL), rtol=RTOL,
+                                progress=bar.update)
+            big[label] = _summary(space[arm].name, hist)
         tuned_big, _ = _tuned(space, n_large, steps_large, drift)
         big[f"tuner ({POLICY}), most played {tuned_big['most played']}"] = tuned_big
         base, ref = big["default"]["total [s]"], big[f"best fixed of {n_small}^2"]["total [s]"]
