@@ -6,10 +6,10 @@ the kernel is evaluated at the ``n`` distinct lags only (O(Q n) instead of O(Q n
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
-
-from .kernels import SpectralMixture
 
 __all__ = ["AxisAlgebra", "add_jitter", "apply_axis", "axis_maps", "kron_solve", "operator_orders"]
 
@@ -22,7 +22,9 @@ MAX_CONDITION = 1e10
 class AxisAlgebra:
     """Covariance ``K`` and derivative covariances ``K^(k)_ij = d^k/dx_i^k k(x_i, x_j)`` on one axis."""
 
-    def __init__(self, x: np.ndarray, kernel: SpectralMixture):
+    def __init__(self, x: np.ndarray, kernel: Any):
+        """``kernel``: one axis's stationary kernel with ``derivatives(z, order)`` and ``device`` (an
+        :class:`~learned.gp.gpytorch_kernels.AxisKernel`, or a :class:`~learned.gp.kernels.SpectralMixture`)."""
         dev = kernel.device  # everything on the kernel's device
         self.x = torch.as_tensor(np.asarray(x, dtype=np.float64), device=dev)
         self.kernel = kernel

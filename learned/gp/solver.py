@@ -17,7 +17,6 @@ from ..device import torch_device
 from .config import _ALIASES, AdamConfig, AlternatingConfig, GPConfig, PaperConfig, config_from_keywords
 from .collocation import apply_operator, solve_collocation
 from .grid import AxisAlgebra, axis_maps, kron_solve, operator_orders
-from .kernels import SpectralMixture
 from .posterior import Equations, check_noise, expected_prior_term, noisy_collocation
 from .solution import GPSolution
 
@@ -189,7 +188,13 @@ def _make_config(config: GPConfig | None, settings: dict[str, Any]) -> GPConfig:
     return dataclasses.replace(config, **{name: getattr(overrides, name) for name in names})
 
 
-def _make_kernel(kind: str, q: int, x: np.ndarray, F: np.ndarray, axis: int, periodogram: bool) -> SpectralMixture:
+def _make_kernel(kind: str, q: int, x: np.ndarray, F: np.ndarray, axis: int, periodogram: bool) -> Any:
+    """The built-in kernel ``kind`` for one axis: our GPyTorch kernel (``student-t``/``matern``:
+    :class:`StudentTSpectralMixtureKernel`, ``gaussian``/``se``: :class:`GaussianSpectralMixtureKernel`, the
+    plain ones with one component at frequency 0), as an :class:`AxisKernel` - the path a user's GPyTorch
+    kernel takes too. Frequencies start on ``[0, Nyquist]``, length-scales at a quarter of the axis."""
+    from .gpytorch_kernels import AxisKernel, GaussianSpectralMixtureKernel, StudentTSpectralMixtureKernel
+
     h = float(x[1] - x[0])
     length = float(x[-1] - x[0])
     nyquist = 0.5 / h
@@ -202,7 +207,9 @@ def _make_kernel(kind: str, q: int, x: np.ndarray, F: np.ndarray, axis: int, per
         w = np.interp(np.linspace(0.0, 1.0, q) * nyquist, freqs, spec)
         total = w.sum()
         weights = (w / total if total > 0 else np.full(q, 1.0 / q)) + 1e-3 / q
-    return SpectralMixture(kind, q, max_frequency=nyquist, lengthscale=length / 4, weights=weights)
+    cls = GaussianSpectralMixtureKernel if kind in ("gaussian", "se") else StudentTSpectralMixtureKernel
+    return AxisKernel(cls(num_mixtures=q, max_frequency=nyquist, lengthscale=length / 4, weights=weights,
+                          zero_frequency=kind in ("se", "matern")))
 
 
 class _MidpointCheck:
