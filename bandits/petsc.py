@@ -275,17 +275,19 @@ class KSPTuner:
         comm.Allreduce(local, worst, op=MPI.MAX)  # the slowest rank sets the pace
         seconds, setup, solve_seconds, overhead = (float(v) for v in worst)
         rebuilt = not applied["reuse"]
-        info = self.configurator.record(rebuilt, setup, solve_seconds, its)
+        info = self.configurator.record(rebuilt, setup, solve_seconds, its, rule=self.space[arm].rebuild)
         cost = (float(its) if self.cost == "iterations" else setup + solve_seconds if self.cost == "time"
                 else seconds)
+        # a time cost reaches the policy with the set-up spread over the steps the PC serves (as Tuner)
+        charged = cost if self.cost == "iterations" else cost - setup + info["setup_charged"]
         rhs = ksp.getRhs()
         b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
-        self._feed(comm, arm, cost, lambda: solvers.SolveResult(
+        self._feed(comm, arm, charged, lambda: solvers.SolveResult(
             x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
             residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), setup_time=setup,
             solve_time=solve_seconds, method=f"petsc:{applied['ksp_type']}", options=dict(applied), b_norm=b_norm))
         self.history.append({"t": len(self.history), "arm": arm, "config": self.space[arm].name, "cost": cost,
-                             "iterations": its, "seconds": seconds, "setup_seconds": setup,
+                             "charged": charged, "iterations": its, "seconds": seconds, "setup_seconds": setup,
                              "solve_seconds": solve_seconds, "overhead": overhead, "converged": reason > 0,
                              "reason": solvers.Reason(reason).name, **info,
                              "context": None if context is None else float(context), "options": applied})

@@ -19,19 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .petsc_space import PetscSpace
+from .reuse import KeptPreconditioner
 
 __all__ = ["KSPConfigurator"]
 
 
 @dataclass
-class _Kept:
-    """The preconditioner in the KSP now: which configuration built it, when, and what it has cost since."""
+class _Kept(KeptPreconditioner):
+    """The preconditioner in the KSP now: which configuration built it (``key``), when, and what it has
+    cost since."""
 
     key: str | None = None
-    built_step: int = -1
-    build_seconds: float = 0.0
-    fresh_iterations: int = 0
-    excess_seconds: float = 0.0
 
 
 class KSPConfigurator:
@@ -65,12 +63,7 @@ class KSPConfigurator:
         PC is in the KSP (or none yet), or the kept one is ``rebuild`` steps old, or (``"amortized"``) the
         extra solve time it has cost since it was built has reached its set-up time."""
         config = self.space[arm]
-        kept = self.kept
-        if kept.key != config.pc_key or kept.built_step < 0:
-            return True
-        if config.rebuild == "amortized":
-            return kept.excess_seconds >= kept.build_seconds
-        return self.step - kept.built_step >= int(config.rebuild)
+        return self.kept.key != config.pc_key or self.kept.due(config.rebuild, self.step)
 
     def apply(self, ksp: Any, arm: int, rebuild: bool) -> dict[str, Any]:
         """Set arm ``arm`` on ``ksp`` (collective); returns what is in effect: the KSP and PC types, whether
@@ -97,16 +90,15 @@ class KSPConfigurator:
         applied.update({key: db.getString(key) for key in self.keys if db.hasName(key)})
         return applied
 
-    def record(self, rebuilt: bool, setup_seconds: float, solve_seconds: float, iterations: int) -> dict[str, Any]:
-        """Book the solve just made (same numbers on every rank); returns whether the PC was built for it
-        and its age in steps."""
+    def record(self, rebuilt: bool, setup_seconds: float, solve_seconds: float, iterations: int,
+               rule: int | str) -> dict[str, Any]:
+        """Book the solve just made (same numbers on every rank) under reuse ``rule`` (the arm's
+        ``rebuild``); returns whether the PC was built for it, its age in steps, and ``setup_charged``: the
+        set-up seconds to charge this step (the build's time spread over the steps it serves,
+        :meth:`~bandits.reuse.KeptPreconditioner.setup_share`)."""
         kept = self.kept
-        if rebuilt:
-            kept.built_step, kept.build_seconds = self.step, float(setup_seconds)
-            kept.fresh_iterations, kept.excess_seconds = int(iterations), 0.0
-        else:
-            per_iteration = solve_seconds / max(iterations, 1)
-            kept.excess_seconds += max(iterations - kept.fresh_iterations, 0) * per_iteration
-        info = {"rebuilt": bool(rebuilt), "pc_age": self.step - kept.built_step}
+        kept.record(rebuilt, self.step, setup_seconds, solve_seconds, iterations)
+        charged = kept.setup_share(rule) + (0.0 if rebuilt else float(setup_seconds))
+        info = {"rebuilt": bool(rebuilt), "pc_age": self.step - kept.built_step, "setup_charged": charged}
         self.step += 1
         return info

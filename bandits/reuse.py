@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from solvers.inputs import unwrap_problem
 
 from .space import Config, ConfigSpace
 
-__all__ = ["ConfigRunner", "drift_statistic"]
+__all__ = ["ConfigRunner", "KeptPreconditioner", "drift_statistic"]
 
 
 def drift_statistic(diag_now: np.ndarray, diag_then: np.ndarray) -> float:
@@ -34,12 +34,76 @@ def drift_statistic(diag_now: np.ndarray, diag_then: np.ndarray) -> float:
 
 
 @dataclass
-class _Entry:
-    solver: Any
+class KeptPreconditioner:
+    """The bookkeeping of one kept preconditioner, shared by :class:`ConfigRunner` and the PETSc tuner's
+    configurator: when it was built, what the build cost, the extra solve time it has cost since, and how
+    many steps each of its builds served.
+
+    Examples
+    --------
+    >>> kept = KeptPreconditioner()
+    >>> kept.due(3, step=0)                                  # nothing built yet
+    True
+    >>> kept.record(True, step=0, setup_seconds=0.6, solve_seconds=0.2, iterations=10)
+    >>> kept.record(False, step=1, setup_seconds=0.0, solve_seconds=0.3, iterations=15)
+    >>> kept.due(3, step=2), kept.due(2, step=2), round(kept.excess_seconds, 3)
+    (False, True, 0.1)
+    >>> round(kept.setup_share(3), 6)                        # rebuilt every 3 steps: a third per step
+    0.2
+    """
+
     built_step: int = -1
     build_seconds: float = 0.0
     fresh_iterations: int = 0
     excess_seconds: float = 0.0
+    #: steps the current build has served (this one included)
+    served: int = 0
+    #: steps each earlier build served
+    lifetimes: list[int] = field(default_factory=list)
+
+    def due(self, rule: int | str, step: int) -> bool:
+        """Whether a configuration with reuse ``rule`` (``k`` or ``"amortized"``) rebuilds at ``step``:
+        nothing built yet, the build is ``k`` steps old, or (``"amortized"``) the extra solve time it has
+        cost since it was built has reached its set-up time."""
+        if self.built_step < 0:
+            return True
+        if rule == "amortized":
+            return self.excess_seconds >= self.build_seconds
+        return step - self.built_step >= int(rule)
+
+    def record(self, rebuilt: bool, step: int, setup_seconds: float, solve_seconds: float, iterations: int) -> None:
+        """Book one solve: a new build (its set-up time, its iterations as the fresh reference), or a solve
+        with the kept one (the iterations above the fresh ones, at the measured seconds per iteration)."""
+        if rebuilt:
+            if self.served:
+                self.lifetimes.append(self.served)
+            self.built_step, self.build_seconds = int(step), float(setup_seconds)
+            self.fresh_iterations, self.excess_seconds, self.served = int(iterations), 0.0, 0
+        else:
+            per_iteration = solve_seconds / max(iterations, 1)
+            self.excess_seconds += max(iterations - self.fresh_iterations, 0) * per_iteration
+        self.served += 1
+
+    def setup_share(self, rule: int | str) -> float:
+        """The set-up seconds charged to each step the build serves under reuse ``rule``: the build's time
+        over ``k`` for ``rebuild=k``; for ``"amortized"`` over the mean number of steps its last (up to
+        five) builds served, or, before any build has ended, the steps this one has served so far.
+
+        A tuner feeds its policy the step's wall time with the set-up replaced by this share (the
+        ``charged`` cost): over a build's life the shares add up to its set-up time, while the policy no
+        longer sees a reuse rule as a spike of set-up followed by cheap steps - noise that took it many
+        plays of each rule to average out."""
+        if rule == "amortized":
+            recent = self.lifetimes[-5:]
+            life = max(sum(recent) / len(recent) if recent else 1.0, float(self.served))
+        else:
+            life = float(int(rule))
+        return self.build_seconds / max(life, 1.0)
+
+
+@dataclass
+class _Entry(KeptPreconditioner):
+    solver: Any = None
     diag: Any = None
 
 
@@ -76,7 +140,7 @@ class ConfigRunner:
         entry = self.cache.get(config.pc_key)
         if entry is None:
             opts = {k: v for k, v in self.solve_options.items() if k not in ("x0", "backend")}
-            entry = _Entry(solvers.make_solver(config.method, pc=config.pc, **config.options, **opts))
+            entry = _Entry(solver=solvers.make_solver(config.method, pc=config.pc, **config.options, **opts))
             self.cache[config.pc_key] = entry
             while len(self.cache) > self.max_cached:
                 self.cache.popitem(last=False)
@@ -86,13 +150,12 @@ class ConfigRunner:
     def _rebuild(self, config: Config, entry: _Entry, n: int) -> bool:
         if entry.built_step < 0 or entry.solver.pc is None or entry.solver.n != n:
             return True
-        if config.rebuild == "amortized":
-            return entry.excess_seconds >= entry.build_seconds
-        return self.step - entry.built_step >= int(config.rebuild)
+        return entry.due(config.rebuild, self.step)
 
     def run(self, arm: int, A: Any, b: Any, **solve_options: Any) -> tuple[solvers.SolveResult, dict[str, Any]]:
         """Solve ``A x = b`` with configuration ``arm``; returns the result and what happened (rebuilt or
-        kept, the preconditioner's age in steps, the drift statistic, seconds)."""
+        kept, the preconditioner's age in steps, the drift statistic, seconds, and ``setup_charged``: the
+        set-up seconds to charge this step, the build's time spread over the steps it serves)."""
         config = self.space[arm]
         matrix, _ = unwrap_problem(A)
         entry = self._entry(config)
@@ -106,13 +169,14 @@ class ConfigRunner:
         solver.setup(matrix, pc_reuse="rebuild" if rebuild else "keep")
         opts = {**{k: v for k, v in self.solve_options.items() if k in ("x0", "backend")}, **solve_options}
         res = solver.solve(b, x0=opts.get("x0"), backend=opts.get("backend", "auto"))
-        if rebuild and solver.pc is not None:
-            entry.built_step, entry.build_seconds = self.step, res.setup_time
-            entry.fresh_iterations, entry.excess_seconds, entry.diag = res.iterations, 0.0, diag
-        elif solver.pc is not None:
-            per_iteration = res.solve_time / max(res.iterations, 1)
-            entry.excess_seconds += max(res.iterations - entry.fresh_iterations, 0) * per_iteration
+        charged = res.setup_time  # the set-up seconds a policy is charged for this step (KeptPreconditioner.setup_share)
+        if solver.pc is not None:
+            entry.record(rebuild, self.step, res.setup_time, res.solve_time, res.iterations)
+            if rebuild:
+                entry.diag = diag
+            charged = entry.setup_share(config.rebuild) + (0.0 if rebuild else res.setup_time)
         info = {"rebuilt": bool(rebuild), "pc_age": 0 if solver.pc is None else self.step - entry.built_step,
-                "drift": drift, "setup_seconds": res.setup_time, "solve_seconds": res.solve_time}
+                "drift": drift, "setup_seconds": res.setup_time, "solve_seconds": res.solve_time,
+                "setup_charged": charged}
         self.step += 1
         return res, info

@@ -62,7 +62,7 @@ def _played(run: KSPConfigurator, arm: int, its: int, setup: float = 1.0, solve:
     rebuild = run.rebuild_needed(arm)
     if run.space[arm].pc_key != run.kept.key:  # apply() puts the arm's PC in the KSP
         run.kept.key, rebuild = run.space[arm].pc_key, True
-    return run.record(rebuild, setup if rebuild else 0.0, solve, its)
+    return run.record(rebuild, setup if rebuild else 0.0, solve, its, rule=run.space[arm].rebuild)
 
 
 def test_reuse_rules_decide_when_to_rebuild():

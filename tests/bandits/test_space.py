@@ -138,6 +138,43 @@ def test_reuse_rules_in_the_runner():
     assert rebuilt_at is not None
 
 
+def test_set_up_is_charged_over_the_steps_it_serves():
+    A = diffusion((32, 32), sigma=1.0, seed=1).A.tocsr()
+    b = np.ones(A.shape[0])
+    space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3])
+    run = ConfigRunner(space, rtol=1e-9)
+    infos = [run.run(1, A, b)[1] for _ in range(6)]
+    assert [i["rebuilt"] for i in infos] == [True, False, False, True, False, False]
+    for k in (0, 3):  # each build's time in thirds over the three steps it serves, kept steps paying their own
+        life = infos[k:k + 3]
+        assert life[0]["setup_charged"] == pytest.approx(life[0]["setup_seconds"] / 3, rel=1e-12)
+        assert sum(i["setup_charged"] for i in life) == pytest.approx(sum(i["setup_seconds"] for i in life), rel=1e-12)
+    fresh = ConfigRunner(space, rtol=1e-9)
+    assert all(fresh.run(0, A, b)[1]["setup_charged"] == fresh.cache[space[0].pc_key].build_seconds for _ in range(3))
+    # a tuner feeds its policy the charged cost; its history keeps what each step took
+    tuner = Tuner(space=space, policy="fixed", policy_options={"arm": 1}, rtol=1e-9)
+    for _ in range(6):
+        tuner.solve(A, b)
+    cost, charged = (np.array([h[k] for h in tuner.history]) for k in ("cost", "charged"))
+    assert charged[0] < cost[0] and charged[1] > cost[1]  # the build's spike spread over its life
+    assert charged.sum() == pytest.approx(cost.sum(), rel=1e-9)
+
+
+def test_amortized_rule_charges_by_the_lives_of_earlier_builds():
+    from bandits.reuse import KeptPreconditioner
+
+    kept = KeptPreconditioner()
+    kept.record(True, step=0, setup_seconds=1.2, solve_seconds=0.1, iterations=10)
+    assert kept.setup_share("amortized") == pytest.approx(1.2)  # no earlier build: the steps served so far (1)
+    kept.record(False, step=1, setup_seconds=0.0, solve_seconds=0.1, iterations=10)
+    assert kept.setup_share("amortized") == pytest.approx(0.6)
+    for step in (2, 3):
+        kept.record(False, step=step, setup_seconds=0.0, solve_seconds=0.1, iterations=10)
+    kept.record(True, step=4, setup_seconds=0.8, solve_seconds=0.1, iterations=10)
+    assert kept.lifetimes == [4] and kept.setup_share("amortized") == pytest.approx(0.2)  # 0.8 over 4 steps
+    assert kept.setup_share(2) == pytest.approx(0.4) and kept.due(2, step=5) is False and kept.due(2, step=6)
+
+
 def test_warm_start_across_jobs_and_refusals(tmp_path):
     space = LOOP_SPACE
     first = Tuner(space=space, policy="thompson", cost="iterations", seed=3, rtol=1e-8,
