@@ -32,7 +32,7 @@ def _readme_links(app, relative_path, parent_docname, content) -> None:  # noqa:
     """The README links to the per-topic reports in ``benchmarks/results/``, outside the docs' source;
     here they point to the same tables collected on the performance page."""
     if Path(relative_path).name == "README.md":
-        content[0] = re.sub(r"\]\(benchmarks/results/(\w+)\.md\)", r"](performance.md#\1)", content[0])
+        content[0] = re.sub(r"\]\(benchmarks/results/([\w-]+)\.md\)", r"](performance.md#\1)", content[0])
 
 
 _showwarning = warnings.showwarning
