@@ -98,7 +98,7 @@ class KSPConfigurator:
         :meth:`~bandits.reuse.KeptPreconditioner.setup_share`)."""
         kept = self.kept
         kept.record(rebuilt, self.step, setup_seconds, solve_seconds, iterations)
-        charged = kept.setup_share(rule) + (0.0 if rebuilt else float(setup_seconds))
-        info = {"rebuilt": bool(rebuilt), "pc_age": self.step - kept.built_step, "setup_charged": charged}
+        info = {"rebuilt": bool(rebuilt), "pc_age": self.step - kept.built_step,
+                "setup_charged": kept.charged_setup(rule, rebuilt, setup_seconds)}
         self.step += 1
         return info

@@ -100,6 +100,12 @@ class KeptPreconditioner:
             life = float(int(rule))
         return self.build_seconds / max(life, 1.0)
 
+    def charged_setup(self, rule: int | str, rebuilt: bool, setup_seconds: float) -> float:
+        """The set-up seconds to charge the step just recorded in place of its ``setup_seconds``: the
+        build's share (:meth:`setup_share`), plus, on a step that kept the build, its own set-up (the
+        method's, not the preconditioner's), which it paid in full."""
+        return self.setup_share(rule) + (0.0 if rebuilt else float(setup_seconds))
+
 
 @dataclass
 class _Entry(KeptPreconditioner):
@@ -148,9 +154,8 @@ class ConfigRunner:
         return entry
 
     def _rebuild(self, config: Config, entry: _Entry, n: int) -> bool:
-        if entry.built_step < 0 or entry.solver.pc is None or entry.solver.n != n:
-            return True
-        return entry.due(config.rebuild, self.step)
+        # due() first: it holds while nothing is built, before which the solver has no size
+        return entry.due(config.rebuild, self.step) or entry.solver.pc is None or entry.solver.n != n
 
     def run(self, arm: int, A: Any, b: Any, **solve_options: Any) -> tuple[solvers.SolveResult, dict[str, Any]]:
         """Solve ``A x = b`` with configuration ``arm``; returns the result and what happened (rebuilt or
@@ -174,7 +179,7 @@ class ConfigRunner:
             entry.record(rebuild, self.step, res.setup_time, res.solve_time, res.iterations)
             if rebuild:
                 entry.diag = diag
-            charged = entry.setup_share(config.rebuild) + (0.0 if rebuild else res.setup_time)
+            charged = entry.charged_setup(config.rebuild, rebuild, res.setup_time)
         info = {"rebuilt": bool(rebuild), "pc_age": 0 if solver.pc is None else self.step - entry.built_step,
                 "drift": drift, "setup_seconds": res.setup_time, "solve_seconds": res.solve_time,
                 "setup_charged": charged}
