@@ -157,15 +157,37 @@ class ConfigRunner:
         # due() first: it holds while nothing is built, before which the solver has no size
         return entry.due(config.rebuild, self.step) or entry.solver.pc is None or entry.solver.n != n
 
-    def run(self, arm: int, A: Any, b: Any, **solve_options: Any) -> tuple[solvers.SolveResult, dict[str, Any]]:
+    def due(self, arm: int) -> bool:
+        """Whether configuration ``arm``'s reuse rule would rebuild its preconditioner at the next step
+        (also when none is kept).
+
+        Examples
+        --------
+        >>> from pde_examples.sequences import laplacian_delsq
+        >>> run = ConfigRunner(ConfigSpace.grid("cg", "ic", rebuild=[2]), rtol=1e-8)
+        >>> A = laplacian_delsq(8)
+        >>> flags = []
+        >>> for t in range(3):
+        ...     _ = run.run(0, A, np.ones(A.shape[0]))
+        ...     flags.append(run.due(0))
+        >>> flags
+        [False, True, False]
+        """
+        config = self.space[arm]
+        entry = self.cache.get(config.pc_key)
+        return entry is None or entry.due(config.rebuild, self.step)
+
+    def run(self, arm: int, A: Any, b: Any, rebuild: bool = False,
+            **solve_options: Any) -> tuple[solvers.SolveResult, dict[str, Any]]:
         """Solve ``A x = b`` with configuration ``arm``; returns the result and what happened (rebuilt or
         kept, the preconditioner's age in steps, the drift statistic, seconds, and ``setup_charged``: the
-        set-up seconds to charge this step, the build's time spread over the steps it serves)."""
+        set-up seconds to charge this step, the build's time spread over the steps it serves).
+        ``rebuild=True`` sets the preconditioner up on this matrix whatever the rule says."""
         config = self.space[arm]
         matrix, _ = unwrap_problem(A)
         entry = self._entry(config)
         n = matrix.shape[0]
-        rebuild = self._rebuild(config, entry, n)
+        rebuild = bool(rebuild) or self._rebuild(config, entry, n)
         diag = matrix.diagonal() if sp.issparse(matrix) or isinstance(matrix, np.ndarray) else None
         drift = 0.0
         if not rebuild and diag is not None and entry.diag is not None:

@@ -180,16 +180,26 @@ def test_warm_start_across_jobs_and_refusals(tmp_path):
     first = Tuner(space=space, policy="thompson", cost="iterations", seed=3, rtol=1e-8,
                   problem_signature="poisson 24^2")
     loop = list(_loop(40))
+    # saved within a stretch: the resumed tuner finishes it with the same configuration, on a new build
     for A, b in loop[:20]:
         first.solve(A, b)
+        if first.episode is not None and first.episode["steps"] >= 1:
+            break
+    assert first.episode is not None and first.episode["steps"] >= 1
+    within = Tuner.load(first.save(tmp_path / "within.json"), space=space)
+    within.solve(*loop[len(first.history)])
+    assert within.history[-1]["arm"] == first.history[-1]["arm"] and within.history[-1]["rebuilt"]
+    while len(first.history) < 20 or first.episode is not None:  # saved between two stretches
+        first.solve(*loop[len(first.history)])
+    k = len(first.history)
     path = first.save(tmp_path / "tuner.json")
     second = Tuner.load(path, space=space, problem_signature="poisson 24^2")
-    for A, b in loop[20:]:
+    for A, b in loop[k:]:
         first.solve(A, b)
         second.solve(A, b)
     assert [h["arm"] for h in second.history] == [h["arm"] for h in first.history]
     # the second job starts from the first one's knowledge: a new tuner would explore, this one plays AMG
-    assert all("amg" in h["config"] for h in second.history[20:25])
+    assert all("amg" in h["config"] for h in second.history[k:k + 5])
     with pytest.raises(solvers.InvalidInputError, match="another configuration space.*1 gone"):
         Tuner.load(path, space=ConfigSpace(space.configs[:-1]))
     with pytest.raises(solvers.InvalidInputError, match="learned on problem 'poisson 24\\^2'"):
@@ -200,3 +210,47 @@ def test_warm_start_across_jobs_and_refusals(tmp_path):
         resumed.solve(other, np.ones(400))
     remapped = Tuner.load(path, problem_signature="poisson 20^2", remap=True)
     assert remapped.solve(other, np.ones(400)).converged
+
+
+def _scripted(tuner: Tuner, arms: list[int]) -> list[tuple[int, float]]:
+    """Make ``tuner``'s policy choose ``arms`` in turn; returns the list its updates are recorded in."""
+    choices, updates = iter(arms), []
+    tuner.policy.select = lambda context=None: next(choices)
+    tuner.policy.update = lambda arm, loss: updates.append((arm, loss))
+    return updates
+
+
+def test_decide_build_runs_each_choice_for_a_whole_reuse_cycle():
+    space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3]) + ConfigSpace.grid("cg", "jacobi", rebuild=[10])
+    tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=1e-8)
+    updates = _scripted(tuner, [1, 0, 1, 2, 1])
+    for A, b in _loop(9):
+        tuner.solve(A, b)
+    hist = tuner.history
+    # rebuild=3: three steps on one build, one decision; rebuild=1: one step. The stretch after an
+    # rebuild=1 step starts on a fresh build (its own), not on the one rebuild=1 left
+    assert [h["arm"] for h in hist[:7]] == [1, 1, 1, 0, 1, 1, 1]
+    assert [h["episode_step"] for h in hist[:7]] == [0, 1, 2, 0, 0, 1, 2]
+    assert [h["rebuilt"] for h in hist[:7]] == [True, False, False, True, True, False, False]
+    # the policy learns each stretch's mean cost per step
+    assert updates[0] == (1, pytest.approx(np.mean([h["iterations"] for h in hist[:3]])))
+    assert updates[1] == (0, float(hist[3]["iterations"]))
+    # Jacobi needs far more than twice AMG's iterations: its 10-step stretch is cut after one step
+    assert hist[7]["arm"] == 2 and hist[8]["arm"] == 1 and hist[8]["episode_step"] == 0
+    assert hist[7]["iterations"] > 2 * tuner.best_stretch and updates[3] == (2, float(hist[7]["iterations"]))
+    assert len(updates) == 4 and tuner.episode == {"arm": 1, "steps": 1, "charged": float(hist[8]["iterations"])}
+
+
+def test_decide_step_updates_the_policy_at_every_step():
+    space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3])
+    tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=1e-8, decide="step")
+    updates = _scripted(tuner, [1, 1, 0, 1])
+    for A, b in _loop(4):
+        tuner.solve(A, b)
+    # the rebuild=3 arm at step 3 keeps the build rebuild=1 made at step 2 (shared preconditioner)
+    assert [h["rebuilt"] for h in tuner.history] == [True, False, True, False]
+    assert [u[1] for u in updates] == [float(h["iterations"]) for h in tuner.history]
+    with pytest.raises(solvers.InvalidInputError, match="decide must be"):
+        Tuner(space=space, decide="sometimes")
+    with pytest.raises(solvers.InvalidInputError, match="max_episode"):
+        Tuner(space=space, max_episode=0)
