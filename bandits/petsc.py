@@ -40,6 +40,7 @@ from solvers import InvalidInputError
 from .petsc_config import KSPConfigurator
 from .petsc_space import PetscSpace
 from .policies import TuningTarget, make_policy
+from .stretch import Stretches
 from .tuner import check_tuner_setup, other_systems_error, write_json_atomic
 
 __all__ = ["KSPTuner", "TunedKSP", "FORMAT"]
@@ -79,6 +80,13 @@ class KSPTuner:
         unused). The KSP and PC types are checked against this PETSc build when the tuner is made.
     problem_signature : str, optional
         A label of the problem, saved with the tuner: :meth:`load` refuses a file saved for another one.
+    decide : {"build", "step"}
+        With a space: decide once per reuse cycle (default: a choice runs from a fresh build until its
+        rule rebuilds, at most ``max_stretch`` steps, and the policy learns the cycle's mean cost per
+        step) or at every step, as :class:`bandits.Tuner` (:class:`bandits.stretch.Stretches`). Rank 0
+        keeps the stretch and broadcasts each step's choice.
+    max_stretch : int
+        With ``decide="build"``: the longest stretch one choice runs (default 10).
 
     Examples
     --------
@@ -104,7 +112,7 @@ class KSPTuner:
     def __init__(self, option: str = "pc_sor_omega", values: Any = None, policy: str = "tsallis-inf",
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  policy_options: dict | None = None, *, space: PetscSpace | None = None,
-                 problem_signature: str | None = None):
+                 problem_signature: str | None = None, decide: str = "build", max_stretch: int = 10):
         if space is not None:
             if not isinstance(space, PetscSpace):
                 raise InvalidInputError(f"space must be a bandits.petsc_space.PetscSpace, got {type(space).__name__}")
@@ -130,6 +138,8 @@ class KSPTuner:
         self.matrix_size: int | None = None
         self._check_size_on_next_solve = False
         self._pending: tuple | None = None
+        #: with a space: when rank 0's policy decides (bandits.stretch)
+        self.stretches = Stretches(decide, max_stretch)
 
     def wrap(self, ksp: Any) -> "TunedKSP":
         """A stand-in for ``ksp`` whose ``solve(b, x)`` is tuned; everything else goes to ``ksp``."""
@@ -173,16 +183,20 @@ class KSPTuner:
         comm = ksp.getComm().tompi4py()
         box: list = []
         decision = self._decide_config(context, box) if comm.rank == 0 else None
-        arm, rebuild, error = comm.bcast(decision, root=0)
+        arm, rebuild, stretch_step, error = comm.bcast(decision, root=0)
         _raise_everywhere(error, box)  # so that no rank is left waiting in a collective call
         applied = self.configurator.apply(ksp, arm, rebuild)
         ksp.setConvergenceHistory(reset=True)
-        self._pending = (arm, applied, t0, context, time.perf_counter())
+        self._pending = (arm, applied, t0, context, time.perf_counter(), stretch_step)
         return applied
 
-    def _decide_config(self, context: float | None, box: list) -> tuple[int, bool, str | None]:
-        """Rank 0: ``(arm, rebuild, None)``, or ``(-1, False, message)`` with the exception put in ``box``."""
+    def _decide_config(self, context: float | None, box: list) -> tuple[int, bool, int, str | None]:
+        """Rank 0: ``(arm, rebuild, step in the stretch, None)``, or ``(-1, False, 0, message)`` with the
+        exception put in ``box``."""
         try:
+            if self.stretches.arm is not None:  # a stretch goes on: no decision
+                arm = self.stretches.arm
+                return arm, bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, None
             value = self.policy.choose_value(None, context)
             if value is not None:
                 raise InvalidInputError(f"policy {self.policy_name!r} chose a continuous value, but a configuration "
@@ -193,10 +207,11 @@ class KSPTuner:
             if self.policy.wants_probe():
                 raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
                                         "does not run; use bandits.Tuner for it")
-            return arm, bool(self.configurator.rebuild_needed(arm)), None
+            fresh = self.stretches.begin(arm)
+            return arm, fresh or bool(self.configurator.rebuild_needed(arm)), 0, None
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
             box.append(exc)
-            return -1, False, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+            return -1, False, 0, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
 
     def _decide(self, context: float | None, box: list) -> tuple[int, Any, str | None]:
         """Rank 0: ``(arm, value, None)``, or ``(-1, None, message)`` with the exception put in ``box`` when
@@ -246,14 +261,18 @@ class KSPTuner:
                              "context": None if context is None else float(context)})
         return cost
 
-    def _feed(self, comm: Any, arm: int, cost: float, result: Any) -> None:
+    def _feed(self, comm: Any, arm: int, cost: float, result: Any, due: bool | None = None) -> None:
         """Rank 0 gives the policy the solve's result and cost; a failure there (a cost the policy cannot
-        take ...) is raised on every rank, so that none is left waiting in the next collective call."""
+        take ...) is raised on every rank, so that none is left waiting in the next collective call.
+        ``due`` (with a space: whether the arm's rule rebuilds at the next step): the cost is booked in
+        the stretch, and the policy learns the stretch's mean when it ends."""
         error, box = None, []
         if comm.rank == 0:
             try:
                 self.policy.observe(arm, result())
-                self.policy.update(arm, cost)
+                learned = cost if due is None else self.stretches.book(cost, due)
+                if learned is not None:
+                    self.policy.update(arm, learned)
             except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
                 error = f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
                 box.append(exc)
@@ -264,7 +283,7 @@ class KSPTuner:
     def _learn_config(self, ksp: Any, setup_seconds: float | None) -> float:
         from mpi4py import MPI
 
-        arm, applied, t0, context, t_applied = self._pending
+        arm, applied, t0, context, t_applied, stretch_step = self._pending
         self._pending = None
         comm = ksp.getComm().tompi4py()
         its, reason = int(ksp.getIterationNumber()), int(ksp.getConvergedReason())
@@ -285,11 +304,12 @@ class KSPTuner:
         self._feed(comm, arm, charged, lambda: solvers.SolveResult(
             x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
             residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), setup_time=setup,
-            solve_time=solve_seconds, method=f"petsc:{applied['ksp_type']}", options=dict(applied), b_norm=b_norm))
+            solve_time=solve_seconds, method=f"petsc:{applied['ksp_type']}", options=dict(applied), b_norm=b_norm),
+            due=bool(self.configurator.rebuild_needed(arm)))
         self.history.append({"t": len(self.history), "arm": arm, "config": self.space[arm].name, "cost": cost,
                              "charged": charged, "iterations": its, "seconds": seconds, "setup_seconds": setup,
                              "solve_seconds": solve_seconds, "overhead": overhead, "converged": reason > 0,
-                             "reason": solvers.Reason(reason).name, **info,
+                             "reason": solvers.Reason(reason).name, "stretch_step": stretch_step, **info,
                              "context": None if context is None else float(context), "options": applied})
         return cost
 
@@ -315,7 +335,8 @@ class KSPTuner:
                 "policy": self.policy_name, "cost": self.cost, "seed": self.seed,
                 "context_range": self.context_range, "policy_options": self.policy_options,
                 "policy_state": self.policy.state_dict(), "history": self.history,
-                "problem_signature": self.problem_signature, "matrix_size": self.matrix_size}
+                "problem_signature": self.problem_signature, "matrix_size": self.matrix_size,
+                "stretches": self.stretches.state_dict()}
 
     def save(self, path: str | os.PathLike, comm: Any = None) -> Path:
         """Write the tuner as JSON, atomically, from rank 0 (collective: call it on every rank; an error on
@@ -381,6 +402,8 @@ class KSPTuner:
                     problem_signature=problem_signature if problem_signature is not None else saved_label)
         tuner.policy.load_state_dict(state["policy_state"])
         tuner.history = state["history"]
+        # a stretch in progress goes on with the same configuration (its preconditioner is set up again)
+        tuner.stretches = Stretches.from_state(state.get("stretches"))
         tuner.matrix_size = None if remap else state.get("matrix_size")
         tuner._check_size_on_next_solve = not remap
         return tuner

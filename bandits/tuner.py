@@ -17,6 +17,7 @@ from solvers.inputs import unwrap_problem
 from .policies import TuningTarget, make_policy
 from .reuse import ConfigRunner
 from .space import ConfigSpace
+from .stretch import Stretches
 
 __all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature", "other_systems_error", "write_json_atomic"]
 
@@ -145,14 +146,15 @@ class Tuner:
         With a ``space``: how many solvers (each holding a preconditioner) are kept (default 4).
     decide : {"build", "step"}
         With a ``space``: when the policy chooses. ``"build"`` (default): a chosen configuration runs
-        from a fresh preconditioner until its reuse rule rebuilds (or ``max_episode`` steps), and the
+        from a fresh preconditioner until its reuse rule rebuilds (or ``max_stretch`` steps), and the
         policy learns the mean cost per step of that stretch - what the rule costs as a whole, set-up and
         aging preconditioner included. ``"step"``: a choice and an update at every step; a reuse rule
         then runs on whatever build the configurations sharing its preconditioner left, so its cost
         depends on the others' plays.
-    max_episode : int
+    max_stretch : int
         With ``decide="build"``: the longest stretch one choice runs (default 10). A stretch cut by it
-        keeps the build if the policy chooses the same configuration again.
+        keeps the build if the policy chooses the same configuration again; a stretch is also cut once
+        its mean cost per step is twice the best completed stretch's (:class:`bandits.stretch.Stretches`).
     **solve_options
         Passed to every ``solvers.solve`` call (``rtol``, ``maxiter`` ...).
 
@@ -182,7 +184,7 @@ class Tuner:
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  *, pc: str | None = None, policy_options: dict | None = None, space: ConfigSpace | None = None,
                  problem_signature: str | None = None, max_cached: int = 4, decide: str = "build",
-                 max_episode: int = 10, **solve_options: Any):
+                 max_stretch: int = 10, **solve_options: Any):
         if space is not None and not isinstance(space, ConfigSpace):
             raise InvalidInputError(f"space must be a bandits.space.ConfigSpace, got {type(space).__name__}")
         cost = cost if cost is not None else ("wall" if space is not None else "iterations")
@@ -195,17 +197,8 @@ class Tuner:
         self.policy_options = dict(policy_options or {})
         self.solve_options = solve_options
         self.problem_signature, self.max_cached = problem_signature, int(max_cached)
-        if decide not in ("build", "step"):
-            raise InvalidInputError(f"decide must be 'build' or 'step', got {decide!r}")
-        if int(max_episode) < 1:
-            raise InvalidInputError(f"max_episode must be at least 1, got {max_episode!r}")
-        self.decide, self.max_episode = decide, int(max_episode)
-        #: with a space: the stretch the current choice runs ({"arm", "steps", "charged"}), None between
-        #: stretches; and the arm of the last stretch if max_episode cut it (its build may be kept)
-        self.episode: dict[str, Any] | None = None
-        self._cut_arm: int | None = None
-        #: the lowest mean cost per step of a completed stretch so far (a stretch is cut once it costs twice that)
-        self.best_stretch: float = float("inf")
+        #: with a space: when the policy decides (bandits.stretch)
+        self.stretches = Stretches(decide, max_stretch)
         #: the size / entries / dtype of the systems learned on (set by the first solve)
         self.matrix_signature: dict[str, Any] | None = None
         self._check_matrix_on_next_solve = False
@@ -271,20 +264,18 @@ class Tuner:
 
     def _solve_space(self, A: Any, b: Any, context: float | None, solve_options: dict) -> solvers.SolveResult:
         t0 = time.perf_counter()
-        fresh = False
-        if self.episode is None:
+        arm, fresh = self.stretches.arm, False
+        if arm is None:
             arm = self.policy.select(context)
-            # a stretch starts on a fresh build, unless it goes on with the build of a stretch that was cut
-            fresh = self.decide == "build" and arm != self._cut_arm
-            self.episode = {"arm": arm, "steps": 0, "charged": 0.0}
-        arm = self.episode["arm"]
+            fresh = self.stretches.begin(arm)
+        stretch_step = self.stretches.steps
         t1 = time.perf_counter()
         res, info = self.runner.run(arm, A, b, rebuild=fresh, **solve_options)
         t2 = time.perf_counter()
         config = self.space[arm]
         record = {"t": len(self.history), "arm": arm, "config": config.name, "iterations": res.iterations,
                   "converged": bool(res.converged), "context": None if context is None else float(context),
-                  "episode_step": self.episode["steps"], **info}
+                  "stretch_step": stretch_step, **info}
         self.history.append(record)
         t3 = time.perf_counter()
         elapsed = t3 - t0
@@ -294,19 +285,9 @@ class Tuner:
         # (bandits.reuse.KeptPreconditioner.setup_share); "cost" stays what the step took
         charged = cost if self.cost == "iterations" else cost - res.setup_time + info["setup_charged"]
         self.policy.observe(arm, res)
-        self.episode["steps"] += 1
-        self.episode["charged"] += charged
-        steps, mean = self.episode["steps"], self.episode["charged"] / self.episode["steps"]
-        due = self.runner.due(arm)
-        # a stretch is cut at max_episode steps, or as soon as it costs twice the best stretch's mean per
-        # step: exploring a poor configuration stops after one step, not a whole reuse cycle
-        cut = self.decide == "build" and not due and (steps >= self.max_episode or mean > 2 * self.best_stretch)
-        if self.decide == "step" or cut or due:
-            # the policy learns the stretch's mean cost per step; one step when deciding at every step
+        mean = self.stretches.book(charged, due=self.runner.due(arm))
+        if mean is not None:  # the stretch ended: the policy learns its mean cost per step
             self.policy.update(arm, mean)
-            if not cut:
-                self.best_stretch = min(self.best_stretch, mean)
-            self.episode, self._cut_arm = None, (arm if cut else None)
         # the tuner's own time: the policy's choice and update, and the bookkeeping around the solve
         record.update(cost=cost, charged=charged, seconds=elapsed,
                       overhead=(t1 - t0) + (t3 - t2) + (time.perf_counter() - t3))
@@ -326,9 +307,7 @@ class Tuner:
                 "history": self.history, "space": None if self.space is None else self.space.to_list(),
                 "space_signature": None if self.space is None else self.space.signature(),
                 "problem_signature": self.problem_signature, "matrix_signature": self.matrix_signature,
-                "max_cached": self.max_cached, "decide": self.decide, "max_episode": self.max_episode,
-                "episode": self.episode, "cut_arm": self._cut_arm,
-                "best_stretch": None if not np.isfinite(self.best_stretch) else self.best_stretch}
+                "max_cached": self.max_cached, "stretches": self.stretches.state_dict()}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the tuner (configuration, policy state, history) as JSON, atomically: the file is either
@@ -377,17 +356,12 @@ class Tuner:
         kwargs = dict(pc=state["pc"], policy_options=state["policy_options"], space=saved_space,
                       problem_signature=problem_signature if problem_signature is not None else saved_label,
                       max_cached=state.get("max_cached", 4), **state["solve_options"])
-        if saved_space is not None:  # files written before stretches existed decided at every step
-            kwargs.update(decide=state.get("decide", "step"), max_episode=state.get("max_episode", 10))
         tuner = cls(state["method"], state["param"], None if saved_space is not None else values, state["policy"],
                     state["cost"], state["seed"], tuple(cr) if cr is not None else None, **kwargs)
         tuner.policy.load_state_dict(state["policy_state"])
         tuner.history = state["history"]
         # a stretch in progress goes on with the same configuration (its preconditioner is built again)
-        tuner.episode, tuner._cut_arm = state.get("episode"), state.get("cut_arm")
-        best = state.get("best_stretch")
-        tuner.best_stretch = float("inf") if best is None else float(best)
-        tuner.matrix_signature = state.get("matrix_signature")
+        tuner.stretches = Stretches.from_state(state.get("stretches"))
         tuner._check_matrix_on_next_solve = not remap
         if remap:
             tuner.matrix_signature = None

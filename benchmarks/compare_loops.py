@@ -114,7 +114,7 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str,
 def _tuned(space: ConfigSpace, n: int, steps: int, drift: str, seed: int = 0,
            tuner: Tuner | None = None, decide: str = "build") -> tuple[dict[str, Any], Tuner]:
     tuner = tuner or Tuner(space=space, policy=POLICY, seed=seed, rtol=RTOL, decide=decide)
-    with tqdm(total=steps, desc=f"{n}^2 {drift}: tuner ({POLICY}, decide={tuner.decide})", unit="step",
+    with tqdm(total=steps, desc=f"{n}^2 {drift}: tuner ({POLICY}, decide={tuner.stretches.decide})", unit="step",
               leave=False) as bar:
         hist = run_loop(n, steps, drift, tuner, rtol=RTOL, progress=bar.update)
     out = _summary(f"tuner ({POLICY})", hist)

@@ -93,7 +93,8 @@ def run_diffusion(args: Any) -> int:
     if args.warm_start is not None and Path(args.warm_start).exists():
         tuner = Tuner.load(args.warm_start, space=space, problem_signature=label)
     else:
-        tuner = Tuner(space=space, policy=policy, seed=args.seed, problem_signature=label, rtol=1e-8)
+        tuner = Tuner(space=space, policy=policy, seed=args.seed, problem_signature=label, rtol=1e-8,
+                      decide=args.decide)
     warm_up(space)
     runs = {}
     with tqdm(total=steps, desc=f"simulate diffusion {size}^2 ({tuner.policy_name})", unit="step") as bar:

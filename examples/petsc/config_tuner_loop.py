@@ -34,6 +34,8 @@ parser.add_argument("--size", type=int, default=128, help="unknowns per side (de
 parser.add_argument("--steps", type=int, default=40, help="time steps (default 40)")
 parser.add_argument("--drift", default="slow", help="slow, fast or an angle per step (default slow)")
 parser.add_argument("--policy", default="thompson", help="a registered tuner policy (default thompson)")
+parser.add_argument("--decide", choices=["build", "step"], default="build",
+                    help="the tuner decides once per reuse cycle (default) or at every step")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--rtol", type=float, default=1e-8)
 parser.add_argument("--state", default="", help="warm-start from this file if it exists; save there at the end")
@@ -126,7 +128,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
         tuner = KSPTuner.load(state, space=space, problem_signature=label, remap=args.remap)
     else:
         tuner = KSPTuner(space=space, policy=policy, seed=args.seed, policy_options=policy_options,
-                         problem_signature=label)
+                         problem_signature=label, decide=args.decide)
     prior = len(tuner.history)
     ksp = PETSc.KSP().create(comm)
     ksp.setTolerances(rtol=args.rtol, max_it=10000)

@@ -183,13 +183,13 @@ def test_warm_start_across_jobs_and_refusals(tmp_path):
     # saved within a stretch: the resumed tuner finishes it with the same configuration, on a new build
     for A, b in loop[:20]:
         first.solve(A, b)
-        if first.episode is not None and first.episode["steps"] >= 1:
+        if first.stretches.steps >= 1:
             break
-    assert first.episode is not None and first.episode["steps"] >= 1
+    assert first.stretches.steps >= 1
     within = Tuner.load(first.save(tmp_path / "within.json"), space=space)
     within.solve(*loop[len(first.history)])
     assert within.history[-1]["arm"] == first.history[-1]["arm"] and within.history[-1]["rebuilt"]
-    while len(first.history) < 20 or first.episode is not None:  # saved between two stretches
+    while len(first.history) < 20 or first.stretches.arm is not None:  # saved between two stretches
         first.solve(*loop[len(first.history)])
     k = len(first.history)
     path = first.save(tmp_path / "tuner.json")
@@ -230,15 +230,15 @@ def test_decide_build_runs_each_choice_for_a_whole_reuse_cycle():
     # rebuild=3: three steps on one build, one decision; rebuild=1: one step. The stretch after an
     # rebuild=1 step starts on a fresh build (its own), not on the one rebuild=1 left
     assert [h["arm"] for h in hist[:7]] == [1, 1, 1, 0, 1, 1, 1]
-    assert [h["episode_step"] for h in hist[:7]] == [0, 1, 2, 0, 0, 1, 2]
+    assert [h["stretch_step"] for h in hist[:7]] == [0, 1, 2, 0, 0, 1, 2]
     assert [h["rebuilt"] for h in hist[:7]] == [True, False, False, True, True, False, False]
     # the policy learns each stretch's mean cost per step
     assert updates[0] == (1, pytest.approx(np.mean([h["iterations"] for h in hist[:3]])))
     assert updates[1] == (0, float(hist[3]["iterations"]))
     # Jacobi needs far more than twice AMG's iterations: its 10-step stretch is cut after one step
-    assert hist[7]["arm"] == 2 and hist[8]["arm"] == 1 and hist[8]["episode_step"] == 0
-    assert hist[7]["iterations"] > 2 * tuner.best_stretch and updates[3] == (2, float(hist[7]["iterations"]))
-    assert len(updates) == 4 and tuner.episode == {"arm": 1, "steps": 1, "charged": float(hist[8]["iterations"])}
+    assert hist[7]["arm"] == 2 and hist[8]["arm"] == 1 and hist[8]["stretch_step"] == 0
+    assert hist[7]["iterations"] > 2 * tuner.stretches.best and updates[3] == (2, float(hist[7]["iterations"]))
+    assert len(updates) == 4 and tuner.stretches.current == {"arm": 1, "steps": 1, "charged": float(hist[8]["iterations"])}
 
 
 def test_decide_step_updates_the_policy_at_every_step():
@@ -252,5 +252,18 @@ def test_decide_step_updates_the_policy_at_every_step():
     assert [u[1] for u in updates] == [float(h["iterations"]) for h in tuner.history]
     with pytest.raises(solvers.InvalidInputError, match="decide must be"):
         Tuner(space=space, decide="sometimes")
-    with pytest.raises(solvers.InvalidInputError, match="max_episode"):
-        Tuner(space=space, max_episode=0)
+    with pytest.raises(solvers.InvalidInputError, match="max_stretch"):
+        Tuner(space=space, max_stretch=0)
+
+
+def test_stretches_state_round_trip_and_files_from_before_them():
+    from bandits.stretch import Stretches
+
+    s = Stretches("build", max_stretch=2)
+    s.begin(1)
+    assert s.book(5.0, due=False) is None and s.book(7.0, due=False) == 6.0  # cut at max_stretch
+    assert s.cut_arm == 1 and s.begin(1) is False and s.begin(0) is True
+    back = Stretches.from_state(json.loads(json.dumps(s.state_dict())))
+    assert back.state_dict() == s.state_dict() and back.current == {"arm": 0, "steps": 0, "charged": 0.0}
+    # a cut stretch does not set the best; a tuner file written before stretches decides at every step
+    assert s.best == float("inf") and Stretches.from_state(None).decide == "step"

@@ -37,14 +37,16 @@ class ScriptedPolicy(Policy):
         self.t += 1
 
 
-def scripted_tuner(space: Any, sequence: tuple) -> Any:
-    """A KSPTuner that plays ``sequence`` (the policy is registered only while the tuner is made)."""
+def scripted_tuner(space: Any, sequence: tuple, decide: str = "step", **options: Any) -> Any:
+    """A KSPTuner that plays ``sequence`` (the policy is registered only while the tuner is made); one
+    element per step with ``decide="step"``, per stretch with ``"build"``."""
     import solvers
     from bandits.petsc import KSPTuner
 
     solvers.registry.register("tuner", ScriptedPolicy.name, replace=True)(ScriptedPolicy)
     try:
-        return KSPTuner(space=space, policy=ScriptedPolicy.name, policy_options={"sequence": sequence}, seed=0)
+        return KSPTuner(space=space, policy=ScriptedPolicy.name, policy_options={"sequence": sequence}, seed=0,
+                        decide=decide, **options)
     finally:
         solvers.registry.unregister("tuner", ScriptedPolicy.name)
 
@@ -204,10 +206,11 @@ def leak_run(n: int = 16) -> dict[str, Any]:
     return {"steps": steps, "history": [[h["arm"], h["rebuilt"], h["options"]] for h in tuner.history]}
 
 
-def reuse_run(sequence: tuple, n: int = 16) -> dict[str, Any]:
+def reuse_run(sequence: tuple, n: int = 16, steps: int | None = None, decide: str = "step") -> dict[str, Any]:
     """``cg+gamg`` rebuilt every step (arm 0) or kept 3 steps (arm 1), and ``cg+sor`` (arm 2), in
-    ``sequence``, over matrices that change every step; the iterations of a reference KSP whose GAMG is kept
-    on exactly the steps the tuner reported as kept."""
+    ``sequence`` (per step, or with ``decide="build"`` per stretch, with iterations as the cost), over
+    ``steps`` (default ``len(sequence)``) matrices that change every step; the iterations of a reference
+    KSP whose GAMG is kept on exactly the steps the tuner reported as kept."""
     from petsc4py import PETSc
 
     from bandits.petsc_space import PetscSpace
@@ -220,9 +223,10 @@ def reuse_run(sequence: tuple, n: int = 16) -> dict[str, Any]:
     PETSc.Options(ref_prefix).setValue("pc_type", "gamg")
     ref = make_ksp(comm, ref_prefix)
     ref.setType("cg")
-    tuner = scripted_tuner(space, sequence)
+    tuner = (scripted_tuner(space, sequence) if decide == "step" else
+             scripted_tuner(space, sequence, decide=decide, cost="iterations"))
     out = []
-    for step in range(len(sequence)):
+    for step in range(len(sequence) if steps is None else steps):
         A, b = drifting_system(da, step)
         x = b.duplicate()
         x.set(0.0)
@@ -230,6 +234,7 @@ def reuse_run(sequence: tuple, n: int = 16) -> dict[str, Any]:
         tuner.solve(ksp, b, x)
         h = tuner.history[-1]
         row = {"arm": h["arm"], "rebuilt": h["rebuilt"], "pc_age": h["pc_age"], "its": h["iterations"],
+               "stretch_step": h["stretch_step"], "policy_updates": tuner.policy.t,
                "relres": true_relres(A, b, x), "reuse_flag": reuse_flag(ksp.getPC())}
         if h["options"]["pc_type"] == "gamg":
             ref.getPC().setReusePreconditioner(not h["rebuilt"])
@@ -260,6 +265,7 @@ def _mpi_main(folder: str) -> None:
     comm = PETSc.COMM_WORLD.tompi4py()
     leak = leak_run()
     reuse = reuse_run((1, 1, 1, 1, 2, 1, 0, 1))
+    stretch = reuse_run((1, 0, 1), steps=7, decide="build")
     # a tuned run, saved; every rank loads it back; a changed space is refused on every rank
     space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor", pc_sor_omega=[1.2, 1.6])
     tuner = tuned(space, 6)
@@ -292,7 +298,9 @@ def _mpi_main(folder: str) -> None:
         policy_failure = str(exc)
     for obj in (ksp, A, b, x, da):
         obj.destroy()
-    mine = {"leak": leak["history"], "reuse": reuse["steps"], "tuned": [[h["arm"], h["rebuilt"], h["options"]]
+    # (only rank 0's policy learns: its update count is left out of what the ranks compare)
+    stretch_steps = [{k: v for k, v in row.items() if k != "policy_updates"} for row in stretch["steps"]]
+    mine = {"leak": leak["history"], "reuse": reuse["steps"], "stretch": stretch_steps, "tuned": [[h["arm"], h["rebuilt"], h["options"]]
                                                                          for h in tuner.history],
             "loaded_history": loaded.history == tuner.history, "loaded_policy_state": same_state,
             "refused": refused, "policy_failure": policy_failure}
