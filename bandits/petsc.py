@@ -81,10 +81,10 @@ class KSPTuner:
     problem_signature : str, optional
         A label of the problem, saved with the tuner: :meth:`load` refuses a file saved for another one.
     decide : {"build", "step"}
-        With a space: decide once per reuse cycle (default: a choice runs from a fresh build until its
-        rule rebuilds, at most ``max_stretch`` steps, and the policy learns the cycle's mean cost per
-        step) or at every step, as :class:`bandits.Tuner` (:class:`bandits.stretch.Stretches`). Rank 0
-        keeps the stretch and broadcasts each step's choice.
+        With a space: decide at every step (default) or once per reuse cycle (``"build"``: a choice runs
+        from a fresh build until its rule rebuilds, at most ``max_stretch`` steps, and the policy learns
+        the cycle's mean cost per step), as :class:`bandits.Tuner` (:class:`bandits.stretch.Stretches`).
+        Rank 0 keeps the stretch and broadcasts each step's choice.
     max_stretch : int
         With ``decide="build"``: the longest stretch one choice runs (default 10).
 
@@ -112,7 +112,7 @@ class KSPTuner:
     def __init__(self, option: str = "pc_sor_omega", values: Any = None, policy: str = "tsallis-inf",
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  policy_options: dict | None = None, *, space: PetscSpace | None = None,
-                 problem_signature: str | None = None, decide: str = "build", max_stretch: int = 10):
+                 problem_signature: str | None = None, decide: str = "step", max_stretch: int = 10):
         if space is not None:
             if not isinstance(space, PetscSpace):
                 raise InvalidInputError(f"space must be a bandits.petsc_space.PetscSpace, got {type(space).__name__}")

@@ -42,7 +42,7 @@ class Stretches:
     False
     """
 
-    def __init__(self, decide: str = "build", max_stretch: int = 10):
+    def __init__(self, decide: str = "step", max_stretch: int = 10):
         if decide not in DECIDE:
             raise InvalidInputError(f"decide must be 'build' or 'step', got {decide!r}")
         if int(max_stretch) < 1:

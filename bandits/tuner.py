@@ -145,12 +145,13 @@ class Tuner:
     max_cached : int
         With a ``space``: how many solvers (each holding a preconditioner) are kept (default 4).
     decide : {"build", "step"}
-        With a ``space``: when the policy chooses. ``"build"`` (default): a chosen configuration runs
-        from a fresh preconditioner until its reuse rule rebuilds (or ``max_stretch`` steps), and the
-        policy learns the mean cost per step of that stretch - what the rule costs as a whole, set-up and
-        aging preconditioner included. ``"step"``: a choice and an update at every step; a reuse rule
-        then runs on whatever build the configurations sharing its preconditioner left, so its cost
-        depends on the others' plays.
+        With a ``space``: when the policy chooses. ``"step"`` (default): a choice and an update at every
+        step; a reuse rule then runs on whatever build the configurations sharing its preconditioner
+        left. ``"build"``: a chosen configuration runs from a fresh preconditioner until its reuse rule
+        rebuilds (or ``max_stretch`` steps), and the policy learns the mean cost per step of that stretch
+        - what the rule costs as a whole, set-up and aging preconditioner included. Measured in
+        ``python -m benchmarks.compare tuning-loops``, ``"build"`` lost (1.26x the best fixed
+        configuration against 0.96x at 512^2 with the slow drift, about even with the fast one).
     max_stretch : int
         With ``decide="build"``: the longest stretch one choice runs (default 10). A stretch cut by it
         keeps the build if the policy chooses the same configuration again; a stretch is also cut once
@@ -183,7 +184,7 @@ class Tuner:
     def __init__(self, method: str = "sor", param: str = "omega", values: Any = None, policy: str = "tsallis-inf",
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  *, pc: str | None = None, policy_options: dict | None = None, space: ConfigSpace | None = None,
-                 problem_signature: str | None = None, max_cached: int = 4, decide: str = "build",
+                 problem_signature: str | None = None, max_cached: int = 4, decide: str = "step",
                  max_stretch: int = 10, **solve_options: Any):
         if space is not None and not isinstance(space, ConfigSpace):
             raise InvalidInputError(f"space must be a bandits.space.ConfigSpace, got {type(space).__name__}")
@@ -362,6 +363,7 @@ class Tuner:
         tuner.history = state["history"]
         # a stretch in progress goes on with the same configuration (its preconditioner is built again)
         tuner.stretches = Stretches.from_state(state.get("stretches"))
+        tuner.matrix_signature = state.get("matrix_signature")
         tuner._check_matrix_on_next_solve = not remap
         if remap:
             tuner.matrix_signature = None

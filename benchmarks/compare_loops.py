@@ -16,8 +16,8 @@ For each drift rate ("slow", "fast"):
 - a warm-started second job at the smaller size: the first job's tuner saved and loaded, its first 10
   steps against the first 10 of the best fixed configuration and of the default;
 - the tuner's own overhead per step (policy + bookkeeping) with 100 arms;
-- at the smaller size, a second tuner that decides at every step (``Tuner(decide="step")``) beside the
-  default one that decides once per reuse cycle (``decide="build"``).
+- at the smaller size, a second tuner that decides once per reuse cycle (``Tuner(decide="build")``)
+  beside the default one that decides at every step (``decide="step"``).
 
 ``--quick`` runs the same at 48^2 (30 steps) and 64^2 (15 steps).
 """
@@ -112,7 +112,7 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str,
 
 
 def _tuned(space: ConfigSpace, n: int, steps: int, drift: str, seed: int = 0,
-           tuner: Tuner | None = None, decide: str = "build") -> tuple[dict[str, Any], Tuner]:
+           tuner: Tuner | None = None, decide: str = "step") -> tuple[dict[str, Any], Tuner]:
     tuner = tuner or Tuner(space=space, policy=POLICY, seed=seed, rtol=RTOL, decide=decide)
     with tqdm(total=steps, desc=f"{n}^2 {drift}: tuner ({POLICY}, decide={tuner.stretches.decide})", unit="step",
               leave=False) as bar:
@@ -160,8 +160,8 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
             second = Tuner.load(path, space=space)
         k = min(10, steps_small)
         warm, _ = _tuned(space, n_small, k, drift, tuner=second)
-        # the tuner deciding at every step, as before the stretches (Tuner(decide="step")), beside it
-        per_step, _ = _tuned(space, n_small, steps_small, drift, decide="step")
+        # the tuner deciding once per reuse cycle (Tuner(decide="build")), beside it
+        per_build, _ = _tuned(space, n_small, steps_small, drift, decide="build")
         for arm, r in sorted(fixed.items(), key=lambda kv: kv[1]["total [s]"] if not kv[1]["stopped"] else np.inf):
             label = ("default: " if arm == default_arm(space) else "") + ("best fixed: " if arm == best_arm else "")
             rows.append({"case": case, "run": label + r["config"],
@@ -170,7 +170,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
                          "/ default": "" if r["stopped"] else f"{r['total [s]'] / default['total [s]']:.3f}",
                          "/ best fixed": "" if r["stopped"] else f"{r['total [s]'] / best['total [s]']:.3f}",
                          "iterations": r["iterations"], "rebuilds": r["rebuilds"], "goal": ""})
-        for decide, r in (("build", tuned), ("step", per_step)):
+        for decide, r in (("step", tuned), ("build", per_build)):
             rows.append({"case": case, "run": f"tuner ({POLICY}, decide={decide}), most played {r['most played']}",
                          "total [s]": f"{r['total [s]']:.1f}",
                          "/ default": f"{r['total [s]'] / default['total [s]']:.3f}",
@@ -197,7 +197,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
                                 progress=bar.update)
             big[label] = _summary(space[arm].name, hist)
         tuned_big, _ = _tuned(space, n_large, steps_large, drift)
-        big[f"tuner ({POLICY}, decide=build), most played {tuned_big['most played']}"] = tuned_big
+        big[f"tuner ({POLICY}, decide=step), most played {tuned_big['most played']}"] = tuned_big
         base, ref = big["default"]["total [s]"], big[f"best fixed of {n_small}^2"]["total [s]"]
         for label, r in big.items():
             rows.append({"case": case, "run": f"{label}: {r['config']}" if not label.startswith("tuner") else label,
@@ -206,7 +206,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
                          "rebuilds": r["rebuilds"],
                          "goal": "<= 0.6 default, <= 1.05 best fixed of the smaller size" if label.startswith("tuner")
                          else ""})
-        if not all(r["converged"] for r in [*fixed.values(), tuned, per_step, *big.values()]):
+        if not all(r["converged"] for r in [*fixed.values(), tuned, per_build, *big.values()]):
             notes.append(f"drift {drift}: some solve did not converge (see the iterations)")
     ov = overhead_per_step()
     notes.append(f"tuner overhead per step (policy choice + update + bookkeeping) with {ov['arms']} arms: median "

@@ -36,8 +36,8 @@ def register(subparsers) -> None:  # noqa: ANN001
                    "(out/diffusion_tuner.json) to start from; a file of another space or problem is refused")
     p.add_argument("--no-baseline", dest="baseline", action="store_false", help="diffusion: skip the run of the "
                    "default configuration")
-    p.add_argument("--decide", choices=["build", "step"], default="build", help="diffusion: the tuner decides once "
-                   "per reuse cycle (default) or at every step (bandits.Tuner's decide)")
+    p.add_argument("--decide", choices=["build", "step"], default="step", help="diffusion: the tuner decides at "
+                   "every step (default) or once per reuse cycle (bandits.Tuner's decide)")
     p.add_argument("--with-ssor", action="store_true", help="diffusion: add the CG + SSOR configurations "
                    "(slow at large sizes)")
     p.add_argument("--seed", type=int, default=0)

@@ -34,8 +34,8 @@ parser.add_argument("--size", type=int, default=128, help="unknowns per side (de
 parser.add_argument("--steps", type=int, default=40, help="time steps (default 40)")
 parser.add_argument("--drift", default="slow", help="slow, fast or an angle per step (default slow)")
 parser.add_argument("--policy", default="thompson", help="a registered tuner policy (default thompson)")
-parser.add_argument("--decide", choices=["build", "step"], default="build",
-                    help="the tuner decides once per reuse cycle (default) or at every step")
+parser.add_argument("--decide", choices=["build", "step"], default="step",
+                    help="the tuner decides at every step (default) or once per reuse cycle")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--rtol", type=float, default=1e-8)
 parser.add_argument("--state", default="", help="warm-start from this file if it exists; save there at the end")

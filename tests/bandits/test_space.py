@@ -178,7 +178,7 @@ def test_amortized_rule_charges_by_the_lives_of_earlier_builds():
 def test_warm_start_across_jobs_and_refusals(tmp_path):
     space = LOOP_SPACE
     first = Tuner(space=space, policy="thompson", cost="iterations", seed=3, rtol=1e-8,
-                  problem_signature="poisson 24^2")
+                  problem_signature="poisson 24^2", decide="build")
     loop = list(_loop(40))
     # saved within a stretch: the resumed tuner finishes it with the same configuration, on a new build
     for A, b in loop[:20]:
@@ -222,7 +222,7 @@ def _scripted(tuner: Tuner, arms: list[int]) -> list[tuple[int, float]]:
 
 def test_decide_build_runs_each_choice_for_a_whole_reuse_cycle():
     space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3]) + ConfigSpace.grid("cg", "jacobi", rebuild=[10])
-    tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=1e-8)
+    tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=1e-8, decide="build")
     updates = _scripted(tuner, [1, 0, 1, 2, 1])
     for A, b in _loop(9):
         tuner.solve(A, b)
@@ -243,7 +243,7 @@ def test_decide_build_runs_each_choice_for_a_whole_reuse_cycle():
 
 def test_decide_step_updates_the_policy_at_every_step():
     space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3])
-    tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=1e-8, decide="step")
+    tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=1e-8)  # decide="step"
     updates = _scripted(tuner, [1, 1, 0, 1])
     for A, b in _loop(4):
         tuner.solve(A, b)
