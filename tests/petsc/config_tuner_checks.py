@@ -225,7 +225,7 @@ def reuse_run(sequence: tuple, n: int = 16, steps: int | None = None, decide: st
     ref.setType("cg")
     tuner = (scripted_tuner(space, sequence) if decide == "step" else
              scripted_tuner(space, sequence, decide=decide, cost="iterations"))
-    out = []
+    out, updates = [], []
     for step in range(len(sequence) if steps is None else steps):
         A, b = drifting_system(da, step)
         x = b.duplicate()
@@ -234,7 +234,7 @@ def reuse_run(sequence: tuple, n: int = 16, steps: int | None = None, decide: st
         tuner.solve(ksp, b, x)
         h = tuner.history[-1]
         row = {"arm": h["arm"], "rebuilt": h["rebuilt"], "pc_age": h["pc_age"], "its": h["iterations"],
-               "stretch_step": h["stretch_step"], "policy_updates": tuner.policy.t,
+               "stretch_step": h["stretch_step"],
                "relres": true_relres(A, b, x), "reuse_flag": reuse_flag(ksp.getPC())}
         if h["options"]["pc_type"] == "gamg":
             ref.getPC().setReusePreconditioner(not h["rebuilt"])
@@ -246,13 +246,16 @@ def reuse_run(sequence: tuple, n: int = 16, steps: int | None = None, decide: st
             row["fresh_its"] = fresh_iterations(space, 0, A, b)  # GAMG set up on this very matrix
             y.destroy()
         out.append(row)
+        updates.append(tuner.policy.t)
         A.destroy()
         b.destroy()
         x.destroy()
     ksp.destroy()
     ref.destroy()
     da.destroy()
-    return {"steps": out}
+    # the policy's update count after each step: only rank 0's policy learns, so it is kept apart from the
+    # steps (which every rank must agree on)
+    return {"steps": out, "policy_updates": updates}
 
 
 def _mpi_main(folder: str) -> None:
@@ -299,8 +302,8 @@ def _mpi_main(folder: str) -> None:
     for obj in (ksp, A, b, x, da):
         obj.destroy()
     # (only rank 0's policy learns: its update count is left out of what the ranks compare)
-    stretch_steps = [{k: v for k, v in row.items() if k != "policy_updates"} for row in stretch["steps"]]
-    mine = {"leak": leak["history"], "reuse": reuse["steps"], "stretch": stretch_steps, "tuned": [[h["arm"], h["rebuilt"], h["options"]]
+    mine = {"leak": leak["history"], "reuse": reuse["steps"], "stretch": stretch["steps"],
+            "stretch_updates": stretch["policy_updates"], "tuned": [[h["arm"], h["rebuilt"], h["options"]]
                                                                          for h in tuner.history],
             "loaded_history": loaded.history == tuner.history, "loaded_policy_state": same_state,
             "refused": refused, "policy_failure": policy_failure}
