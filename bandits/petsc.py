@@ -39,6 +39,7 @@ from solvers import InvalidInputError
 
 from .petsc_config import KSPConfigurator
 from .petsc_space import PetscSpace
+from .reuse import charged_cost
 from .policies import TuningTarget, make_policy
 from .stretch import Stretches
 from .tuner import check_tuner_setup, other_systems_error, write_json_atomic
@@ -194,24 +195,28 @@ class KSPTuner:
         """Rank 0: ``(arm, rebuild, step in the stretch, None)``, or ``(-1, False, 0, message)`` with the
         exception put in ``box``."""
         try:
-            if self.stretches.arm is not None:  # a stretch goes on: no decision
-                arm = self.stretches.arm
-                return arm, bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, None
-            value = self.policy.choose_value(None, context)
-            if value is not None:
-                raise InvalidInputError(f"policy {self.policy_name!r} chose a continuous value, but a configuration "
-                                        "space has only its arms")
-            arm = int(self.policy.select(context))
-            if not 0 <= arm < len(self.values):
-                raise InvalidInputError(f"policy {self.policy_name!r} selected arm {arm} of {len(self.values)}")
-            if self.policy.wants_probe():
-                raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
-                                        "does not run; use bandits.Tuner for it")
-            fresh = self.stretches.begin(arm)
-            return arm, fresh or bool(self.configurator.rebuild_needed(arm)), 0, None
+            arm, fresh = self.stretches.arm, False
+            if arm is None:  # between stretches (at every step with decide="step"): the policy chooses
+                arm = self._policy_arm(context)
+                fresh = self.stretches.begin(arm)
+            return arm, fresh or bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, None
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
             box.append(exc)
             return -1, False, 0, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+
+    def _policy_arm(self, context: float | None) -> int:
+        """Rank 0: the policy's choice of configuration, refused (InvalidInputError) when unusable here."""
+        value = self.policy.choose_value(None, context)
+        if value is not None:
+            raise InvalidInputError(f"policy {self.policy_name!r} chose a continuous value, but a configuration "
+                                    "space has only its arms")
+        arm = int(self.policy.select(context))
+        if not 0 <= arm < len(self.values):
+            raise InvalidInputError(f"policy {self.policy_name!r} selected arm {arm} of {len(self.values)}")
+        if self.policy.wants_probe():
+            raise InvalidInputError(f"policy {self.policy_name!r} asks for a probe solve, which KSPTuner "
+                                    "does not run; use bandits.Tuner for it")
+        return arm
 
     def _decide(self, context: float | None, box: list) -> tuple[int, Any, str | None]:
         """Rank 0: ``(arm, value, None)``, or ``(-1, None, message)`` with the exception put in ``box`` when
@@ -297,8 +302,7 @@ class KSPTuner:
         info = self.configurator.record(rebuilt, setup, solve_seconds, its, rule=self.space[arm].rebuild)
         cost = (float(its) if self.cost == "iterations" else setup + solve_seconds if self.cost == "time"
                 else seconds)
-        # a time cost reaches the policy with the set-up spread over the steps the PC serves (as Tuner)
-        charged = cost if self.cost == "iterations" else cost - setup + info["setup_charged"]
+        charged = charged_cost(self.cost, cost, setup, info["setup_charged"])
         rhs = ksp.getRhs()
         b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
         self._feed(comm, arm, charged, lambda: solvers.SolveResult(

@@ -15,7 +15,7 @@ from solvers.inputs import unwrap_problem
 
 from .space import Config, ConfigSpace
 
-__all__ = ["ConfigRunner", "KeptPreconditioner", "drift_statistic"]
+__all__ = ["ConfigRunner", "KeptPreconditioner", "charged_cost", "drift_statistic"]
 
 
 def drift_statistic(diag_now: np.ndarray, diag_then: np.ndarray) -> float:
@@ -31,6 +31,20 @@ def drift_statistic(diag_now: np.ndarray, diag_then: np.ndarray) -> float:
     """
     den = float(np.linalg.norm(diag_then))
     return float(np.linalg.norm(diag_now - diag_then) / den) if den > 0 else 0.0
+
+
+def charged_cost(kind: str, cost: float, setup_seconds: float, setup_charged: float) -> float:
+    """What a tuner feeds its policy for a step that cost ``cost``: a time cost (``kind`` ``"time"`` or
+    ``"wall"``) with the step's ``setup_seconds`` replaced by ``setup_charged`` (the build's time spread
+    over the steps it serves, :meth:`KeptPreconditioner.charged_setup`); an iteration count as it is.
+    Shared by :class:`bandits.Tuner` and :class:`bandits.petsc.KSPTuner`.
+
+    Examples
+    --------
+    >>> charged_cost("wall", 1.5, 0.5, 0.25), charged_cost("iterations", 12.0, 0.5, 0.25)
+    (1.25, 12.0)
+    """
+    return cost if kind == "iterations" else cost - setup_seconds + setup_charged
 
 
 @dataclass

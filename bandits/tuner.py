@@ -15,7 +15,7 @@ from solvers import InvalidInputError
 from solvers.inputs import unwrap_problem
 
 from .policies import TuningTarget, make_policy
-from .reuse import ConfigRunner
+from .reuse import ConfigRunner, charged_cost
 from .space import ConfigSpace
 from .stretch import Stretches
 
@@ -282,9 +282,7 @@ class Tuner:
         elapsed = t3 - t0
         cost = (float(res.iterations) if self.cost == "iterations" else elapsed if self.cost == "wall"
                 else res.setup_time + res.solve_time)
-        # a time cost reaches the policy with the preconditioner's set-up spread over the steps it serves
-        # (bandits.reuse.KeptPreconditioner.setup_share); "cost" stays what the step took
-        charged = cost if self.cost == "iterations" else cost - res.setup_time + info["setup_charged"]
+        charged = charged_cost(self.cost, cost, res.setup_time, info["setup_charged"])  # "cost" stays what it took
         self.policy.observe(arm, res)
         mean = self.stretches.book(charged, due=self.runner.due(arm))
         if mean is not None:  # the stretch ended: the policy learns its mean cost per step
