@@ -18,7 +18,7 @@ from solvers.table import markdown_table
 from .timing import machine_description
 
 RESULTS = Path(__file__).parent / "results"
-SUITES = ("core", "amg", "krylov", "tuning", "tuning-loops", "scaling", "gpu", "gp", "dcdm")
+SUITES = ("core", "amg", "krylov", "tuning", "tuning-loops", "tuning-petsc", "scaling", "gpu", "gp", "dcdm")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
@@ -43,6 +43,10 @@ _NOTED_SUITES = {
     "amg": (".compare_amg", "run_amg", None),
     "tuning-loops": (".compare_loops", "run_tuning_loops", ["case", "run", "total [s]", "/ default", "/ best fixed",
                                                             "iterations", "rebuilds", "goal"]),
+    "tuning-petsc": (".compare_petsc_loops", "run_tuning_petsc", ["case", "run", "total [s]", "/ best fixed",
+                                                                   "/ gamg every step", "iterations", "rebuilds",
+                                                                   "converged",
+                                                                   "goal"]),
     "gp": (".compare_gp", "run_gp", ["case", "grid", "solver", "rel. L2 error", "seconds", "goal"]),
     "dcdm": (".compare_dcdm", "run_dcdm", ["case", "unknowns", "solver", "rtol", "iterations", "true rel. residual",
                                            "best reached", "matvec-eq / it", "net MFLOP / it", "work [matvec-eq]",
@@ -67,6 +71,11 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
 
             if not gpu_available():
                 return "gpu: skipped, no CUDA GPU with CuPy on this machine"
+        if name == "tuning-petsc":
+            from .compare_petsc_loops import petsc_available
+
+            if not petsc_available():
+                return "tuning-petsc: skipped, needs petsc4py and mpiexec (run it with .venv-petsc/bin/python)"
         module, function, columns = _NOTED_SUITES[name]
         run = getattr(importlib.import_module(module, __package__), function)
         if name in _REPEATED_SUITES:
@@ -83,12 +92,12 @@ def run_suite(name: str, quick: bool, repeats: int, out: Path) -> str:
     # a suite may add tables of its own after the main one: (title, rows, columns) entries among its notes
     sections = [n for n in notes if isinstance(n, tuple)]
     notes = [n for n in notes if not isinstance(n, tuple)]
-    if name in ("core", "gpu", "gp", "dcdm", "krylov", "amg", "tuning-loops"):
+    if name in ("core", "gpu", "gp", "dcdm", "krylov", "amg", "tuning-loops", "tuning-petsc"):
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes)
     extra += "".join(f"\n\n## {title}\n\n{markdown_table(srows, scols)}" for title, srows, scols in sections)
     if name == "scaling":
         extra = "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n![scaling](scaling.png)"
-    how = "" if name in ("tuning", "tuning-loops", "scaling", "gpu", "gp", "dcdm", "krylov", "amg") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
+    how = "" if name in ("tuning", "tuning-loops", "tuning-petsc", "scaling", "gpu", "gp", "dcdm", "krylov", "amg") else f"; medians of {repeats} alternated runs; ratio = ours / peer"
     text = (f"# {name}\n\n{markdown_table(rows, columns)}{extra}\n\nMachine: {machine_description()}. "
             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC with `{command}` "
             f"({time.perf_counter() - started:.0f} s){how}.\n")
@@ -122,6 +131,11 @@ What the numbers mean:
   choice as the authors compute them (continuous: Young's omega from the exact Jacobi radius for SOR, a
   golden-section search for the heat problem), the 20-arm versions beside them, and next to a re-run of
   the authors' learners, every row outside 5% of it flagged.
+- **tuning-loops**: tuning whole solver configurations (and when to rebuild the preconditioner) in the
+  drifting diffusion loop, from wall-clock costs: the tuner against every fixed configuration run through
+  the same loop, the default (CG + SA-AMG rebuilt every step) and a warm-started second job.
+- **tuning-petsc**: the same loop inside PETSc under `mpiexec -n 2` (`examples/petsc/config_tuner_loop.py
+  --compare`): `KSPTuner` over whole PETSc configurations against every one of them fixed.
 - **gp**: the Gaussian-process PDE solver (ours, plain Adam on our loss, and the authors' method) against an SE-kernel GP, finite
   differences and Chebyshev collocation: relative L2 error on a 300 (300 x 300) test grid and wall time.
 - **dcdm**: the deep conjugate-direction solver (the paper's and our FCG variant, with a symmetric

@@ -166,6 +166,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     means = np.array([costs[arms == a].mean() for a in played])
     best = int(played[np.argmin(means)])
     return {"total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
+            "rebuilds": sum(int(h["rebuilt"]) for h in mine),
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
             "most_played": int(np.bincount(arms).argmax()), "distinct_arms": len(played),
             "ranks_agree": int(all(e == everyone[0] for e in everyone)), "prior_solves": prior,
@@ -196,7 +197,8 @@ def main() -> None:
             out = run(space, "fixed", {"arm": arm}, budget=min(complete, default=np.inf))
             fixed.append(np.inf if out["abandoned"] else out["total_seconds"])
             line("FIXED", arm=arm, name=space[arm].name, total_seconds=out["total_seconds"],
-                 total_its=out["total_its"], converged=out["converged"], steps_run=out["steps_run"],
+                 total_its=out["total_its"], rebuilds=out["rebuilds"], converged=out["converged"],
+                 steps_run=out["steps_run"],
                  abandoned=out["abandoned"])
     out = run(space, args.policy, state=args.state)
     line("RESULT", mode="tuned", **common, **out)

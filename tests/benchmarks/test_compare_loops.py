@@ -61,3 +61,13 @@ def test_fixed_runs_in_the_tuners_order_give_the_same_best():
     complete = [r for r in runs.values() if not r["stopped"]]
     assert all(r["steps"] == 6 for r in complete)
     assert all(r["total [s]"] > min(c["total [s]"] for c in complete) for r in runs.values() if r["stopped"])
+
+
+def test_petsc_suite_is_skipped_without_petsc4py(tmp_path, monkeypatch):
+    """Without petsc4py (the plain .venv) the PETSc suite says so and writes no report; with it, the suite
+    runs (tests/petsc/test_compare_petsc_loops.py)."""
+    from benchmarks import compare_petsc_loops
+
+    monkeypatch.setattr(compare_petsc_loops, "petsc_available", lambda: False)
+    text = compare.run_suite("tuning-petsc", quick=True, repeats=1, out=tmp_path)
+    assert text.startswith("tuning-petsc: skipped") and not list(tmp_path.iterdir())

@@ -1,0 +1,120 @@
+"""``python -m benchmarks.compare tuning-petsc``: the PETSc goal of issue 19, measured by one command.
+
+For each drift rate ("slow", "fast") it runs ``examples/petsc/config_tuner_loop.py --compare`` under
+``mpiexec -n 2`` on the drifting diffusion loop at 512^2 for 300 steps (``--quick``: 48^2, 30 steps):
+every arm of ``bandits.petsc_space.petsc_spd_space()`` fixed through the whole loop (an arm whose time
+passes that of the best complete one so far is stopped there), then ``KSPTuner`` (Thompson sampling,
+``decide="step"``) on the same instances. The program's exit status and standard error are checked
+(a failed or noisy run raises, and no report is written); its ``FIXED``/``RESULT``/``COMPARE`` lines,
+printed in the same run, are the rows. Run it with the interpreter of ``.venv-petsc`` (``make
+venv-petsc``): ``.venv-petsc/bin/python -m benchmarks.compare tuning-petsc``; elsewhere it is skipped.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run_tuning_petsc", "petsc_available", "parse_lines", "PROGRAM", "RANKS"]
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRAM = "examples/petsc/config_tuner_loop.py"
+RANKS = 2
+#: the issue's goal for the PETSc loop: tuned total over the best fixed arm's
+GOAL = 1.05
+
+
+def petsc_available() -> bool:
+    """Whether this interpreter has petsc4py and an ``mpiexec`` is on the path."""
+    try:
+        import petsc4py  # noqa: F401
+    except ImportError:
+        return False
+    return shutil.which("mpiexec") is not None
+
+
+def parse_lines(stdout: str, tag: str) -> list[dict[str, str]]:
+    """The ``key=value`` fields of every line of ``stdout`` that starts with ``tag`` (values hold no spaces).
+
+    Examples
+    --------
+    >>> parse_lines("FIXED arm=0 name=cg+gamg(t=0.0)/rebuild=1 total_seconds=1.5\\nother", "FIXED")
+    [{'arm': '0', 'name': 'cg+gamg(t=0.0)/rebuild=1', 'total_seconds': '1.5'}]
+    """
+    return [dict(re.findall(r"(\w+)=(\S+)", line)) for line in stdout.splitlines() if line.startswith(tag + " ")]
+
+
+def _run_program(size: int, steps: int, drift: str, timeout: float) -> str:
+    """One ``--compare`` run under ``mpiexec``; its standard output, after checking that it ended cleanly."""
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [shutil.which("mpiexec") or "mpiexec", "-n", str(RANKS), sys.executable, PROGRAM, "--size", str(size),
+           "--steps", str(steps), "--drift", drift, "--compare"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    noise = [line for line in proc.stderr.splitlines() if line.strip()]
+    if proc.returncode != 0 or noise:
+        raise RuntimeError(f"{' '.join(cmd[3:])} ended with exit status {proc.returncode}; stderr:\n"
+                           + "\n".join(noise[-30:]))
+    return proc.stdout
+
+
+def _rows(case: str, stdout: str) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+    fixed = parse_lines(stdout, "FIXED")
+    tuned, compare = parse_lines(stdout, "RESULT")[-1], parse_lines(stdout, "COMPARE")[-1]
+    complete = [f for f in fixed if f["abandoned"] == "0"]
+    best = min(complete, key=lambda f: float(f["total_seconds"]))
+    every_step = fixed[0]  # arm 0: CG + GAMG set up on every matrix, what a PETSc program does unless told
+    base, ref = float(every_step["total_seconds"]), float(best["total_seconds"])
+    rows = []
+    for f in sorted(fixed, key=lambda f: (f["abandoned"] == "1", float(f["total_seconds"]))):
+        stopped = f["abandoned"] == "1"
+        seconds = float(f["total_seconds"])
+        label = ("best fixed: " if f is best else "") + ("every step: " if f is every_step else "")
+        rows.append({"case": case, "run": label + f["name"],
+                     "total [s]": f"> {seconds:.4g} (stopped at step {f['steps_run']})" if stopped else f"{seconds:.4g}",
+                     "/ best fixed": "" if stopped else f"{seconds / ref:.3f}",
+                     "/ gamg every step": "" if stopped else f"{seconds / base:.3f}",
+                     "iterations": f["total_its"], "rebuilds": f["rebuilds"], "converged": "yes" if f["converged"] == "1" else "NO", "goal": ""})
+    seconds = float(tuned["total_seconds"])
+    names = {f["arm"]: f["name"] for f in fixed}
+    rows.append({"case": case, "run": f"KSPTuner (thompson, decide=step), most played {names[tuned['most_played']]}",
+                 "total [s]": f"{seconds:.4g}", "/ best fixed": f"{seconds / ref:.3f}",
+                 "/ gamg every step": f"{seconds / base:.3f}", "iterations": tuned["total_its"],
+                 "rebuilds": tuned["rebuilds"],
+                 "converged": "yes" if tuned["converged"] == "1" else "NO",
+                 "goal": f"<= {GOAL} best fixed ({'met' if seconds / ref <= GOAL else 'missed'}); ranks agree "
+                         f"({'yes' if tuned['ranks_agree'] == '1' else 'NO'}); clean exit (yes)"})
+    return rows, tuned, compare
+
+
+def run_tuning_petsc(quick: bool = False, out: Path | None = None, size: int | None = None,
+                     steps: int | None = None, drifts: tuple[str, ...] = ("slow", "fast"),
+                     timeout: float = 4 * 3600.0) -> tuple[list[dict], list[str]]:
+    """Rows of the PETSc tuning-loop report and its notes; ``size``/``steps`` override the preset (512^2 and
+    300 steps, ``quick`` 48^2 and 30 steps)."""
+    import petsc4py
+
+    size = size or (48 if quick else 512)
+    steps = steps or (30 if quick else 300)
+    rows: list[dict[str, Any]] = []
+    notes = [f"`mpiexec -n {RANKS} python {PROGRAM} --size {size} --steps {steps} --drift DRIFT --compare` for each "
+             "drift, run by this suite; exit status 0 and an empty standard error checked. Each arm of "
+             "`petsc_spd_space()` runs fixed through the whole loop (in arm order; an arm stops once its time "
+             "passes that of the best complete one so far), then the KSPTuner; seconds are the wall time of each "
+             "whole step (options, KSPSetUp, KSPSolve; the tuner's own time in its run), the slowest rank's, summed. "
+             "rtol 1e-8 on the unpreconditioned residual, initial guess the previous state, OMP_NUM_THREADS=1; "
+             f"petsc4py {petsc4py.__version__}."]
+    for drift in drifts:
+        stdout = _run_program(size, steps, drift, timeout)
+        case = f"{size}^2, {steps} steps, drift {drift}, {RANKS} ranks"
+        drift_rows, tuned, compare = _rows(case, stdout)
+        rows += drift_rows
+        notes.append(f"drift {drift}: the tuner played {tuned['distinct_arms']} distinct arms, most often arm "
+                     f"{tuned['most_played']}; its cheapest arm on average was {tuned['best']}; worst relative "
+                     f"residual {float(tuned['worst_relres']):.1e}; COMPARE ratio {float(compare['ratio']):.3f} "
+                     f"against {compare['best_fixed']}.")
+    return rows, notes

@@ -1,0 +1,57 @@
+"""``python -m benchmarks.compare tuning-petsc`` on a tiny loop: every arm of the PETSc space accounted for,
+the ratios computed from the program's own lines, the goal column honest, the report written."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from benchmarks import compare
+from benchmarks.compare_petsc_loops import parse_lines, run_tuning_petsc
+from bandits.petsc_space import petsc_spd_space
+
+
+def test_rows_cover_every_arm_and_ratios_follow_the_totals():
+    rows, notes = run_tuning_petsc(size=24, steps=8, drifts=("fast",), timeout=300)
+    n_arms = len(petsc_spd_space())
+    fixed, tuned = rows[:-1], rows[-1]
+    assert len(fixed) == n_arms
+    assert {r["run"].split(": ")[-1] for r in fixed} == set(petsc_spd_space().names)
+    complete = [r for r in fixed if not r["total [s]"].startswith(">")]
+    best = [r for r in fixed if r["run"].startswith("best fixed: ")]
+    assert len(best) == 1 and best[0]["/ best fixed"] == "1.000"
+    best_seconds = float(best[0]["total [s]"])
+    assert all(float(r["total [s]"]) >= best_seconds for r in complete)
+    for r in fixed:
+        if r in complete:
+            assert r["converged"] == "yes"
+        else:  # stopped: fewer steps than the loop, after its time passed the best complete arm's so far
+            assert 1 <= int(re.search(r"stopped at step (\d+)", r["total [s]"]).group(1)) < 8
+            assert float(r["total [s]"].split()[1]) >= best_seconds
+    ratio = float(tuned["total [s]"]) / best_seconds
+    assert float(tuned["/ best fixed"]) == pytest.approx(ratio, rel=2e-3)
+    assert ("met" if ratio <= 1.05 else "missed") in tuned["goal"]
+    assert "ranks agree (yes)" in tuned["goal"] and tuned["converged"] == "yes"
+    assert int(tuned["iterations"]) > 0 and 1 <= int(tuned["rebuilds"]) <= 8
+    assert any("COMPARE ratio" in n for n in notes)
+
+
+def test_report_written_by_the_compare_command(tmp_path):
+    assert "tuning-petsc" in compare.SUITES
+    assert compare.main(["tuning-petsc", "--quick", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "tuning-petsc.md").read_text()
+    assert text.startswith("# tuning-petsc") and "48^2, 30 steps, drift slow, 2 ranks" in text
+    assert "drift fast, 2 ranks" in text and "Machine:" in text and "`python -m benchmarks.compare tuning-petsc --quick`" in text
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_parse_lines_reads_names_with_equals_signs():
+    out = "FIXED arm=3 name=cg+gamg(pc_gamg_threshold=0.05)/rebuild=10 total_seconds=1.5 abandoned=0\nRESULT x=1"
+    assert parse_lines(out, "FIXED") == [{"arm": "3", "name": "cg+gamg(pc_gamg_threshold=0.05)/rebuild=10",
+                                          "total_seconds": "1.5", "abandoned": "0"}]
+    assert parse_lines(out, "COMPARE") == []
+
+
+def test_a_failing_program_raises_with_its_stderr():
+    with pytest.raises(RuntimeError, match="exit status [1-9]"):
+        run_tuning_petsc(size=24, steps=2, drifts=("no-such-drift",), timeout=120)
