@@ -299,10 +299,11 @@ class KSPTuner:
         comm.Allreduce(local, worst, op=MPI.MAX)  # the slowest rank sets the pace
         seconds, setup, solve_seconds, overhead = (float(v) for v in worst)
         rebuilt = not applied["reuse"]
-        info = self.configurator.record(rebuilt, setup, solve_seconds, its, rule=self.space[arm].rebuild)
+        info = self.configurator.record(rebuilt, setup, solve_seconds, its, rule=self.space[arm].rebuild,
+                                        converged=reason > 0)
         cost = (float(its) if self.cost == "iterations" else setup + solve_seconds if self.cost == "time"
                 else seconds)
-        charged = charged_cost(self.cost, cost, setup, info["setup_charged"])
+        charged = charged_cost(self.cost, cost, setup, info["setup_charged"], converged=reason > 0)
         rhs = ksp.getRhs()
         b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
         self._feed(comm, arm, charged, lambda: solvers.SolveResult(
@@ -416,6 +417,12 @@ class KSPTuner:
     def total_cost(self) -> float:
         return float(sum(h["cost"] for h in self.history))
 
+    def release(self) -> None:
+        """Destroy the preconditioners kept for configurations not in the KSP now (collective; with a
+        space only, a no-op otherwise). :meth:`TunedKSP.destroy` calls it before destroying the KSP."""
+        if self.configurator is not None:
+            self.configurator.release()
+
 
 class TunedKSP:
     """``ksp`` with a tuned ``solve``; set ``context`` before a solve for contextual policies."""
@@ -427,6 +434,12 @@ class TunedKSP:
 
     def solve(self, b: Any, x: Any) -> None:
         self.tuner.solve(self.ksp, b, x, self.context)
+
+    def destroy(self) -> None:
+        """Destroy the PCs the tuner keeps for other configurations (:meth:`KSPTuner.release`), then the
+        KSP (collective)."""
+        self.tuner.release()
+        self.ksp.destroy()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.ksp, name)

@@ -3,18 +3,22 @@ what the previous arm set, and keep or rebuild the preconditioner by the arm's r
 
 Options of the previous arm must not leak into the next: when the arm changes its KSP/PC (its
 ``pc_key``), every option any arm of the space sets is deleted from the options database (under the
-KSP's prefix), the arm's options are written, and the KSP and PC types are reset (``PCNONE``, ``KSPPREONLY``)
-before ``KSPSetFromOptions``, so that their objects are made anew from the database: a value such as
-``-pc_sor_omega 1.5`` that an earlier arm wrote into a PCSOR does not survive in the next PCSOR. The
+KSP's prefix), the arm's options are written, and the KSP type is reset (``KSPPREONLY``) before
+``KSPSetFromOptions``, so that it is made anew from the database. A configuration seen for the first time
+gets a new PC (``PCNONE``, then its type and options from the database): a value such as
+``-pc_sor_omega 1.5`` that an earlier arm wrote into a PCSOR does not survive in another configuration's
+PCSOR. A configuration seen before gets its own PC back, with the options it was made with. The
 program's own settings (tolerances, norm type, initial guess, options of its command line that no arm
 sets) live in the KSP itself or in the database and are kept. Arms that differ only in their reuse rule
-share the preconditioner, as in :class:`bandits.reuse.ConfigRunner`.
+share the preconditioner, and each configuration keeps its own PC object while other arms play, as in
+:class:`bandits.reuse.ConfigRunner`.
 
 The preconditioner is kept through ``KSPSetReusePreconditioner`` (``PCSetReusePreconditioner``, which is
 what it calls): PETSc then does not set the PC up again on the new matrix of the step.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,19 +30,26 @@ __all__ = ["KSPConfigurator"]
 
 @dataclass
 class _Kept(KeptPreconditioner):
-    """The preconditioner in the KSP now: which configuration built it (``key``), when, and what it has
-    cost since."""
+    """One configuration's preconditioner (a PETSc PC object), and what it has cost since it was built."""
 
-    key: str | None = None
+    pc: Any = None
 
 
 class KSPConfigurator:
-    """Applies the arms of ``space`` to a KSP, one solve after the other.
+    """Applies the arms of ``space`` to a KSP, one solve after the other, keeping one PC per
+    configuration (its ``pc_key``; at most ``max_cached``, the least recently used destroyed).
+
+    Switching arms swaps the KSP's PC (``KSPSetPC``) rather than re-typing one PC, so that a hierarchy
+    built for one configuration survives the steps another one plays in between, as in
+    :class:`bandits.reuse.ConfigRunner`. Without that, every switch of a per-step tuner destroyed the
+    other configuration's set-up, and an arm with ``rebuild=10`` that came back paid a full set-up
+    while being charged a tenth of one.
 
     The bookkeeping of the reuse rules (the preconditioner's age, its set-up time, the extra solve time it
     has cost) is fed with the same numbers on every rank (iterations, and times reduced with max), so it
     is the same everywhere; :class:`~bandits.petsc.KSPTuner` still takes the decision on rank 0 and
-    broadcasts it.
+    broadcasts it. PCs are created and destroyed in the same order on every rank (collective calls);
+    :meth:`release` destroys the ones not in the KSP.
 
     Examples
     --------
@@ -52,18 +63,44 @@ class KSPConfigurator:
     ('gamg', False)
     """
 
-    def __init__(self, space: PetscSpace):
+    def __init__(self, space: PetscSpace, max_cached: int = 4):
         self.space = space
         self.keys = space.option_keys()
-        self.kept = _Kept()
+        self.max_cached = max(int(max_cached), 1)
+        #: pc_key -> its PC and bookkeeping, least recently used first
+        self.cache: OrderedDict[str, _Kept] = OrderedDict()
+        #: the pc_key whose PC is in the KSP now
+        self.current: str | None = None
         self.step = 0
 
+    @property
+    def kept(self) -> _Kept:
+        """The bookkeeping of the preconditioner in the KSP now (an empty one before the first arm)."""
+        return self.cache.get(self.current, _Kept()) if self.current is not None else _Kept()
+
     def rebuild_needed(self, arm: int) -> bool:
-        """Whether arm ``arm`` must set its preconditioner up on the next matrix: another configuration's
-        PC is in the KSP (or none yet), or the kept one is ``rebuild`` steps old, or (``"amortized"``) the
-        extra solve time it has cost since it was built has reached its set-up time."""
+        """Whether arm ``arm`` must set its preconditioner up on the next matrix: none is kept for its
+        configuration, or the kept one is ``rebuild`` steps old, or (``"amortized"``) the extra solve time
+        it has cost since it was built has reached its set-up time."""
         config = self.space[arm]
-        return self.kept.key != config.pc_key or self.kept.due(config.rebuild, self.step)
+        entry = self.cache.get(config.pc_key)
+        return entry is None or entry.due(config.rebuild, self.step)
+
+    def make_current(self, key: str) -> tuple[_Kept, bool, list[_Kept]]:
+        """The bookkeeping half of :meth:`apply` (no PETSc call): configuration ``key``'s entry becomes the
+        current one (a new, empty entry when none is kept); returns it, whether it is new, and the entries
+        dropped to stay within ``max_cached`` (least recently used; never the current one), whose PCs the
+        caller destroys."""
+        entry = self.cache.get(key)
+        new = entry is None
+        if new:
+            entry = self.cache[key] = _Kept()
+        self.current = key
+        self.cache.move_to_end(key)
+        dropped = []
+        while len(self.cache) > self.max_cached:
+            dropped.append(self.cache.pop(next(iter(self.cache))))
+        return entry, new, dropped
 
     def apply(self, ksp: Any, arm: int, rebuild: bool) -> dict[str, Any]:
         """Set arm ``arm`` on ``ksp`` (collective); returns what is in effect: the KSP and PC types, whether
@@ -73,31 +110,61 @@ class KSPConfigurator:
         PETSc = petsc()
         config = self.space[arm]
         db = PETSc.Options(ksp.getOptionsPrefix())
-        pc = ksp.getPC()
-        if config.pc_key != self.kept.key:
+        if config.pc_key != self.current:
+            first = self.current is None
+            A, P = ksp.getOperators()
+            entry, new, dropped = self.make_current(config.pc_key)
             for key in self.keys:
                 if db.hasName(key):
                     db.delValue(key)
             for key, value in self.space.petsc_options(arm).items():
                 db.setValue(key, value)
-            pc.setType("none")  # drop the previous arm's PC, and every value its options left in it
-            ksp.setType("preonly")  # the same for the data of the KSP type (a restart length ...)
-            ksp.setFromOptions()
-            self.kept = _Kept(key=config.pc_key)
-            rebuild = True
+            if new:
+                if first:  # the program's own PC becomes the first configuration's
+                    entry.pc = ksp.getPC()
+                else:
+                    entry.pc = PETSc.PC().create(ksp.getComm())
+                    entry.pc.setOptionsPrefix(ksp.getOptionsPrefix())
+                    ksp.setPC(entry.pc)
+                entry.pc.setType("none")  # drop whatever type and values it had: made anew from the options
+                rebuild = True
+            else:
+                ksp.setPC(entry.pc)
+            ksp.setOperators(A, P)  # the step's matrix, for the PC now in the KSP
+            ksp.setType("preonly")  # drop the data of the previous KSP type (a restart length ...)
+            ksp.setFromOptions()  # the KSP type and, for a new PC, its type and options
+            for old in dropped:  # out of the KSP by now
+                self._destroy(old.pc)
+        else:
+            self.cache.move_to_end(config.pc_key)
+        pc = ksp.getPC()
         pc.setReusePreconditioner(not rebuild)
         applied: dict[str, Any] = {"ksp_type": ksp.getType(), "pc_type": pc.getType(), "reuse": not rebuild}
         applied.update({key: db.getString(key) for key in self.keys if db.hasName(key)})
         return applied
 
+    @staticmethod
+    def _destroy(pc: Any) -> None:
+        if pc is None:
+            return
+        if pc.getType() == "python":  # our Python context goes while Python is alive (solvers.petsc.lifecycle)
+            pc.setType("none")
+        pc.destroy()
+
+    def release(self) -> None:
+        """Destroy every kept PC that is not in the KSP (collective: call it on every rank, e.g. through
+        :meth:`bandits.petsc.TunedKSP.destroy`); the KSP's own PC goes with the KSP."""
+        for key in [k for k in self.cache if k != self.current]:
+            self._destroy(self.cache.pop(key).pc)
+
     def record(self, rebuilt: bool, setup_seconds: float, solve_seconds: float, iterations: int,
-               rule: int | str) -> dict[str, Any]:
+               rule: int | str, converged: bool = True) -> dict[str, Any]:
         """Book the solve just made (same numbers on every rank) under reuse ``rule`` (the arm's
-        ``rebuild``); returns whether the PC was built for it, its age in steps, and ``setup_charged``: the
-        set-up seconds to charge this step (the build's time spread over the steps it serves,
-        :meth:`~bandits.reuse.KeptPreconditioner.setup_share`)."""
-        kept = self.kept
-        kept.record(rebuilt, self.step, setup_seconds, solve_seconds, iterations)
+        ``rebuild``; a solve that did not converge makes the PC due); returns whether the PC was built
+        for it, its age in steps, and ``setup_charged``: the set-up seconds to charge this step (the
+        build's time spread over the steps it serves, :meth:`~bandits.reuse.KeptPreconditioner.setup_share`)."""
+        kept = self.cache[self.current]
+        kept.record(rebuilt, self.step, setup_seconds, solve_seconds, iterations, converged)
         info = {"rebuilt": bool(rebuilt), "pc_age": self.step - kept.built_step,
                 "setup_charged": kept.charged_setup(rule, rebuilt, setup_seconds)}
         self.step += 1

@@ -15,7 +15,7 @@ from solvers.inputs import unwrap_problem
 
 from .space import Config, ConfigSpace
 
-__all__ = ["ConfigRunner", "KeptPreconditioner", "charged_cost", "drift_statistic"]
+__all__ = ["ConfigRunner", "FAILED_SOLVE_FACTOR", "KeptPreconditioner", "charged_cost", "drift_statistic"]
 
 
 def drift_statistic(diag_now: np.ndarray, diag_then: np.ndarray) -> float:
@@ -33,18 +33,27 @@ def drift_statistic(diag_now: np.ndarray, diag_then: np.ndarray) -> float:
     return float(np.linalg.norm(diag_now - diag_then) / den) if den > 0 else 0.0
 
 
-def charged_cost(kind: str, cost: float, setup_seconds: float, setup_charged: float) -> float:
+#: what a step whose solve did not converge costs the policy, as a multiple of its time: a configuration
+#: that stops early (an indefinite preconditioner, a breakdown) must not look cheap for it
+FAILED_SOLVE_FACTOR = 10.0
+
+
+def charged_cost(kind: str, cost: float, setup_seconds: float, setup_charged: float, converged: bool = True) -> float:
     """What a tuner feeds its policy for a step that cost ``cost``: a time cost (``kind`` ``"time"`` or
     ``"wall"``) with the step's ``setup_seconds`` replaced by ``setup_charged`` (the build's time spread
     over the steps it serves, :meth:`KeptPreconditioner.charged_setup`); an iteration count as it is.
+    A step whose solve did not converge is charged :data:`FAILED_SOLVE_FACTOR` times that.
     Shared by :class:`bandits.Tuner` and :class:`bandits.petsc.KSPTuner`.
 
     Examples
     --------
     >>> charged_cost("wall", 1.5, 0.5, 0.25), charged_cost("iterations", 12.0, 0.5, 0.25)
     (1.25, 12.0)
+    >>> charged_cost("wall", 1.5, 0.5, 0.25, converged=False)
+    12.5
     """
-    return cost if kind == "iterations" else cost - setup_seconds + setup_charged
+    charged = cost if kind == "iterations" else cost - setup_seconds + setup_charged
+    return charged if converged else FAILED_SOLVE_FACTOR * charged
 
 
 @dataclass
@@ -64,6 +73,9 @@ class KeptPreconditioner:
     (False, True, 0.1)
     >>> round(kept.setup_share(3), 6)                        # rebuilt every 3 steps: a third per step
     0.2
+    >>> kept.record(False, step=2, setup_seconds=0.0, solve_seconds=0.1, iterations=3, converged=False)
+    >>> kept.due(3, step=3), kept.due(10, step=3)            # it failed: rebuilt whatever the rule
+    (True, True)
     """
 
     built_step: int = -1
@@ -74,20 +86,26 @@ class KeptPreconditioner:
     served: int = 0
     #: steps each earlier build served
     lifetimes: list[int] = field(default_factory=list)
+    #: the last solve with this build did not converge: it is rebuilt at the next step, whatever the rule
+    failed: bool = False
 
     def due(self, rule: int | str, step: int) -> bool:
         """Whether a configuration with reuse ``rule`` (``k`` or ``"amortized"``) rebuilds at ``step``:
         nothing built yet, the build is ``k`` steps old, or (``"amortized"``) the extra solve time it has
         cost since it was built has reached its set-up time."""
-        if self.built_step < 0:
+        if self.built_step < 0 or self.failed:
             return True
         if rule == "amortized":
             return self.excess_seconds >= self.build_seconds
         return step - self.built_step >= int(rule)
 
-    def record(self, rebuilt: bool, step: int, setup_seconds: float, solve_seconds: float, iterations: int) -> None:
+    def record(self, rebuilt: bool, step: int, setup_seconds: float, solve_seconds: float, iterations: int,
+               converged: bool = True) -> None:
         """Book one solve: a new build (its set-up time, its iterations as the fresh reference), or a solve
-        with the kept one (the iterations above the fresh ones, at the measured seconds per iteration)."""
+        with the kept one (the iterations above the fresh ones, at the measured seconds per iteration). A
+        solve that did not converge makes the build due (:meth:`due`): a kept preconditioner that failed
+        once (GAMG's stale eigenvalue bounds giving an indefinite preconditioner, say) is not kept on."""
+        self.failed = not converged
         if rebuilt:
             if self.served:
                 self.lifetimes.append(self.served)
@@ -212,7 +230,7 @@ class ConfigRunner:
         res = solver.solve(b, x0=opts.get("x0"), backend=opts.get("backend", "auto"))
         charged = res.setup_time  # the set-up seconds a policy is charged for this step (KeptPreconditioner.setup_share)
         if solver.pc is not None:
-            entry.record(rebuild, self.step, res.setup_time, res.solve_time, res.iterations)
+            entry.record(rebuild, self.step, res.setup_time, res.solve_time, res.iterations, bool(res.converged))
             if rebuild:
                 entry.diag = diag
             charged = entry.charged_setup(config.rebuild, rebuild, res.setup_time)

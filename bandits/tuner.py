@@ -282,7 +282,8 @@ class Tuner:
         elapsed = t3 - t0
         cost = (float(res.iterations) if self.cost == "iterations" else elapsed if self.cost == "wall"
                 else res.setup_time + res.solve_time)
-        charged = charged_cost(self.cost, cost, res.setup_time, info["setup_charged"])  # "cost" stays what it took
+        charged = charged_cost(self.cost, cost, res.setup_time, info["setup_charged"],
+                               converged=bool(res.converged))  # "cost" stays what it took
         self.policy.observe(arm, res)
         mean = self.stretches.book(charged, due=self.runner.due(arm))
         if mean is not None:  # the stretch ended: the policy learns its mean cost per step

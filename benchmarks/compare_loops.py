@@ -106,7 +106,7 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str,
                 stopped = True
                 break
         runs[arm] = _summary(space[arm].name, hist, stopped)
-        if not stopped:
+        if not stopped and runs[arm]["converged"]:  # a run with a failed solve is no candidate for the best
             best_total = min(best_total, runs[arm]["total [s]"])
     return runs
 
@@ -148,7 +148,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
         tuned, first_job = _tuned(space, n_small, steps_small, drift)
         fixed = _fixed_runs(space, n_small, steps_small, drift, hist=tuned["history"])
         default = fixed[default_arm(space)]
-        complete = {a: r for a, r in fixed.items() if not r["stopped"]}
+        complete = {a: r for a, r in fixed.items() if not r["stopped"] and r["converged"]}
         best_arm = min(complete, key=lambda a: complete[a]["total [s]"])
         best = complete[best_arm]
         case = f"{n_small}^2, {steps_small} steps, drift {drift}"

@@ -3,7 +3,8 @@
 For each drift rate ("slow", "fast") it runs ``examples/petsc/config_tuner_loop.py --compare`` under
 ``mpiexec -n 2`` on the drifting diffusion loop at 512^2 for 300 steps (``--quick``: 48^2, 30 steps):
 every arm of ``bandits.petsc_space.petsc_spd_space()`` fixed through the whole loop (an arm whose time
-passes that of the best complete one so far is stopped there), then ``KSPTuner`` (Thompson sampling,
+passes that of the best complete one so far is stopped there; one with a solve that did not converge is
+no candidate for the best), then ``KSPTuner`` (Thompson sampling,
 ``decide="step"``) on the same instances. The program's exit status and standard error are checked
 (a failed or noisy run raises, and no report is written); its ``FIXED``/``RESULT``/``COMPARE`` lines,
 printed in the same run, are the rows. Run it with the interpreter of ``.venv-petsc`` (``make
@@ -65,19 +66,20 @@ def _run_program(size: int, steps: int, drift: str, timeout: float) -> str:
 def _rows(case: str, stdout: str) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
     fixed = parse_lines(stdout, "FIXED")
     tuned, compare = parse_lines(stdout, "RESULT")[-1], parse_lines(stdout, "COMPARE")[-1]
-    complete = [f for f in fixed if f["abandoned"] == "0"]
+    # the best fixed arm ran the whole loop and converged at every step (the program's own rule too)
+    complete = [f for f in fixed if f["abandoned"] == "0" and f["converged"] == "1"]
     best = min(complete, key=lambda f: float(f["total_seconds"]))
     every_step = fixed[0]  # arm 0: CG + GAMG set up on every matrix, what a PETSc program does unless told
     base, ref = float(every_step["total_seconds"]), float(best["total_seconds"])
     rows = []
-    for f in sorted(fixed, key=lambda f: (f["abandoned"] == "1", float(f["total_seconds"]))):
-        stopped = f["abandoned"] == "1"
+    for f in sorted(fixed, key=lambda f: (f["abandoned"] == "1" or f["converged"] != "1", float(f["total_seconds"]))):
+        stopped, failed = f["abandoned"] == "1", f["converged"] != "1"
         seconds = float(f["total_seconds"])
         label = ("best fixed: " if f is best else "") + ("every step: " if f is every_step else "")
         rows.append({"case": case, "run": label + f["name"],
                      "total [s]": f"> {seconds:.4g} (stopped at step {f['steps_run']})" if stopped else f"{seconds:.4g}",
-                     "/ best fixed": "" if stopped else f"{seconds / ref:.3f}",
-                     "/ gamg every step": "" if stopped else f"{seconds / base:.3f}",
+                     "/ best fixed": "" if stopped or failed else f"{seconds / ref:.3f}",
+                     "/ gamg every step": "" if stopped or failed else f"{seconds / base:.3f}",
                      "iterations": f["total_its"], "rebuilds": f["rebuilds"], "converged": "yes" if f["converged"] == "1" else "NO", "goal": ""})
     seconds = float(tuned["total_seconds"])
     names = {f["arm"]: f["name"] for f in fixed}
@@ -105,7 +107,9 @@ def run_tuning_petsc(quick: bool = False, out: Path | None = None, size: int | N
              "drift, run by this suite; exit status 0 and an empty standard error checked. Each arm of "
              "`petsc_spd_space()` runs fixed through the whole loop (in arm order; an arm stops once its time "
              "passes that of the best complete one so far), then the KSPTuner; seconds are the wall time of each "
-             "whole step (options, KSPSetUp, KSPSolve; the tuner's own time in its run), the slowest rank's, summed. "
+             "whole step (options, KSPSetUp, KSPSolve; the tuner's own time in its run), the slowest rank's, summed; "
+             "an arm with converged NO had a solve that stopped short of the tolerance (e.g. DIVERGED_INDEFINITE_PC) "
+             "and is no candidate for the best fixed arm, its ratios are left out. "
              "rtol 1e-8 on the unpreconditioned residual, initial guess the previous state, OMP_NUM_THREADS=1; "
              f"petsc4py {petsc4py.__version__}."]
     for drift in drifts:

@@ -17,7 +17,8 @@ Usage (any PETSc option may follow, e.g. ``-ksp_view``)::
 the tuner there at the end; ``--fixed ARM`` plays one arm throughout; ``--compare`` runs every arm fixed
 through the whole loop, then the tuner, on the same instances, and prints the ratio to the best fixed
 arm (a fixed arm whose time passes that of the best complete one so far is stopped there, as it can no
-longer be the best: ``abandoned=1``). Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``COMPARE``) lines::
+longer be the best: ``abandoned=1``; an arm with a solve that did not converge, ``converged=0``, is not
+a candidate). Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``COMPARE``) lines::
 
     RESULT mode=tuned size=128 steps=40 ranks=2 arms=12 total_seconds=1.9 total_its=412 worst_relres=9.9e-09
         best_arm=2 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=10 most_played=2 ranks_agree=1 prior_solves=0
@@ -156,7 +157,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     wall = time.perf_counter() - t_start
     if state:
         tuner.save(state)
-    ksp.destroy()
+    tuned.destroy()  # and the PCs kept for the other configurations
     loop.destroy()
     mine = tuner.history[prior:]
     everyone = comm.tompi4py().allgather([(h["arm"], h["rebuilt"], h["options"]) for h in tuner.history])
@@ -195,7 +196,8 @@ def main() -> None:
         for arm in range(len(space)):
             complete = [t for t in fixed if np.isfinite(t)]
             out = run(space, "fixed", {"arm": arm}, budget=min(complete, default=np.inf))
-            fixed.append(np.inf if out["abandoned"] else out["total_seconds"])
+            # only an arm that ran the whole loop, every solve converged, can be the best fixed one
+            fixed.append(np.inf if out["abandoned"] or not out["converged"] else out["total_seconds"])
             line("FIXED", arm=arm, name=space[arm].name, total_seconds=out["total_seconds"],
                  total_its=out["total_its"], rebuilds=out["rebuilds"], converged=out["converged"],
                  steps_run=out["steps_run"],

@@ -57,12 +57,15 @@ def test_spaces_join_save_and_compare_like_config_spaces():
     assert space[0].factors == ("method=cg", "pc=gamg", "gamg:pc_gamg_threshold=0.0", "rebuild=1")
 
 
-def _played(run: KSPConfigurator, arm: int, its: int, setup: float = 1.0, solve: float = 1.0) -> dict:
+def _played(run: KSPConfigurator, arm: int, its: int, setup: float = 1.0, solve: float = 1.0,
+            converged: bool = True) -> dict:
     """What KSPTuner does around one solve, without PETSc: decide, (apply), book."""
     rebuild = run.rebuild_needed(arm)
-    if run.space[arm].pc_key != run.kept.key:  # apply() puts the arm's PC in the KSP
-        run.kept.key, rebuild = run.space[arm].pc_key, True
-    return run.record(rebuild, setup if rebuild else 0.0, solve, its, rule=run.space[arm].rebuild)
+    if run.space[arm].pc_key != run.current:  # apply() puts the arm's PC in the KSP
+        _, new, _ = run.make_current(run.space[arm].pc_key)
+        rebuild = rebuild or new
+    return run.record(rebuild, setup if rebuild else 0.0, solve, its, rule=run.space[arm].rebuild,
+                      converged=converged)
 
 
 def test_reuse_rules_decide_when_to_rebuild():
@@ -70,9 +73,14 @@ def test_reuse_rules_decide_when_to_rebuild():
     run = KSPConfigurator(space)
     assert [_played(run, 1, 10)["rebuilt"] for _ in range(7)] == [True, False, False, True, False, False, True]
     assert [_played(run, 0, 10)["rebuilt"] for _ in range(2)] == [True, True]
-    # arms that differ only in the rule share the PC; another PC type in between forces a rebuild
-    assert _played(run, 1, 10)["rebuilt"] is False
-    assert _played(run, 3, 30)["rebuilt"] is True and _played(run, 1, 10)["rebuilt"] is True
+    # arms that differ only in the rule share the PC; another PC type in between keeps it (one PC per
+    # configuration), and the rule still counts the steps the other one played
+    assert _played(run, 3, 30)["rebuilt"] is True                                     # step 9: SOR
+    assert [_played(run, 1, 10)["rebuilt"] for _ in range(3)] == [False, True, False]  # GAMG of step 8 kept
+    assert list(run.cache) == [space[3].pc_key, space[1].pc_key]
+    # a kept PC whose solve failed (PETSc's DIVERGED_INDEFINITE_PC ...) is rebuilt at the next step
+    assert _played(run, 1, 2, converged=False)["rebuilt"] is False
+    assert [_played(run, 1, 10)["rebuilt"] for _ in range(2)] == [True, False]
     # amortized: keep until the extra iterations (above the 10 right after the build) at 0.1 s each
     # have cost the 1 s set-up: 10 + 5 extra, then 10 more -> 15 extra * 0.1 s = 1.5 s >= 1 s
     run = KSPConfigurator(space)

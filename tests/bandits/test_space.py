@@ -160,6 +160,24 @@ def test_set_up_is_charged_over_the_steps_it_serves():
     assert charged.sum() == pytest.approx(cost.sum(), rel=1e-9)
 
 
+def test_a_failed_solve_is_charged_ten_times_its_cost():
+    """A configuration that stops without converging (here: 3 iterations allowed) must not look cheap to the
+    policy: its step is charged FAILED_SOLVE_FACTOR times what it took; a converged one is charged as is."""
+    from bandits.reuse import FAILED_SOLVE_FACTOR
+
+    A = diffusion((24, 24), sigma=1.0, seed=1).A.tocsr()
+    b = np.ones(A.shape[0])
+    space = ConfigSpace.grid("cg", "jacobi")
+    for maxiter, converged in ((3, False), (5000, True)):
+        tuner = Tuner(space=space, policy="fixed", policy_options={"arm": 0}, rtol=1e-9, maxiter=maxiter)
+        res = tuner.solve(A, b)
+        h = tuner.history[-1]
+        assert bool(res.converged) is converged and h["converged"] is converged
+        plain = h["cost"] - h["setup_seconds"] + h["setup_charged"]
+        assert h["charged"] == pytest.approx(plain * (1.0 if converged else FAILED_SOLVE_FACTOR), rel=1e-12)
+    assert FAILED_SOLVE_FACTOR >= 10
+
+
 def test_amortized_rule_charges_by_the_lives_of_earlier_builds():
     from bandits.reuse import KeptPreconditioner
 

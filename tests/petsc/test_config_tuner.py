@@ -14,7 +14,7 @@ from bandits.petsc_space import PetscSpace, has_external_package, petsc_spd_spac
 from solvers import InvalidInputError
 
 from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, fresh_iterations, leak_run, leak_space, make_dmda, make_ksp,
-                                  reuse_run, system, true_relres, tuned)
+                                  reuse_run, scripted_tuner, system, true_relres, tuned)
 from .conftest import assert_clean_exit, mpirun, results
 
 SLACK = 1.01  # the true residual against PETSc's stopping test on CG's recursive one
@@ -43,11 +43,11 @@ def test_options_of_an_arm_do_not_leak_into_the_next():
         obj.destroy()
 
 
-def test_kept_preconditioner_is_petscs_reuse_and_is_rebuilt_after_another_pc_type():
+def test_kept_preconditioner_is_petscs_reuse_and_survives_another_pc_type_in_between():
     # arm 1: GAMG kept 3 steps; arm 2: SOR; arm 0: GAMG rebuilt every step; the matrix drifts every step
-    steps = reuse_run((1, 1, 1, 1, 2, 1, 0, 1))["steps"]
-    assert [s["rebuilt"] for s in steps] == [True, False, False, True, True, True, True, False]
-    assert [s["pc_age"] for s in steps] == [0, 1, 2, 0, 0, 0, 0, 1]
+    steps = reuse_run((1, 1, 1, 1, 2, 1, 0, 1, 1, 2, 1))["steps"]
+    assert [s["rebuilt"] for s in steps] == [True, False, False, True, True, False, True, False, False, True, True]
+    assert [s["pc_age"] for s in steps] == [0, 1, 2, 0, 0, 2, 0, 1, 2, 0, 0]
     assert [s["reuse_flag"] for s in steps] == [not s["rebuilt"] for s in steps]
     for s in steps:
         assert s["relres"] <= RTOL * SLACK, s
@@ -56,11 +56,43 @@ def test_kept_preconditioner_is_petscs_reuse_and_is_rebuilt_after_another_pc_typ
             if s["rebuilt"]:
                 assert s["its"] == s["fresh_its"], s
     # a kept hierarchy is really the old one: on the drifting matrices it needs clearly more iterations than
-    # one set up on the step's matrix (13-20 against 9 here), and after SOR came in between (step 5) GAMG
-    # was set up anew (9)
+    # one set up on the step's matrix (13-20 against 9 here); the GAMG of step 3 came back after SOR
+    # (step 5, two steps old: kept, as the reference KSP that never left GAMG), and at step 10, three
+    # steps old, it was set up anew
     kept = [s for s in steps if not s["rebuilt"]]
-    assert len(kept) == 3 and all(s["its"] >= s["fresh_its"] + 3 for s in kept), steps
-    assert steps[5]["its"] == steps[5]["fresh_its"]
+    assert len(kept) == 5 and all(s["its"] >= s["fresh_its"] + 3 for s in kept), steps
+    assert steps[10]["its"] == steps[10]["fresh_its"]
+
+
+def test_one_pc_per_configuration_at_most_max_cached_and_released_with_the_tuned_ksp():
+    # three configurations with their own PCs (GAMG, SOR, Jacobi); at most two kept: the least recently
+    # used one is destroyed, and destroying the tuned KSP destroys the one not in it
+    space = PetscSpace.grid("cg", "gamg", rebuild=[10]) + PetscSpace.grid("cg", "sor") + PetscSpace.grid("cg", "jacobi")
+    tuner = scripted_tuner(space, (0, 1, 0, 2, 0))
+    tuner.configurator.max_cached = 2
+    da = make_dmda(16)
+    ksp = make_ksp(PETSc.COMM_WORLD, "cached_")
+    pcs = []
+    for step in range(5):
+        A, b = system(da, step)
+        x = b.duplicate()
+        x.set(0.0)
+        ksp.setOperators(A)
+        tuner.solve(ksp, b, x)
+        pcs.append(tuner.configurator.cache[tuner.configurator.current].pc)  # the tuner's own reference
+        assert tuner.history[-1]["reason"] == "CONVERGED_RTOL" and true_relres(A, b, x) <= RTOL * SLACK
+        for obj in (A, b, x):
+            obj.destroy()
+    # GAMG's PC came back after SOR (kept, not rebuilt: the same object) and after Jacobi
+    assert [h["rebuilt"] for h in tuner.history] == [True, True, False, True, False]
+    assert pcs[0] is pcs[2] is pcs[4] and pcs[4].handle == ksp.getPC().handle
+    assert [p.getType() for p in (pcs[0], pcs[3])] == ["gamg", "jacobi"]
+    assert pcs[1].handle == 0  # SOR's PC, least recently used when Jacobi's came: destroyed
+    assert list(tuner.configurator.cache) == [space[2].pc_key, space[0].pc_key]
+    jacobi = tuner.configurator.cache[space[2].pc_key].pc
+    tuner.wrap(ksp).destroy()
+    assert jacobi.handle == 0 and ksp.handle == 0 and list(tuner.configurator.cache) == [space[0].pc_key]
+    da.destroy()
 
 
 def _check_stretch_steps(steps: list[dict], updates: list[int] | None = None) -> None:
