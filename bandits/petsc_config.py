@@ -73,11 +73,6 @@ class KSPConfigurator:
         self.current: str | None = None
         self.step = 0
 
-    @property
-    def kept(self) -> _Kept:
-        """The bookkeeping of the preconditioner in the KSP now (an empty one before the first arm)."""
-        return self.cache.get(self.current, _Kept()) if self.current is not None else _Kept()
-
     def rebuild_needed(self, arm: int) -> bool:
         """Whether arm ``arm`` must set its preconditioner up on the next matrix: none is kept for its
         configuration, or the kept one is ``rebuild`` steps old, or (``"amortized"``) the extra solve time

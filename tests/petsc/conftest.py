@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -53,5 +52,7 @@ def run_clean(n: int, *args: str, allowed_stderr: str | None = None) -> str:
 
 
 def results(stdout: str, tag: str = "RESULT") -> list[dict[str, str]]:
-    """The ``key=value`` pairs of every line that starts with ``tag``."""
-    return [dict(re.findall(r"(\w+)=(\S+)", line)) for line in stdout.splitlines() if line.startswith(tag + " ")]
+    """The ``key=value`` pairs of every line that starts with ``tag`` (the benchmark suite's parser)."""
+    from benchmarks.compare_petsc_loops import parse_lines
+
+    return parse_lines(stdout, tag)
