@@ -111,6 +111,38 @@ def test_shared_model_finds_the_best_of_100_arms_before_trying_them_all():
         assert int(np.argmin(pol.posterior_mean())) == best
 
 
+def test_thompson_prunes_arms_measured_far_above_the_cheapest():
+    """Successive elimination on top of the sampling: once played, an arm whose own mean cost is more
+    than ``prune`` times the cheapest arm's modelled cost is not drawn again, while the sampler alone
+    replays such arms (a 7x-19x arm costs 6-18 steps of the best per play). Same seeds, same costs."""
+    space = (ConfigSpace.grid("cg", "amg", strength=[0.0, 0.25], rebuild=[1, 10, "amortized"])
+             + ConfigSpace.grid("cg", "ssor", omega=[1.5]) + ConfigSpace.grid("fcg", "ic", rebuild=[1, 10]))
+    cost = np.array([0.9, 0.21, 0.2, 1.1, 0.25, 0.22, 1.4, 3.8, 3.0])  # seconds; 30 % log-normal noise
+    slow = cost >= 5 * cost.min()
+    replays, totals = {}, {}
+    for prune in (None, 4.0):
+        replays[prune], totals[prune] = 0, 0.0
+        for seed in range(8):
+            rng = np.random.default_rng(seed)
+            pol = SharedThompson(len(space), seed=seed, prune=prune)
+            pol.bind(TuningTarget(values=tuple(space), param="config"))
+            plays = np.zeros(len(space), dtype=int)
+            for _ in range(300):
+                a = pol.select()
+                replays[prune] += int(slow[a] and plays[a] > 0)
+                plays[a] += 1
+                c = cost[a] * np.exp(0.3 * rng.standard_normal())
+                totals[prune] += c
+                pol.update(a, c)
+            if prune is not None:  # the pruned arms are those measured far above the best
+                out = np.flatnonzero(pol.pruned())
+                assert set(out) <= set(np.flatnonzero(cost >= 3 * cost.min())), out
+    assert replays[None] >= 12 and replays[4.0] <= replays[None] // 2, replays  # measured 18 and 7
+    assert totals[4.0] < totals[None], totals
+    with pytest.raises(solvers.InvalidInputError, match="prune"):
+        SharedThompson(3, prune=1.0)
+
+
 def test_reuse_rules_in_the_runner():
     A0 = diffusion((32, 32), sigma=1.0, seed=1).A.tocsr()
     A1 = diffusion((32, 32), sigma=1.0, seed=2).A.tocsr()
@@ -136,6 +168,24 @@ def test_reuse_rules_in_the_runner():
             rebuilt_at = t
             break
     assert rebuilt_at is not None
+
+
+def test_an_amortized_build_left_idle_longer_than_it_served_is_rebuilt():
+    """The ski-rental rule sees the extra cost only of the steps it solves: a hierarchy that other
+    configurations left standing for longer than it has served is rebuilt rather than trusted."""
+    A = diffusion((24, 24), sigma=1.0, seed=1).A.tocsr()
+    b = np.ones(A.shape[0])
+    space = ConfigSpace.grid("cg", "amg", rebuild=["amortized"]) + ConfigSpace.grid("cg", "jacobi")
+    run = ConfigRunner(space, rtol=1e-9)
+    assert run.run(0, A, b)[1]["rebuilt"] and not run.run(0, A, b)[1]["rebuilt"]  # served 2 steps
+    for idle, rebuilt in ((2, False), (3, True)):
+        probe = ConfigRunner(space, rtol=1e-9)
+        probe.run(0, A, b), probe.run(0, A, b)
+        for _ in range(idle):
+            probe.run(1, A, b)  # the other configuration solves; the hierarchy sits idle
+        assert probe.due(0) is rebuilt
+        _, info = probe.run(0, A, b)
+        assert info["rebuilt"] is rebuilt and info["pc_age"] == (0 if rebuilt else 2 + idle)
 
 
 def test_set_up_is_charged_over_the_steps_it_serves():
