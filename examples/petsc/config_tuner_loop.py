@@ -11,14 +11,18 @@ steps, or kept until amortized) pays the wall time of set-up plus solve, the slo
 Usage (any PETSc option may follow, e.g. ``-ksp_view``)::
 
     mpiexec -n 2 python examples/petsc/config_tuner_loop.py [--size 128] [--steps 40] [--drift slow]
-        [--policy thompson] [--seed 0] [--state tuner.json] [--fixed ARM] [--compare] [--list] [--verbose]
+        [--policy thompson] [--seed 0] [--state tuner.json] [--fixed ARM] [--compare [--repeats R]] [--list]
+        [--verbose]
 
 ``--state FILE`` warm-starts from FILE when it exists (a file saved for other arms is refused) and saves
 the tuner there at the end; ``--fixed ARM`` plays one arm throughout; ``--compare`` runs every arm fixed
 through the whole loop, then the tuner, on the same instances, and prints the ratio to the best fixed
 arm (a fixed arm whose time passes that of the best complete one so far is stopped there, as it can no
 longer be the best: ``abandoned=1``; an arm with a solve that did not converge, ``converged=0``, is not
-a candidate). Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``COMPARE``) lines::
+a candidate). ``--repeats R`` then runs the best fixed arm and a fresh tuner (seeds ``seed+1`` ...) in
+turn R more times, on the same instances, and ``COMPARE`` adds the ratio of the medians: one run of each
+is no verdict on a machine where the same arm doing the same work took 56 s in one run and 71 s in the
+next. Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
     RESULT mode=tuned size=128 steps=40 ranks=2 arms=12 total_seconds=1.9 total_its=412 worst_relres=9.9e-09
         best_arm=2 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=10 most_played=2 ranks_agree=1 prior_solves=0
@@ -43,6 +47,8 @@ parser.add_argument("--state", default="", help="warm-start from this file if it
 parser.add_argument("--remap", action="store_true", help="accept a state learned on another size")
 parser.add_argument("--fixed", default=None, help="play this arm (index or name) at every step")
 parser.add_argument("--compare", action="store_true", help="every arm fixed, then the tuner")
+parser.add_argument("--repeats", type=int, default=0,
+                    help="with --compare: run the best fixed arm and a fresh tuner in turn this many more times")
 parser.add_argument("--list", action="store_true", help="print the arms and exit")
 parser.add_argument("--verbose", action="store_true", help="one STEP line per step")
 args, petsc_args = parser.parse_known_args()
@@ -119,16 +125,19 @@ class DistributedDiffusion:
             obj.destroy()
 
 
-def run(space, policy: str, policy_options: dict | None = None, state: str = "", budget: float = np.inf) -> dict:
+def run(space, policy: str, policy_options: dict | None = None, state: str = "", budget: float = np.inf,
+        tuner_seed: int | None = None) -> dict:
     """The whole loop with one tuner; returns the summary (the same on every rank). A run whose tuned seconds
-    pass ``budget`` stops there (``abandoned``): with ``--compare`` it can no longer be the best fixed arm."""
+    pass ``budget`` stops there (``abandoned``): with ``--compare`` it can no longer be the best fixed arm.
+    ``tuner_seed`` (default ``--seed``) seeds the policy only; the loop's instances stay those of ``--seed``."""
     comm = PETSc.COMM_WORLD
     loop = DistributedDiffusion(args.size, args.drift, args.seed, comm)
     label = f"drifting-diffusion drift={args.drift} seed={args.seed}"
     if state and os.path.exists(state):
         tuner = KSPTuner.load(state, space=space, problem_signature=label, remap=args.remap)
     else:
-        tuner = KSPTuner(space=space, policy=policy, seed=args.seed, policy_options=policy_options,
+        tuner = KSPTuner(space=space, policy=policy, seed=args.seed if tuner_seed is None else tuner_seed,
+                         policy_options=policy_options,
                          problem_signature=label, decide=args.decide)
     prior = len(tuner.history)
     ksp = PETSc.KSP().create(comm)
@@ -206,8 +215,18 @@ def main() -> None:
     line("RESULT", mode="tuned", **common, **out)
     if args.compare:
         best = int(np.argmin(fixed))
+        fixed_runs, tuned_runs = [fixed[best]], [out["total_seconds"]]
+        for r in range(1, max(args.repeats, 0) + 1):  # alternated: the machine's drifts hit both alike
+            again = run(space, "fixed", {"arm": best})
+            tuned_again = run(space, args.policy, tuner_seed=args.seed + r)
+            fixed_runs.append(again["total_seconds"])
+            tuned_runs.append(tuned_again["total_seconds"])
+            line("REPEAT", round=r, fixed_seconds=again["total_seconds"], tuned_seconds=tuned_again["total_seconds"],
+                 fixed_converged=again["converged"], tuned_converged=tuned_again["converged"],
+                 ranks_agree=tuned_again["ranks_agree"], tuned_distinct_arms=tuned_again["distinct_arms"])
         line("COMPARE", tuned_seconds=out["total_seconds"], best_fixed_seconds=fixed[best], best_fixed_arm=best,
-             best_fixed=space[best].name, ratio=out["total_seconds"] / fixed[best])
+             best_fixed=space[best].name, ratio=out["total_seconds"] / fixed[best], rounds=len(tuned_runs),
+             median_ratio=float(np.median(tuned_runs) / np.median(fixed_runs)))
 
 
 if __name__ == "__main__":
