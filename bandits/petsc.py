@@ -37,6 +37,8 @@ import numpy as np
 import solvers
 from solvers import InvalidInputError
 
+from .capping import DEFAULT_CAP, RecentCosts, counts
+from .petsc_cap import KSPSolveCap
 from .petsc_config import KSPConfigurator
 from .petsc_space import PetscSpace
 from .reuse import charged_cost
@@ -88,6 +90,13 @@ class KSPTuner:
         Rank 0 keeps the stretch and broadcasts each step's choice.
     max_stretch : int
         With ``decide="build"``: the longest stretch one choice runs (default 10).
+    cap : float or None
+        With a space, ``decide="step"`` and a time cost, in :meth:`solve`: the solve of a configuration
+        other than the incumbent (the lowest recent mean cost per step) is stopped once it has taken
+        ``cap`` times the incumbent's cost (default 4, the Thompson policy's pruning ratio), charged as
+        a failed solve, and the step is finished by the incumbent from the iterate reached
+        (:mod:`bandits.capping`). The history then holds two entries for that step, ``capped`` and
+        ``fallback``; the policy learns from the first. ``None``: no cap.
 
     Examples
     --------
@@ -113,7 +122,8 @@ class KSPTuner:
     def __init__(self, option: str = "pc_sor_omega", values: Any = None, policy: str = "tsallis-inf",
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  policy_options: dict | None = None, *, space: PetscSpace | None = None,
-                 problem_signature: str | None = None, decide: str = "step", max_stretch: int = 10):
+                 problem_signature: str | None = None, decide: str = "step", max_stretch: int = 10,
+                 cap: float | None = DEFAULT_CAP):
         if space is not None:
             if not isinstance(space, PetscSpace):
                 raise InvalidInputError(f"space must be a bandits.petsc_space.PetscSpace, got {type(space).__name__}")
@@ -141,6 +151,11 @@ class KSPTuner:
         self._pending: tuple | None = None
         #: with a space: when rank 0's policy decides (bandits.stretch)
         self.stretches = Stretches(decide, max_stretch)
+        if cap is not None and not float(cap) > 1:
+            raise InvalidInputError(f"cap must be a cost ratio > 1 (or None), got {cap}")
+        self.cap = None if cap is None else float(cap)
+        self._recent: RecentCosts | None = None  # built from the history when first needed
+        self._solve_cap = KSPSolveCap()
 
     def wrap(self, ksp: Any) -> "TunedKSP":
         """A stand-in for ``ksp`` whose ``solve(b, x)`` is tuned; everything else goes to ``ksp``."""
@@ -180,29 +195,43 @@ class KSPTuner:
         if self.matrix_size is None:
             self.matrix_size = n
 
-    def _choose_config(self, ksp: Any, context: float | None, t0: float) -> dict[str, Any]:
+    def _choose_config(self, ksp: Any, context: float | None, t0: float, fallback: int | None = None) -> dict[str, Any]:
         comm = ksp.getComm().tompi4py()
         box: list = []
-        decision = self._decide_config(context, box) if comm.rank == 0 else None
-        arm, rebuild, stretch_step, error = comm.bcast(decision, root=0)
+        decision = self._decide_config(context, box, fallback) if comm.rank == 0 else None
+        arm, rebuild, stretch_step, budget, error = comm.bcast(decision, root=0)
         _raise_everywhere(error, box)  # so that no rank is left waiting in a collective call
         applied = self.configurator.apply(ksp, arm, rebuild)
         ksp.setConvergenceHistory(reset=True)
-        self._pending = (arm, applied, t0, context, time.perf_counter(), stretch_step)
+        self._pending = (arm, applied, t0, context, time.perf_counter(), stretch_step, budget, fallback is not None)
         return applied
 
-    def _decide_config(self, context: float | None, box: list) -> tuple[int, bool, int, str | None]:
-        """Rank 0: ``(arm, rebuild, step in the stretch, None)``, or ``(-1, False, 0, message)`` with the
-        exception put in ``box``."""
+    def _decide_config(self, context: float | None, box: list,
+                       fallback: int | None = None) -> tuple[int, bool, int, float | None, str | None]:
+        """Rank 0: ``(arm, rebuild, step in the stretch, budget of a capped solve or None, None)``, or
+        ``(-1, False, 0, None, message)`` with the exception put in ``box``. ``fallback``: the arm that
+        finishes a capped step (no policy draw)."""
         try:
+            if fallback is not None:
+                return fallback, bool(self.configurator.rebuild_needed(fallback)), 0, None, None
             arm, fresh = self.stretches.arm, False
             if arm is None:  # between stretches (at every step with decide="step"): the policy chooses
                 arm = self._policy_arm(context)
                 fresh = self.stretches.begin(arm)
-            return arm, fresh or bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, None
+            budget = None
+            if self.cap is not None and self.stretches.decide == "step" and self.cost != "iterations":
+                budget = self.recent.budget(arm, self.cap)
+            return arm, fresh or bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, budget, None
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
             box.append(exc)
-            return -1, False, 0, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+            return -1, False, 0, None, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+
+    @property
+    def recent(self) -> RecentCosts:
+        """The recent costs of each configuration's completed steps (:class:`bandits.capping.RecentCosts`)."""
+        if self._recent is None:
+            self._recent = RecentCosts.from_history(self.history)
+        return self._recent
 
     def _policy_arm(self, context: float | None) -> int:
         """Rank 0: the policy's choice of configuration, refused (InvalidInputError) when unusable here."""
@@ -288,10 +317,11 @@ class KSPTuner:
     def _learn_config(self, ksp: Any, setup_seconds: float | None) -> float:
         from mpi4py import MPI
 
-        arm, applied, t0, context, t_applied, stretch_step = self._pending
+        arm, applied, t0, context, t_applied, stretch_step, budget, fallback = self._pending
         self._pending = None
         comm = ksp.getComm().tompi4py()
         its, reason = int(ksp.getIterationNumber()), int(ksp.getConvergedReason())
+        capped = self._solve_cap.disarm(ksp) and reason == -3  # KSP_DIVERGED_ITS at the cap's iterate
         now = time.perf_counter()
         setup = 0.0 if setup_seconds is None else float(setup_seconds)
         local = np.array([now - t0, setup, now - t_applied - setup, t_applied - t0])
@@ -300,35 +330,58 @@ class KSPTuner:
         seconds, setup, solve_seconds, overhead = (float(v) for v in worst)
         rebuilt = not applied["reuse"]
         info = self.configurator.record(rebuilt, setup, solve_seconds, its, rule=self.space[arm].rebuild,
-                                        converged=reason > 0)
+                                        converged=reason > 0, advance=not capped)
         cost = (float(its) if self.cost == "iterations" else setup + solve_seconds if self.cost == "time"
                 else seconds)
         charged = charged_cost(self.cost, cost, setup, info["setup_charged"], converged=reason > 0)
         rhs = ksp.getRhs()
         b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
-        self._feed(comm, arm, charged, lambda: solvers.SolveResult(
-            x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
-            residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), setup_time=setup,
-            solve_time=solve_seconds, method=f"petsc:{applied['ksp_type']}", options=dict(applied), b_norm=b_norm),
-            due=bool(self.configurator.rebuild_needed(arm)))
-        self.history.append({"t": len(self.history), "arm": arm, "config": self.space[arm].name, "cost": cost,
-                             "charged": charged, "iterations": its, "seconds": seconds, "setup_seconds": setup,
-                             "solve_seconds": solve_seconds, "overhead": overhead, "converged": reason > 0,
-                             "reason": solvers.Reason(reason).name, "stretch_step": stretch_step, **info,
-                             "context": None if context is None else float(context), "options": applied})
+        if not fallback:  # the step the policy chose; a fallback's cost is the capped step's, not a choice
+            self._feed(comm, arm, charged, lambda: solvers.SolveResult(
+                x=ksp.getSolution(), reason=solvers.Reason(reason), iterations=its,
+                residual_norms=np.array(ksp.getConvergenceHistory(), dtype=np.float64), setup_time=setup,
+                solve_time=solve_seconds, method=f"petsc:{applied['ksp_type']}", options=dict(applied), b_norm=b_norm),
+                due=bool(self.configurator.rebuild_needed(arm)))
+        entry = {"t": len(self.history), "arm": arm, "config": self.space[arm].name, "cost": cost,
+                 "charged": charged, "iterations": its, "seconds": seconds, "setup_seconds": setup,
+                 "solve_seconds": solve_seconds, "overhead": overhead, "converged": reason > 0,
+                 "reason": solvers.Reason(reason).name, "stretch_step": stretch_step, **info,
+                 "context": None if context is None else float(context), "options": applied,
+                 "budget": budget, "capped": capped, "fallback": fallback}
+        self.history.append(entry)
+        if counts(entry):
+            self.recent.add(arm, charged)
         return cost
 
     def solve(self, ksp: Any, b: Any, x: Any, context: float | None = None) -> Any:
         """``choose``, ``ksp.setUp()`` (timed apart with a space), ``ksp.solve(b, x)``, ``learn``; returns
         the value used (with a space, the options in effect)."""
         value = self.choose(ksp, context)
-        setup_seconds = None
-        if self.space is not None:
+        if self.space is None:
+            ksp.solve(b, x)
+            self.learn(ksp)
+            return value
+        t = time.perf_counter()
+        ksp.setUp()
+        setup_seconds = time.perf_counter() - t
+        budget = self._pending[6]
+        if budget is not None:  # the same on every rank (broadcast with the arm)
+            self._solve_cap.arm(ksp, budget)
+        ksp.solve(b, x)
+        self.learn(ksp, setup_seconds)
+        if self.history[-1]["capped"]:  # finish the step with the incumbent, from the iterate reached
+            t0 = time.perf_counter()
+            value = self._choose_config(ksp, context, t0, fallback=self.recent.incumbent()[0])
             t = time.perf_counter()
             ksp.setUp()
             setup_seconds = time.perf_counter() - t
-        ksp.solve(b, x)
-        self.learn(ksp, setup_seconds)
+            nonzero = ksp.getInitialGuessNonzero()
+            ksp.setInitialGuessNonzero(True)
+            try:
+                ksp.solve(b, x)
+            finally:
+                ksp.setInitialGuessNonzero(nonzero)
+            self.learn(ksp, setup_seconds)
         return value
 
     # -- persistence --------------------------------------------------------------------------
@@ -341,7 +394,7 @@ class KSPTuner:
                 "context_range": self.context_range, "policy_options": self.policy_options,
                 "policy_state": self.policy.state_dict(), "history": self.history,
                 "problem_signature": self.problem_signature, "matrix_size": self.matrix_size,
-                "stretches": self.stretches.state_dict()}
+                "stretches": self.stretches.state_dict(), "cap": self.cap}
 
     def save(self, path: str | os.PathLike, comm: Any = None) -> Path:
         """Write the tuner as JSON, atomically, from rank 0 (collective: call it on every rank; an error on
@@ -404,7 +457,8 @@ class KSPTuner:
         cr = state["context_range"]
         tuner = cls(state["option"], state["values"], state["policy"], state["cost"], state["seed"],
                     tuple(cr) if cr is not None else None, state["policy_options"], space=saved_space,
-                    problem_signature=problem_signature if problem_signature is not None else saved_label)
+                    problem_signature=problem_signature if problem_signature is not None else saved_label,
+                    cap=state.get("cap", DEFAULT_CAP))
         tuner.policy.load_state_dict(state["policy_state"])
         tuner.history = state["history"]
         # a stretch in progress goes on with the same configuration (its preconditioner is set up again)

@@ -153,14 +153,15 @@ class KSPConfigurator:
             self._destroy(self.cache.pop(key).pc)
 
     def record(self, rebuilt: bool, setup_seconds: float, solve_seconds: float, iterations: int,
-               rule: int | str, converged: bool = True) -> dict[str, Any]:
+               rule: int | str, converged: bool = True, advance: bool = True) -> dict[str, Any]:
         """Book the solve just made (same numbers on every rank) under reuse ``rule`` (the arm's
-        ``rebuild``; a solve that did not converge makes the PC due); returns whether the PC was built
+        ``rebuild``; a solve that did not converge makes the PC due; ``advance=False``: another solve of
+        the same step follows, as after a capped solve); returns whether the PC was built
         for it, its age in steps, and ``setup_charged``: the set-up seconds to charge this step (the
         build's time spread over the steps it serves, :meth:`~bandits.reuse.KeptPreconditioner.setup_share`)."""
         kept = self.cache[self.current]
         kept.record(rebuilt, self.step, setup_seconds, solve_seconds, iterations, converged)
         info = {"rebuilt": bool(rebuilt), "pc_age": self.step - kept.built_step,
                 "setup_charged": kept.charged_setup(rule, rebuilt, setup_seconds)}
-        self.step += 1
+        self.step += int(bool(advance))
         return info

@@ -153,15 +153,17 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
             break
         loop.assemble()
         tuned.setOperators(loop.A)
+        before = len(tuner.history)
         tuned.solve(loop.b, loop.u)
         relres = loop.relative_residual()
         worst = max(worst, relres)
-        h = tuner.history[-1]
-        spent += h["seconds"]
-        if args.verbose:
-            PETSc.Sys.Print(f"STEP t={h['t']} arm={h['arm']} rebuilt={int(h['rebuilt'])} its={h['iterations']} "
-                            f"reason={h['reason']} relres={relres:.3e} seconds={h['seconds']:.4f} setup={h['setup_seconds']:.4f} "
-                            f"pc_type={h['options']['pc_type']}")
+        for h in tuner.history[before:]:  # two entries where a capped solve was finished by the incumbent
+            spent += h["seconds"]
+            if args.verbose:
+                PETSc.Sys.Print(f"STEP t={loop.step} arm={h['arm']} rebuilt={int(h['rebuilt'])} its={h['iterations']} "
+                                f"reason={h['reason']} relres={relres:.3e} seconds={h['seconds']:.4f} "
+                                f"setup={h['setup_seconds']:.4f} pc_type={h['options']['pc_type']} "
+                                f"capped={int(bool(h.get('capped')))} fallback={int(bool(h.get('fallback')))}")
         loop.step += 1
     wall = time.perf_counter() - t_start
     if state:
@@ -173,15 +175,17 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     arms = np.array([h["arm"] for h in mine])
     costs = np.array([h["seconds"] for h in mine])
     played = np.unique(arms)
-    means = np.array([costs[arms == a].mean() for a in played])
+    whole = np.array([not h.get("capped") and not h.get("fallback") for h in mine])  # steps one arm solved
+    means = np.array([costs[(arms == a) & whole].mean() if ((arms == a) & whole).any() else np.inf for a in played])
     best = int(played[np.argmin(means)])
     return {"total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
             "rebuilds": sum(int(h["rebuilt"]) for h in mine),
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
             "most_played": int(np.bincount(arms).argmax()), "distinct_arms": len(played),
             "ranks_agree": int(all(e == everyone[0] for e in everyone)), "prior_solves": prior,
-            "converged": int(all(h["converged"] for h in mine)), "steps_run": len(mine),
-            "abandoned": int(abandoned)}
+            "converged": int(all(h["converged"] for h in mine if not h.get("capped"))),
+            "steps_run": len(mine) - sum(bool(h.get("capped")) for h in mine),
+            "capped": sum(bool(h.get("capped")) for h in mine), "abandoned": int(abandoned)}
 
 
 def line(tag: str, **fields) -> None:

@@ -39,9 +39,12 @@ class ScriptedPolicy(Policy):
 
 def scripted_tuner(space: Any, sequence: tuple, decide: str = "step", **options: Any) -> Any:
     """A KSPTuner that plays ``sequence`` (the policy is registered only while the tuner is made); one
-    element per step with ``decide="step"``, per stretch with ``"build"``."""
+    element per step with ``decide="step"``, per stretch with ``"build"``. No cap unless ``cap`` is given:
+    the checks that use it count iterations of whole solves."""
     import solvers
     from bandits.petsc import KSPTuner
+
+    options.setdefault("cap", None)
 
     solvers.registry.register("tuner", ScriptedPolicy.name, replace=True)(ScriptedPolicy)
     try:
@@ -258,6 +261,45 @@ def reuse_run(sequence: tuple, n: int = 16, steps: int | None = None, decide: st
     return {"steps": out, "policy_updates": updates}
 
 
+CAPPED_SEQUENCE = (0, 0, 0, 1, 1, 0)
+
+
+def capped_run(cap: float | None, n: int = 24) -> dict[str, Any]:
+    """``cg+gamg`` (arm 0) then ``cg+jacobi`` (arm 1) in CAPPED_SEQUENCE; before step 3 the incumbent's
+    recent cost is set to 1 ns, so that with a ``cap`` every solve of arm 1 passes its budget at its
+    first iteration on every rank (a deterministic stand-in for an arm many times slower)."""
+    from collections import deque
+
+    from petsc4py import PETSc
+
+    from bandits.petsc_space import PetscSpace
+
+    space = PetscSpace.grid("cg", "gamg") + PetscSpace.grid("cg", "jacobi")
+    tuner = scripted_tuner(space, CAPPED_SEQUENCE, cap=cap)
+    da = make_dmda(n)
+    ksp = make_ksp(PETSc.COMM_WORLD, f"capped{next(_PREFIXES)}_")
+    rows = []
+    for step in range(len(CAPPED_SEQUENCE)):
+        if step == 3:
+            tuner.recent.costs[0] = deque([1e-9])
+        A, b = drifting_system(da, step)
+        x = b.duplicate()
+        x.set(0.0)
+        ksp.setOperators(A)
+        before = len(tuner.history)
+        tuner.solve(ksp, b, x)
+        rows.append({"entries": [{k: h[k] for k in ("arm", "capped", "fallback", "iterations", "reason", "budget",
+                                                   "converged", "charged", "cost")}
+                                 for h in tuner.history[before:]],
+                     "relres": true_relres(A, b, x), "max_it": int(ksp.getTolerances()[3]),
+                     "configurator_step": tuner.configurator.step, "guess_nonzero": bool(ksp.getInitialGuessNonzero())})
+        for obj in (A, b, x):
+            obj.destroy()
+    ksp.destroy()
+    da.destroy()
+    return {"steps": rows, "policy_updates": tuner.policy.t}
+
+
 def _mpi_main(folder: str) -> None:
     from petsc4py import PETSc
 
@@ -269,6 +311,7 @@ def _mpi_main(folder: str) -> None:
     leak = leak_run()
     reuse = reuse_run((1, 1, 1, 1, 2, 1, 0, 1))
     stretch = reuse_run((1, 0, 1), steps=7, decide="build")
+    capped = capped_run(cap=4.0)
     # a tuned run, saved; every rank loads it back; a changed space is refused on every rank
     space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor", pc_sor_omega=[1.2, 1.6])
     tuner = tuned(space, 6)
@@ -303,8 +346,9 @@ def _mpi_main(folder: str) -> None:
         obj.destroy()
     # (only rank 0's policy learns: its update count is left out of what the ranks compare)
     mine = {"leak": leak["history"], "reuse": reuse["steps"], "stretch": stretch["steps"],
-            "stretch_updates": stretch["policy_updates"], "tuned": [[h["arm"], h["rebuilt"], h["options"]]
-                                                                         for h in tuner.history],
+            "stretch_updates": stretch["policy_updates"], "capped": capped["steps"],
+            "capped_updates": capped["policy_updates"],
+            "tuned": [[h["arm"], h["rebuilt"], h["options"], h["fallback"]] for h in tuner.history],
             "loaded_history": loaded.history == tuner.history, "loaded_policy_state": same_state,
             "refused": refused, "policy_failure": policy_failure}
     everyone = comm.gather(mine, root=0)

@@ -13,8 +13,8 @@ from bandits.petsc import KSPTuner
 from bandits.petsc_space import PetscSpace, has_external_package, petsc_spd_space
 from solvers import InvalidInputError
 
-from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, fresh_iterations, leak_run, leak_space, make_dmda, make_ksp,
-                                  reuse_run, scripted_tuner, system, true_relres, tuned)
+from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, capped_run, fresh_iterations, leak_run, leak_space, make_dmda,
+                                  make_ksp, reuse_run, scripted_tuner, system, true_relres, tuned)
 from .conftest import assert_clean_exit, mpirun, results
 
 SLACK = 1.01  # the true residual against PETSc's stopping test on CG's recursive one
@@ -113,6 +113,39 @@ def test_decide_build_runs_a_choice_for_its_whole_reuse_cycle():
     _check_stretch_steps(run["steps"], run["policy_updates"])
 
 
+def _check_capped_steps(steps: list[dict], updates: int | None = None) -> None:
+    """capped_run(cap=4): arm 1's solves stop at their first iteration (DIVERGED_ITS), are charged as failed
+    solves, and the incumbent (arm 0) finishes the step from there, to the tolerance."""
+    assert [[(e["arm"], e["capped"], e["fallback"]) for e in s["entries"]] for s in steps] == [
+        [(0, False, False)]] * 3 + [[(1, True, False), (0, False, True)]] * 2 + [[(0, False, False)]]
+    for k, s in enumerate(steps):
+        assert s["relres"] <= RTOL * SLACK, s  # every step solved, capped or not
+        assert s["max_it"] == 5000 and s["guess_nonzero"] is False, s  # the program's settings restored
+        assert s["configurator_step"] == k + 1, s  # a capped step and its finish are one step of the sequence
+        first = s["entries"][0]
+        if first["capped"]:
+            assert first["iterations"] == 1 and first["reason"] == "DIVERGED_ITS" and not first["converged"]
+            assert first["budget"] == pytest.approx(4e-9)
+            assert first["charged"] == pytest.approx(10 * first["cost"], rel=1e-9)  # FAILED_SOLVE_FACTOR x what it took
+            assert s["entries"][1]["reason"] == "CONVERGED_RTOL" and s["entries"][1]["budget"] is None
+        else:
+            assert first["budget"] is None and first["reason"] == "CONVERGED_RTOL"
+    if updates is not None:  # the policy learns once per step: from the capped solve, not from its finish
+        assert updates == len(steps)
+
+
+def test_a_capped_solve_stops_at_its_budget_and_the_incumbent_finishes_the_step():
+    run = capped_run(cap=4.0)
+    _check_capped_steps(run["steps"], run["policy_updates"])
+    # without a cap the same scripted steps run to convergence, each by the arm chosen
+    free = capped_run(cap=None)["steps"]
+    assert [[(e["arm"], e["capped"]) for e in s["entries"]] for s in free] == [[(a, False)] for a in (0, 0, 0, 1, 1, 0)]
+    jacobi = free[3]["entries"][0]
+    assert jacobi["reason"] == "CONVERGED_RTOL" and jacobi["iterations"] > 20 and jacobi["budget"] is None
+    with pytest.raises(InvalidInputError, match="cap"):
+        KSPTuner(space=petsc_spd_space(), cap=1.0)
+
+
 def test_every_offered_arm_reaches_the_tolerance_on_the_true_residual():
     space = petsc_spd_space()
     da = make_dmda(24)
@@ -208,7 +241,14 @@ def test_ranks_agree_and_state_is_shared_on_two_ranks(tmp_path):
     # every rank applied the same arm, the same reuse decision and the same options at every step
     for key in ("leak", "reuse", "stretch", "tuned"):
         assert rank0[key] == rank1[key], key
-    assert len(rank0["tuned"]) == 6 and all(r["loaded_history"] and r["loaded_policy_state"] for r in out["ranks"])
+    # capped solves stop at the same iterate on both ranks (the elapsed time is reduced with max)
+    strip = [[[{k: v for k, v in e.items() if k not in ("charged", "cost")} for e in s["entries"]] for s in r["capped"]]
+             for r in (rank0, rank1)]
+    assert strip[0] == strip[1]
+    _check_capped_steps(rank0["capped"], rank0["capped_updates"])
+    _check_capped_steps(rank1["capped"])
+    assert sum(not fallback for *_, fallback in rank0["tuned"]) == 6
+    assert all(r["loaded_history"] and r["loaded_policy_state"] for r in out["ranks"])
     _check_leak_steps(out["leak"])
     # only rank 0's policy learns: rank 1's never updates
     _check_stretch_steps(rank0["stretch"], rank0["stretch_updates"])
@@ -225,12 +265,14 @@ def _example(state, *extra: str) -> tuple[list[dict], dict]:
     proc = mpirun(2, "examples/petsc/config_tuner_loop.py", "--size", "24", "--steps", "8", "--verbose",
                   "--state", str(state), *extra)
     assert_clean_exit(proc)  # exit status 0, nothing on stderr
-    steps = results(proc.stdout, "STEP")
+    lines = results(proc.stdout, "STEP")
     (summary,) = results(proc.stdout)
-    assert len(steps) == 8, proc.stdout
+    steps = [s for s in lines if s["capped"] == "0"]  # a capped solve is followed by its finish, same t
+    assert [int(s["t"]) for s in steps] == list(range(8)), proc.stdout
     assert all(s["reason"] == "CONVERGED_RTOL" and float(s["relres"]) <= RTOL * SLACK for s in steps), proc.stdout
+    assert int(summary["capped"]) == len(lines) - 8 and int(summary["steps_run"]) == 8
     assert summary["ranks_agree"] == "1" and summary["converged"] == "1", proc.stdout
-    assert int(summary["total_its"]) == sum(int(s["its"]) for s in steps)
+    assert int(summary["total_its"]) == sum(int(s["its"]) for s in lines)
     assert float(summary["total_seconds"]) > 0 and int(summary["ranks"]) == 2
     return steps, summary
 
@@ -242,4 +284,5 @@ def test_example_program_on_two_ranks_warm_starts_a_second_job(tmp_path):
     _, second = _example(state)
     assert second["prior_solves"] == "8"  # the second job started from the first one's knowledge
     saved = json.loads(state.read_text())
-    assert len(saved["history"]) == 16 and saved["policy_state"]["t"] == 16
+    finishes = sum(bool(h["fallback"]) for h in saved["history"])
+    assert len(saved["history"]) == 16 + finishes and saved["policy_state"]["t"] == 16

@@ -1,0 +1,86 @@
+"""Capped exploration: how long a tuner lets a configuration it is trying solve before it stops it.
+
+On a loop whose best step costs 0.2 s, one step of a configuration whose solve takes 3.8 s costs 18 steps
+of the best: playing each arm of a 12-arm space once can cost more than the whole margin a tuner has
+against the best fixed configuration (5 % of 300 steps is 15 steps). Algorithm configurators cap such
+runs (*adaptive capping*, Hutter, Hoos, Leyton-Brown, Stützle, ParamILS, JAIR 2009): a trial stops once
+it has taken longer than the incumbent by a margin, since by then it cannot win.
+
+Here the incumbent is the configuration with the lowest recent mean charged cost per step, and a solve
+of any other configuration is stopped once its solve phase has taken ``ratio`` times that cost. The
+ratio is the policy's pruning ratio (:class:`bandits.policies.thompson.SharedThompson`, 4 by default),
+so a stop changes no decision: an arm whose solve alone passes that bound is modelled above the bar
+whatever the rest would have cost, and its capped step, charged as a failed solve
+(:data:`bandits.reuse.FAILED_SOLVE_FACTOR`), keeps it there. The step is then finished by the incumbent
+from the iterate reached. Set-up is not capped (it cannot be interrupted, and a reuse rule spreads it
+over the steps it serves). :class:`bandits.petsc.KSPTuner` stops the KSP through a monitor
+(:mod:`bandits.petsc_cap`); :class:`bandits.Tuner` does not cap (solverkit's solvers have no time limit
+to stop at).
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Iterable
+
+__all__ = ["RecentCosts", "DEFAULT_CAP"]
+
+#: the default ratio of a capped solve's seconds to the incumbent's charged cost per step
+DEFAULT_CAP = 4.0
+
+
+class RecentCosts:
+    """The last ``window`` charged costs of each configuration's completed steps (converged, neither
+    capped nor a fallback), for the incumbent and the budget of a capped solve.
+
+    Examples
+    --------
+    >>> recent = RecentCosts(window=3)
+    >>> for arm, cost in [(0, 1.0), (1, 0.2), (1, 0.3), (2, 5.0)]:
+    ...     recent.add(arm, cost)
+    >>> recent.incumbent()
+    (1, 0.25)
+    >>> recent.budget(arm=2, ratio=4.0), recent.budget(arm=1, ratio=4.0)  # the incumbent is never capped
+    (1.0, None)
+    >>> RecentCosts().budget(arm=0, ratio=4.0) is None                     # nothing to compare with yet
+    True
+    """
+
+    def __init__(self, window: int = 10):
+        self.window = int(window)
+        self.costs: dict[int, deque[float]] = {}
+
+    def add(self, arm: int, charged: float) -> None:
+        """Book one completed step of ``arm`` at ``charged`` seconds."""
+        self.costs.setdefault(int(arm), deque(maxlen=self.window)).append(float(charged))
+
+    @classmethod
+    def from_history(cls, history: Iterable[dict[str, Any]], window: int = 10) -> "RecentCosts":
+        """Rebuilt from a tuner's history (after :meth:`bandits.petsc.KSPTuner.load`): its completed steps."""
+        out = cls(window)
+        for h in history:
+            if counts(h):
+                out.add(h["arm"], h["charged"])
+        return out
+
+    def incumbent(self) -> tuple[int, float] | None:
+        """``(arm, mean charged cost)`` of the cheapest configuration on its recent steps; ``None`` before
+        any step completed."""
+        if not self.costs:
+            return None
+        arm = min(self.costs, key=lambda a: sum(self.costs[a]) / len(self.costs[a]))
+        return arm, sum(self.costs[arm]) / len(self.costs[arm])
+
+    def budget(self, arm: int, ratio: float | None) -> float | None:
+        """Seconds the solve of ``arm`` may take before it is stopped: ``ratio`` times the incumbent's
+        cost; ``None`` (no cap) for the incumbent itself, before any step completed, or with no ratio."""
+        best = self.incumbent()
+        if ratio is None or best is None or best[0] == int(arm):
+            return None
+        return float(ratio) * best[1]
+
+
+def counts(entry: dict[str, Any]) -> bool:
+    """Whether a history entry is a completed step of its configuration (converged, neither capped nor a
+    fallback after a capped solve)."""
+    return bool(entry.get("converged")) and not entry.get("capped") and not entry.get("fallback") \
+        and "charged" in entry
