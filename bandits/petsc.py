@@ -96,7 +96,9 @@ class KSPTuner:
         ``cap`` times the incumbent's cost (default 4, the Thompson policy's pruning ratio), charged as
         a failed solve, and the step is finished by the incumbent from the iterate reached
         (:mod:`bandits.capping`). The history then holds two entries for that step, ``capped`` and
-        ``fallback``; the policy learns from the first. ``None``: no cap.
+        ``fallback``; the policy learns from the first. ``None``: no cap. (A solve of another arm that
+        did not converge, capped or not, is finished the same way: a tuned step never leaves the
+        program an unconverged solution where a configuration that converges is known.)
 
     Examples
     --------
@@ -355,7 +357,8 @@ class KSPTuner:
 
     def solve(self, ksp: Any, b: Any, x: Any, context: float | None = None) -> Any:
         """``choose``, ``ksp.setUp()`` (timed apart with a space), ``ksp.solve(b, x)``, ``learn``; returns
-        the value used (with a space, the options in effect)."""
+        the value used (with a space, the options in effect). With a space, a solve of an arm other than
+        the incumbent that was capped or did not converge is finished by the incumbent (``cap``)."""
         value = self.choose(ksp, context)
         if self.space is None:
             ksp.solve(b, x)
@@ -367,21 +370,35 @@ class KSPTuner:
         budget = self._pending[6]
         if budget is not None:  # the same on every rank (broadcast with the arm)
             self._solve_cap.arm(ksp, budget)
+        incumbent = self.recent.incumbent()
+        trial = incumbent is not None and incumbent[0] != self._pending[0]  # a finish is possible
+        nonzero = ksp.getInitialGuessNonzero()
+        # the step's initial iterate, kept while another arm than the incumbent tries (one O(n) copy)
+        start = x.copy() if trial and nonzero else None
         ksp.solve(b, x)
         self.learn(ksp, setup_seconds)
-        if self.history[-1]["capped"]:  # finish the step with the incumbent, from the iterate reached
+        last = self.history[-1]
+        if not last["converged"] and trial:
+            # capped: the incumbent goes on from the iterate reached; failed (an indefinite stale GAMG,
+            # a divergence ...): it starts over from the step's initial iterate
+            if not last["capped"]:
+                if start is not None:
+                    start.copy(x)
+                else:
+                    x.set(0.0)
             t0 = time.perf_counter()
-            value = self._choose_config(ksp, context, t0, fallback=self.recent.incumbent()[0])
+            value = self._choose_config(ksp, context, t0, fallback=incumbent[0])
             t = time.perf_counter()
             ksp.setUp()
             setup_seconds = time.perf_counter() - t
-            nonzero = ksp.getInitialGuessNonzero()
             ksp.setInitialGuessNonzero(True)
             try:
                 ksp.solve(b, x)
             finally:
                 ksp.setInitialGuessNonzero(nonzero)
             self.learn(ksp, setup_seconds)
+        if start is not None:
+            start.destroy()
         return value
 
     # -- persistence --------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
         tuned.solve(loop.b, loop.u)
         relres = loop.relative_residual()
         worst = max(worst, relres)
-        for h in tuner.history[before:]:  # two entries where a capped solve was finished by the incumbent
+        for h in tuner.history[before:]:  # two entries where a capped or failed solve was finished by the incumbent
             spent += h["seconds"]
             if args.verbose:
                 PETSc.Sys.Print(f"STEP t={loop.step} arm={h['arm']} rebuilt={int(h['rebuilt'])} its={h['iterations']} "
@@ -183,8 +183,9 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
             "most_played": int(np.bincount(arms).argmax()), "distinct_arms": len(played),
             "ranks_agree": int(all(e == everyone[0] for e in everyone)), "prior_solves": prior,
-            "converged": int(all(h["converged"] for h in mine if not h.get("capped"))),
-            "steps_run": len(mine) - sum(bool(h.get("capped")) for h in mine),
+            # a step's outcome is its last entry: a capped or failed solve is followed by its finish
+            "converged": int(all(h["converged"] for h, after in zip(mine, mine[1:] + [{}]) if not after.get("fallback"))),
+            "steps_run": sum(not h.get("fallback") for h in mine),
             "capped": sum(bool(h.get("capped")) for h in mine), "abandoned": int(abandoned)}
 
 
@@ -227,6 +228,7 @@ def main() -> None:
             tuned_runs.append(tuned_again["total_seconds"])
             line("REPEAT", round=r, fixed_seconds=again["total_seconds"], tuned_seconds=tuned_again["total_seconds"],
                  fixed_converged=again["converged"], tuned_converged=tuned_again["converged"],
+                 fixed_worst_relres=again["worst_relres"], tuned_worst_relres=tuned_again["worst_relres"],
                  ranks_agree=tuned_again["ranks_agree"], tuned_distinct_arms=tuned_again["distinct_arms"])
         line("COMPARE", tuned_seconds=out["total_seconds"], best_fixed_seconds=fixed[best], best_fixed_arm=best,
              best_fixed=space[best].name, ratio=out["total_seconds"] / fixed[best], rounds=len(tuned_runs),

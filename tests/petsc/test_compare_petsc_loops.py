@@ -33,7 +33,7 @@ def test_rows_cover_every_arm_and_ratios_follow_the_totals():
     assert float(tuned["/ best fixed"]) == pytest.approx(ratio, rel=2e-3)
     # the verdict: medians of the first runs and the alternated rounds (the best fixed arm, then a fresh tuner)
     pairs = [[float(v) for v in r["total [s]"].split(" / ")] for r in rounds]
-    assert all(r["converged"] == "yes" and r["run"].startswith(f"round {i + 1}: {best[0]['run'][12:]} again")
+    assert all(r["converged"] == "yes / yes" and r["run"].startswith(f"round {i + 1}: {best[0]['run'][12:]} again")
                for i, r in enumerate(rounds))
     median = np.median([float(tuned["total [s]"])] + [t for _, t in pairs]) / np.median([best_seconds] + [f for f, _ in pairs])
     verdict = float(re.search(r"median of 3 runs (\S+) <=", tuned["goal"]).group(1))
