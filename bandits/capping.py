@@ -8,10 +8,11 @@ it has taken longer than the incumbent by a margin, since by then it cannot win.
 
 Here the incumbent is the configuration with the lowest recent mean charged cost per step, and a solve
 of any other configuration is stopped once its solve phase has taken ``ratio`` times that cost. The
-ratio is the policy's pruning ratio (:class:`bandits.policies.thompson.SharedThompson`, 4 by default),
-so a stop changes no decision: an arm whose solve alone passes that bound is modelled above the bar
-whatever the rest would have cost, and its capped step, charged as a failed solve
-(:data:`bandits.reuse.FAILED_SOLVE_FACTOR`), keeps it there. The step is then finished by the incumbent
+ratio is the policy's pruning ratio (:class:`bandits.policies.thompson.SharedThompson`, 4 by default):
+an arm whose solve alone passes that bound would be measured above the pruning bar whatever the rest
+cost. Its capped step is charged as a failed solve (:data:`bandits.reuse.FAILED_SOLVE_FACTOR`), i.e.
+at 40x the incumbent or more, which keeps it out until the cheapest arm's cost rises about that much:
+a capped or failed first play rules an arm out for the rest of a typical loop. The step is then finished by the incumbent
 from the iterate reached. Set-up is not capped (it cannot be interrupted, and a reuse rule spreads it
 over the steps it serves). :class:`bandits.petsc.KSPTuner` stops the KSP through a monitor
 (:mod:`bandits.petsc_cap`); :class:`bandits.Tuner` does not cap (solverkit's solvers have no time limit
@@ -29,8 +30,8 @@ DEFAULT_CAP = 4.0
 
 
 class RecentCosts:
-    """The last ``window`` charged costs of each configuration's completed steps (converged, neither
-    capped nor a fallback), for the incumbent and the budget of a capped solve.
+    """The last ``window`` charged costs of each configuration's own steps (a failed or capped one at its
+    charged cost; finishes left out), for the incumbent and the budget of a capped solve.
 
     Examples
     --------
@@ -55,7 +56,8 @@ class RecentCosts:
 
     @classmethod
     def from_history(cls, history: Iterable[dict[str, Any]], window: int = 10) -> "RecentCosts":
-        """Rebuilt from a tuner's history (after :meth:`bandits.petsc.KSPTuner.load`): its completed steps."""
+        """Rebuilt from a tuner's history (after :meth:`bandits.petsc.KSPTuner.load`): the entries that
+        :func:`counts` keeps."""
         out = cls(window)
         for h in history:
             if counts(h):
@@ -80,7 +82,7 @@ class RecentCosts:
 
 
 def counts(entry: dict[str, Any]) -> bool:
-    """Whether a history entry is a completed step of its configuration (converged, neither capped nor a
-    fallback after a capped solve)."""
-    return bool(entry.get("converged")) and not entry.get("capped") and not entry.get("fallback") \
-        and "charged" in entry
+    """Whether a history entry is a step of its configuration's own (not the incumbent's finish of another
+    arm's step). Failed and capped steps count at their charged cost (ten times what they took), so an
+    incumbent that starts failing loses its title."""
+    return not entry.get("fallback") and "charged" in entry

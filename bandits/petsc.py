@@ -158,6 +158,7 @@ class KSPTuner:
         self.cap = None if cap is None else float(cap)
         self._recent: RecentCosts | None = None  # built from the history when first needed
         self._solve_cap = KSPSolveCap()
+        self._trial = False  # in solve(): another arm than the incumbent is solving, a finish may follow
 
     def wrap(self, ksp: Any) -> "TunedKSP":
         """A stand-in for ``ksp`` whose ``solve(b, x)`` is tuned; everything else goes to ``ksp``."""
@@ -324,6 +325,8 @@ class KSPTuner:
         comm = ksp.getComm().tompi4py()
         its, reason = int(ksp.getIterationNumber()), int(ksp.getConvergedReason())
         capped = self._solve_cap.disarm(ksp) and reason == -3  # KSP_DIVERGED_ITS at the cap's iterate
+        # solve() finishes a trial that did not converge: that finish is the same step of the sequence
+        finish_follows = self._trial and reason <= 0
         now = time.perf_counter()
         setup = 0.0 if setup_seconds is None else float(setup_seconds)
         local = np.array([now - t0, setup, now - t_applied - setup, t_applied - t0])
@@ -332,7 +335,7 @@ class KSPTuner:
         seconds, setup, solve_seconds, overhead = (float(v) for v in worst)
         rebuilt = not applied["reuse"]
         info = self.configurator.record(rebuilt, setup, solve_seconds, its, rule=self.space[arm].rebuild,
-                                        converged=reason > 0, advance=not capped)
+                                        converged=reason > 0, advance=not finish_follows)
         cost = (float(its) if self.cost == "iterations" else setup + solve_seconds if self.cost == "time"
                 else seconds)
         charged = charged_cost(self.cost, cost, setup, info["setup_charged"], converged=reason > 0)
@@ -349,10 +352,11 @@ class KSPTuner:
                  "solve_seconds": solve_seconds, "overhead": overhead, "converged": reason > 0,
                  "reason": solvers.Reason(reason).name, "stretch_step": stretch_step, **info,
                  "context": None if context is None else float(context), "options": applied,
-                 "budget": budget, "capped": capped, "fallback": fallback}
+                 "budget": budget if self._trial else None, "capped": capped, "fallback": fallback}
+        recent = self.recent  # built from the history before this entry joins it
         self.history.append(entry)
         if counts(entry):
-            self.recent.add(arm, charged)
+            recent.add(arm, charged)
         return cost
 
     def solve(self, ksp: Any, b: Any, x: Any, context: float | None = None) -> Any:
@@ -368,37 +372,43 @@ class KSPTuner:
         ksp.setUp()
         setup_seconds = time.perf_counter() - t
         budget = self._pending[6]
-        if budget is not None:  # the same on every rank (broadcast with the arm)
-            self._solve_cap.arm(ksp, budget)
         incumbent = self.recent.incumbent()
         trial = incumbent is not None and incumbent[0] != self._pending[0]  # a finish is possible
         nonzero = ksp.getInitialGuessNonzero()
         # the step's initial iterate, kept while another arm than the incumbent tries (one O(n) copy)
         start = x.copy() if trial and nonzero else None
-        ksp.solve(b, x)
-        self.learn(ksp, setup_seconds)
-        last = self.history[-1]
-        if not last["converged"] and trial:
-            # capped: the incumbent goes on from the iterate reached; failed (an indefinite stale GAMG,
-            # a divergence ...): it starts over from the step's initial iterate
-            if not last["capped"]:
-                if start is not None:
-                    start.copy(x)
-                else:
-                    x.set(0.0)
-            t0 = time.perf_counter()
-            value = self._choose_config(ksp, context, t0, fallback=incumbent[0])
-            t = time.perf_counter()
-            ksp.setUp()
-            setup_seconds = time.perf_counter() - t
-            ksp.setInitialGuessNonzero(True)
-            try:
-                ksp.solve(b, x)
-            finally:
-                ksp.setInitialGuessNonzero(nonzero)
+        try:
+            if budget is not None and trial:  # the same on every rank (broadcast with the arm)
+                self._solve_cap.arm(ksp, budget)
+            self._trial = trial
+            ksp.solve(b, x)
             self.learn(ksp, setup_seconds)
-        if start is not None:
-            start.destroy()
+            self._trial = False
+            last = self.history[-1]
+            if not last["converged"] and trial:
+                # capped: the incumbent goes on from the iterate reached; failed (an indefinite stale GAMG,
+                # a divergence ...): it starts over from the step's initial iterate
+                if not last["capped"]:
+                    if start is not None:
+                        start.copy(x)
+                    else:
+                        x.set(0.0)
+                t0 = time.perf_counter()
+                value = self._choose_config(ksp, context, t0, fallback=incumbent[0])
+                t = time.perf_counter()
+                ksp.setUp()
+                setup_seconds = time.perf_counter() - t
+                ksp.setInitialGuessNonzero(True)
+                try:
+                    ksp.solve(b, x)
+                finally:
+                    ksp.setInitialGuessNonzero(nonzero)
+                self.learn(ksp, setup_seconds)
+        finally:  # also when a solve raises (-ksp_error_if_not_converged ...): max_it restored, no leak
+            self._trial = False
+            self._solve_cap.disarm(ksp)
+            if start is not None:
+                start.destroy()
         return value
 
     # -- persistence --------------------------------------------------------------------------
@@ -481,6 +491,8 @@ class KSPTuner:
         # a stretch in progress goes on with the same configuration (its preconditioner is set up again)
         tuner.stretches = Stretches.from_state(state.get("stretches"))
         tuner.matrix_size = None if remap else state.get("matrix_size")
+        if remap:  # another problem's costs are no budget for this one's solves
+            tuner._recent = RecentCosts()
         tuner._check_size_on_next_solve = not remap
         return tuner
 

@@ -14,7 +14,8 @@ are not drawn (successive elimination on top of the sampling): on a loop whose b
 one more play of an arm measured at 3 s is worth 15 steps, and a Gaussian posterior over a few noisy,
 discounted plays still gives such an arm a draw now and then (the PETSc loop replayed a stale GAMG
 hierarchy at 6 s and SOR at 1.2 s after a hundred steps). A pruned arm returns when the cheapest
-played arm's modelled cost rises to within that factor of it.
+played arm's modelled cost rises to within that factor of it; an arm charged for a failed or capped
+solve (ten times its time, :data:`bandits.reuse.FAILED_SOLVE_FACTOR`) is in practice out for good.
 """
 from __future__ import annotations
 

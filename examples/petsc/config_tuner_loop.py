@@ -175,13 +175,14 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     arms = np.array([h["arm"] for h in mine])
     costs = np.array([h["seconds"] for h in mine])
     played = np.unique(arms)
-    whole = np.array([not h.get("capped") and not h.get("fallback") for h in mine])  # steps one arm solved
+    finished = [bool(after.get("fallback")) for after in mine[1:] + [{}]]  # followed by the incumbent's finish
+    whole = np.array([not h.get("fallback") and not f for h, f in zip(mine, finished)])  # steps one arm solved
     means = np.array([costs[(arms == a) & whole].mean() if ((arms == a) & whole).any() else np.inf for a in played])
     best = int(played[np.argmin(means)])
     return {"total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
             "rebuilds": sum(int(h["rebuilt"]) for h in mine),
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
-            "most_played": int(np.bincount(arms).argmax()), "distinct_arms": len(played),
+            "most_played": int(np.bincount(arms[[not h.get("fallback") for h in mine]]).argmax()), "distinct_arms": len(played),
             "ranks_agree": int(all(e == everyone[0] for e in everyone)), "prior_solves": prior,
             # a step's outcome is its last entry: a capped or failed solve is followed by its finish
             "converged": int(all(h["converged"] for h, after in zip(mine, mine[1:] + [{}]) if not after.get("fallback"))),

@@ -146,16 +146,52 @@ def test_a_capped_solve_stops_at_its_budget_and_the_incumbent_finishes_the_step(
         KSPTuner(space=petsc_spd_space(), cap=1.0)
 
 
+def test_a_capped_solve_that_raises_leaves_the_ksp_as_the_program_set_it():
+    """With -ksp_error_if_not_converged a capped solve raises (DIVERGED_ITS): max_it is restored and the
+    cap disarmed, so the next solve, the incumbent's, runs whole."""
+    from collections import deque
+
+    space = PetscSpace.grid("cg", "gamg") + PetscSpace.grid("cg", "jacobi")
+    tuner = scripted_tuner(space, (0, 1, 0), cap=4.0)
+    da = make_dmda(24)
+    ksp = make_ksp(PETSc.COMM_WORLD, "raising_")
+    ksp.setErrorIfNotConverged(True)
+    raised = []
+    for step in range(3):
+        if step == 1:
+            tuner.recent.costs[0] = deque([1e-9])  # arm 1 passes its budget at its first iteration
+        A, b = system(da, step)
+        x = b.duplicate()
+        x.set(0.0)
+        ksp.setOperators(A)
+        try:
+            tuner.solve(ksp, b, x)
+            raised.append(False)
+        except PETSc.Error:
+            raised.append(True)
+        assert ksp.getTolerances()[3] == 5000 and not tuner._solve_cap.active
+        if not raised[-1]:
+            assert true_relres(A, b, x) <= RTOL * SLACK
+        for obj in (A, b, x):
+            obj.destroy()
+    assert raised == [False, True, False]
+    assert tuner.history[-1]["arm"] == 0 and tuner.history[-1]["reason"] == "CONVERGED_RTOL"
+    ksp.destroy()
+    da.destroy()
+
+
 def test_a_failed_solve_is_finished_by_the_incumbent_when_one_is_known():
     """Richardson without a PC diverges on these matrices (DIVERGED_DTOL): after GAMG has solved steps, the
     step it fails is finished by GAMG from there; at the first step nothing is known to converge, and the
     failure stays the step's outcome (reported, not hidden)."""
     space = PetscSpace.grid("cg", "gamg") + PetscSpace.grid("richardson", "none", ksp_richardson_scale=1.0)
     da = make_dmda(16)
-    for sequence, expect in (((0, 0, 1, 0), [[(0, True)], [(0, True)], [(1, False), (0, True)], [(0, True)]]),
-                             ((1, 0), [[(1, False)], [(0, True)]])):
+    for sequence, expect, nonzero in (((0, 0, 1, 0), [[(0, True)], [(0, True)], [(1, False), (0, True)], [(0, True)]], True),
+                                      ((0, 1), [[(0, True)], [(1, False), (0, True)]], False),
+                                      ((1, 0), [[(1, False)], [(0, True)]], False)):
         tuner = scripted_tuner(space, sequence)
-        ksp = make_ksp(PETSc.COMM_WORLD, f"failed{len(sequence)}_")
+        ksp = make_ksp(PETSc.COMM_WORLD, f"failed{len(sequence)}{int(nonzero)}_")
+        ksp.setInitialGuessNonzero(nonzero)  # the finish restarts from the step's iterate, or from zero
         seen, relres = [], []
         for step in range(len(sequence)):
             A, b = system(da, step)
@@ -165,6 +201,8 @@ def test_a_failed_solve_is_finished_by_the_incumbent_when_one_is_known():
             before = len(tuner.history)
             tuner.solve(ksp, b, x)
             seen.append([(h["arm"], h["converged"]) for h in tuner.history[before:]])
+            assert tuner.configurator.step == step + 1  # a failed solve and its finish: one step of the sequence
+            assert ksp.getInitialGuessNonzero() is nonzero
             assert [h["fallback"] for h in tuner.history[before:]] == [False, True][:len(seen[-1])]
             relres.append(true_relres(A, b, x))
             for obj in (A, b, x):
@@ -303,7 +341,8 @@ def _example(state, *extra: str) -> tuple[list[dict], dict, int]:
     assert [int(s["t"]) for s in steps] == list(range(8)), proc.stdout
     assert all(s["reason"] == "CONVERGED_RTOL" and float(s["relres"]) <= RTOL * SLACK for s in steps), proc.stdout
     finishes = sum(s["fallback"] == "1" for s in lines)
-    assert len(lines) == 8 + finishes and int(summary["capped"]) <= finishes and int(summary["steps_run"]) == 8
+    assert len(lines) == 8 + finishes and int(summary["steps_run"]) == 8
+    assert int(summary["capped"]) == sum(s["capped"] == "1" for s in lines)
     assert summary["ranks_agree"] == "1" and summary["converged"] == "1", proc.stdout
     assert int(summary["total_its"]) == sum(int(s["its"]) for s in lines)
     assert float(summary["total_seconds"]) > 0 and int(summary["ranks"]) == 2
