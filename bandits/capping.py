@@ -38,11 +38,9 @@ class RecentCosts:
     >>> recent = RecentCosts(window=3)
     >>> for arm, cost in [(0, 1.0), (1, 0.2), (1, 0.3), (2, 5.0)]:
     ...     recent.add(arm, cost)
-    >>> recent.incumbent()
+    >>> recent.incumbent()                  # a solve of arm 0 or 2 may then take 4 x 0.25 s (cap=4)
     (1, 0.25)
-    >>> recent.budget(arm=2, ratio=4.0), recent.budget(arm=1, ratio=4.0)  # the incumbent is never capped
-    (1.0, None)
-    >>> RecentCosts().budget(arm=0, ratio=4.0) is None                     # nothing to compare with yet
+    >>> RecentCosts().incumbent() is None   # nothing to compare with yet: no cap
     True
     """
 
@@ -71,14 +69,6 @@ class RecentCosts:
             return None
         arm = min(self.costs, key=lambda a: sum(self.costs[a]) / len(self.costs[a]))
         return arm, sum(self.costs[arm]) / len(self.costs[arm])
-
-    def budget(self, arm: int, ratio: float | None) -> float | None:
-        """Seconds the solve of ``arm`` may take before it is stopped: ``ratio`` times the incumbent's
-        cost; ``None`` (no cap) for the incumbent itself, before any step completed, or with no ratio."""
-        best = self.incumbent()
-        if ratio is None or best is None or best[0] == int(arm):
-            return None
-        return float(ratio) * best[1]
 
 
 def counts(entry: dict[str, Any]) -> bool:

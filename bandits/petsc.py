@@ -30,7 +30,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,6 +50,23 @@ __all__ = ["KSPTuner", "TunedKSP", "FORMAT"]
 
 #: the ``format`` field of a saved KSPTuner
 FORMAT = "solverkit-ksptuner/1"
+
+
+class _ConfigStep(NamedTuple):
+    """A configuration solve between ``choose`` and ``learn``: what rank 0 decided (broadcast) and when."""
+
+    arm: int
+    applied: dict[str, Any]
+    t0: float
+    context: float | None
+    t_applied: float
+    stretch_step: int
+    #: seconds the solve may take before it is capped (None: not capped)
+    budget: float | None
+    #: the configuration with the lowest recent cost when the arm was chosen (None: none known yet)
+    incumbent: int | None
+    #: this solve finishes a step another arm's solve left unconverged
+    fallback: bool
 
 
 class KSPTuner:
@@ -202,32 +219,37 @@ class KSPTuner:
         comm = ksp.getComm().tompi4py()
         box: list = []
         decision = self._decide_config(context, box, fallback) if comm.rank == 0 else None
-        arm, rebuild, stretch_step, budget, error = comm.bcast(decision, root=0)
+        arm, rebuild, stretch_step, budget, incumbent, error = comm.bcast(decision, root=0)
         _raise_everywhere(error, box)  # so that no rank is left waiting in a collective call
         applied = self.configurator.apply(ksp, arm, rebuild)
         ksp.setConvergenceHistory(reset=True)
-        self._pending = (arm, applied, t0, context, time.perf_counter(), stretch_step, budget, fallback is not None)
+        self._pending = _ConfigStep(arm, applied, t0, context, time.perf_counter(), stretch_step, budget, incumbent,
+                                    fallback is not None)
         return applied
 
     def _decide_config(self, context: float | None, box: list,
-                       fallback: int | None = None) -> tuple[int, bool, int, float | None, str | None]:
-        """Rank 0: ``(arm, rebuild, step in the stretch, budget of a capped solve or None, None)``, or
-        ``(-1, False, 0, None, message)`` with the exception put in ``box``. ``fallback``: the arm that
-        finishes a capped step (no policy draw)."""
+                       fallback: int | None = None) -> tuple[int, bool, int, float | None, int | None, str | None]:
+        """Rank 0: ``(arm, rebuild, step in the stretch, budget of a capped solve or None, the incumbent or
+        None, None)``, or ``(-1, False, 0, None, None, message)`` with the exception put in ``box``.
+        ``fallback``: the arm that finishes a step another arm left unconverged (no policy draw)."""
         try:
             if fallback is not None:
-                return fallback, bool(self.configurator.rebuild_needed(fallback)), 0, None, None
+                return fallback, bool(self.configurator.rebuild_needed(fallback)), 0, None, fallback, None
             arm, fresh = self.stretches.arm, False
             if arm is None:  # between stretches (at every step with decide="step"): the policy chooses
                 arm = self._policy_arm(context)
                 fresh = self.stretches.begin(arm)
+            best = self.recent.incumbent()
             budget = None
-            if self.cap is not None and self.stretches.decide == "step" and self.cost != "iterations":
-                budget = self.recent.budget(arm, self.cap)
-            return arm, fresh or bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, budget, None
+            if (best is not None and best[0] != arm and self.cap is not None and self.stretches.decide == "step"
+                    and self.cost != "iterations"):
+                budget = self.cap * best[1]
+            return (arm, fresh or bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, budget,
+                    None if best is None else best[0], None)
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
             box.append(exc)
-            return -1, False, 0, None, f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}"
+            return (-1, False, 0, None, None,
+                    f"policy {self.policy_name!r} failed on rank 0: {type(exc).__name__}: {exc}")
 
     @property
     def recent(self) -> RecentCosts:
@@ -320,7 +342,7 @@ class KSPTuner:
     def _learn_config(self, ksp: Any, setup_seconds: float | None) -> float:
         from mpi4py import MPI
 
-        arm, applied, t0, context, t_applied, stretch_step, budget, fallback = self._pending
+        arm, applied, t0, context, t_applied, stretch_step, budget, _, fallback = self._pending
         self._pending = None
         comm = ksp.getComm().tompi4py()
         its, reason = int(ksp.getIterationNumber()), int(ksp.getConvergedReason())
@@ -371,15 +393,15 @@ class KSPTuner:
         t = time.perf_counter()
         ksp.setUp()
         setup_seconds = time.perf_counter() - t
-        budget = self._pending[6]
-        incumbent = self.recent.incumbent()
-        trial = incumbent is not None and incumbent[0] != self._pending[0]  # a finish is possible
+        step = self._pending
+        # another arm than the incumbent (rank 0's, broadcast): a finish is possible
+        trial = step.incumbent is not None and step.incumbent != step.arm
         nonzero = ksp.getInitialGuessNonzero()
         # the step's initial iterate, kept while another arm than the incumbent tries (one O(n) copy)
         start = x.copy() if trial and nonzero else None
         try:
-            if budget is not None and trial:  # the same on every rank (broadcast with the arm)
-                self._solve_cap.arm(ksp, budget)
+            if step.budget is not None:  # the same on every rank (broadcast with the arm)
+                self._solve_cap.arm(ksp, step.budget)
             self._trial = trial
             ksp.solve(b, x)
             self.learn(ksp, setup_seconds)
@@ -394,7 +416,7 @@ class KSPTuner:
                     else:
                         x.set(0.0)
                 t0 = time.perf_counter()
-                value = self._choose_config(ksp, context, t0, fallback=incumbent[0])
+                value = self._choose_config(ksp, context, t0, fallback=step.incumbent)
                 t = time.perf_counter()
                 ksp.setUp()
                 setup_seconds = time.perf_counter() - t

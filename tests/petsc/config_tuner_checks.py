@@ -264,6 +264,17 @@ def reuse_run(sequence: tuple, n: int = 16, steps: int | None = None, decide: st
 CAPPED_SEQUENCE = (0, 0, 0, 1, 1, 0)
 
 
+def solve_step(tuner: Any, ksp: Any, A: Any, b: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """One tuned step from a zero vector: its solution (the caller destroys it) and the history entries it
+    added (two where a capped or failed solve was finished by the incumbent)."""
+    x = b.duplicate()
+    x.set(0.0)
+    ksp.setOperators(A)
+    before = len(tuner.history)
+    tuner.solve(ksp, b, x)
+    return x, tuner.history[before:]
+
+
 def capped_run(cap: float | None, n: int = 24) -> dict[str, Any]:
     """``cg+gamg`` (arm 0) then ``cg+jacobi`` (arm 1) in CAPPED_SEQUENCE; before step 3 the incumbent's
     recent cost is set to 1 ns, so that with a ``cap`` every solve of arm 1 passes its budget at its
@@ -283,14 +294,10 @@ def capped_run(cap: float | None, n: int = 24) -> dict[str, Any]:
         if step == 3:
             tuner.recent.costs[0] = deque([1e-9])
         A, b = drifting_system(da, step)
-        x = b.duplicate()
-        x.set(0.0)
-        ksp.setOperators(A)
-        before = len(tuner.history)
-        tuner.solve(ksp, b, x)
+        x, entries = solve_step(tuner, ksp, A, b)
         rows.append({"entries": [{k: h[k] for k in ("arm", "capped", "fallback", "iterations", "reason", "budget",
                                                    "converged", "charged", "cost")}
-                                 for h in tuner.history[before:]],
+                                 for h in entries],
                      "relres": true_relres(A, b, x), "max_it": int(ksp.getTolerances()[3]),
                      "configurator_step": tuner.configurator.step, "guess_nonzero": bool(ksp.getInitialGuessNonzero())})
         for obj in (A, b, x):

@@ -14,7 +14,7 @@ from bandits.petsc_space import PetscSpace, has_external_package, petsc_spd_spac
 from solvers import InvalidInputError
 
 from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, capped_run, fresh_iterations, leak_run, leak_space, make_dmda,
-                                  make_ksp, reuse_run, scripted_tuner, system, true_relres, tuned)
+                                  make_ksp, reuse_run, scripted_tuner, solve_step, system, true_relres, tuned)
 from .conftest import assert_clean_exit, mpirun, results
 
 SLACK = 1.01  # the true residual against PETSc's stopping test on CG's recursive one
@@ -195,15 +195,11 @@ def test_a_failed_solve_is_finished_by_the_incumbent_when_one_is_known():
         seen, relres = [], []
         for step in range(len(sequence)):
             A, b = system(da, step)
-            x = b.duplicate()
-            x.set(0.0)
-            ksp.setOperators(A)
-            before = len(tuner.history)
-            tuner.solve(ksp, b, x)
-            seen.append([(h["arm"], h["converged"]) for h in tuner.history[before:]])
+            x, entries = solve_step(tuner, ksp, A, b)
+            seen.append([(h["arm"], h["converged"]) for h in entries])
             assert tuner.configurator.step == step + 1  # a failed solve and its finish: one step of the sequence
             assert ksp.getInitialGuessNonzero() is nonzero
-            assert [h["fallback"] for h in tuner.history[before:]] == [False, True][:len(seen[-1])]
+            assert [h["fallback"] for h in entries] == [False, True][:len(seen[-1])]
             relres.append(true_relres(A, b, x))
             for obj in (A, b, x):
                 obj.destroy()
