@@ -115,7 +115,9 @@ class KSPTuner:
         (:mod:`bandits.capping`). The history then holds two entries for that step, ``capped`` and
         ``fallback``; the policy learns from the first. ``None``: no cap. (A solve of another arm that
         did not converge, capped or not, is finished the same way: a tuned step never leaves the
-        program an unconverged solution where a configuration that converges is known.)
+        program an unconverged solution where a configuration that converges is known. Such a trial runs
+        with the KSP's error-if-not-converged flag off; the incumbent's finish runs with the program's
+        setting, so under ``-ksp_error_if_not_converged`` only a step nothing could solve raises.)
 
     Examples
     --------
@@ -399,10 +401,15 @@ class KSPTuner:
         nonzero = ksp.getInitialGuessNonzero()
         # the step's initial iterate, kept while another arm than the incumbent tries (one O(n) copy)
         start = x.copy() if trial and nonzero else None
+        # -ksp_error_if_not_converged is the program's rule for the step, not for a trial: a trial that is
+        # capped or fails does not raise, the incumbent's finish runs under the program's setting
+        raise_on_failure = ksp.getErrorIfNotConverged()
         try:
             if step.budget is not None:  # the same on every rank (broadcast with the arm)
                 self._solve_cap.arm(ksp, step.budget)
             self._trial = trial
+            if trial:
+                ksp.setErrorIfNotConverged(False)
             ksp.solve(b, x)
             self.learn(ksp, setup_seconds)
             self._trial = False
@@ -421,6 +428,7 @@ class KSPTuner:
                 ksp.setUp()
                 setup_seconds = time.perf_counter() - t
                 ksp.setInitialGuessNonzero(True)
+                ksp.setErrorIfNotConverged(raise_on_failure)
                 try:
                     ksp.solve(b, x)
                 finally:
@@ -429,6 +437,7 @@ class KSPTuner:
         finally:  # also when a solve raises (-ksp_error_if_not_converged ...): max_it restored, no leak
             self._trial = False
             self._solve_cap.disarm(ksp)
+            ksp.setErrorIfNotConverged(raise_on_failure)
             if start is not None:
                 start.destroy()
         return value
