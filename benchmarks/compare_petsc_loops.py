@@ -30,7 +30,7 @@ RANKS = 2
 #: the issue's goal for the PETSc loop: tuned total over the best fixed arm's
 GOAL = 1.05
 #: extra alternated runs of the best fixed arm and the tuner after the sweep (the full preset)
-REPEATS = 2
+REPEATS = 6
 
 
 def petsc_available() -> bool:
