@@ -5,7 +5,9 @@ Iterate ``k`` with residual norm ``rn = ||b - A x_k||_2`` stops the iteration wh
 1. ``rn <= tol`` with ``tol = max(rtol ||b||, atol)``: converged (on the *true* residual, see below);
 2. ``rn`` is NaN or Inf: ``NANORINF``;
 3. ``rn > limit`` with ``limit = DTOL * max(||r_0||, tol)``: diverged (``DTOL``);
-4. ``k >= maxiter``: ``MAXITER``.
+4. ``k >= maxiter``: ``MAXITER``;
+5. where the solve has a deadline (``Method.time_limit``, tested by the Python loops only), a
+   ``k > 0`` past it: ``MAXITER`` too (:class:`StoppingRule`).
 
 The test itself is :func:`check`, compiled with numba so that the compiled loops
 (``solvers.kernels``) call the very function the Python loops call; the CUDA kernels
@@ -21,6 +23,7 @@ iterate whose true residual met the tolerance, ``residual_norms[-1]`` is a true 
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
@@ -159,6 +162,11 @@ class StoppingRule:
     maxiter : int
     true_residual : callable ``true_residual(x, r) -> float``
         Writes ``b - A x`` into ``r`` and returns its norm.
+    deadline : float, optional
+        A ``time.perf_counter()`` instant: an iterate tested after it that would go on stops as at
+        ``maxiter`` (``MAXITER``, after the same true-residual check), and :attr:`timed_out` says so. What
+        :attr:`solvers.methods.base.Method.time_limit` sets; PETSc's ``max_it`` lowered by a
+        monitor does the same for :class:`bandits.petsc.KSPTuner`.
 
     Examples
     --------
@@ -173,12 +181,25 @@ class StoppingRule:
     >>> x[:] = [1.0, 0.5]; hist.append(1e-12)        # a recursive residual that claims convergence
     >>> Status(rule.test(hist, x, r, 1)[0]).name, hist[-1]
     ('CONVERGED', 0.0)
+
+    Past a deadline, the first iterate tested stops the solve:
+
+    >>> import time
+    >>> late = StoppingRule(1e-8, 10, true_residual, deadline=time.perf_counter() - 1.0)
+    >>> x = np.zeros(2); hist = [late.start(x, r)]
+    >>> x[:] = [0.5, 0.25]; hist.append(0.5)
+    >>> Status(late.test(hist, x, r, 1)[0]).name, late.timed_out
+    ('MAXITER', True)
     """
 
-    def __init__(self, tol: float, maxiter: int, true_residual: Callable[[Any, Any], float]):
+    def __init__(self, tol: float, maxiter: int, true_residual: Callable[[Any, Any], float],
+                 deadline: float | None = None):
         self.tol, self.maxiter = float(tol), int(maxiter)
         self.true_residual = true_residual
         self.limit = np.inf
+        self.deadline = None if deadline is None else float(deadline)
+        #: the last status was MAXITER because the deadline had passed
+        self.timed_out = False
 
     def start(self, x: Any, r: Any) -> float:
         """Compute the initial (true) residual into ``r``, set the divergence limit, return its norm."""
@@ -187,8 +208,13 @@ class StoppingRule:
         return r0
 
     def status(self, rn: float, it: int) -> int:
-        """:func:`check` with this solve's tolerance, limit and maxiter."""
-        return check(rn, it, self.tol, self.limit, self.maxiter)
+        """:func:`check` with this solve's tolerance, limit and maxiter; past the deadline, an iterate
+        (other than the initial one) that would go on gets ``MAXITER``."""
+        status = check(rn, it, self.tol, self.limit, self.maxiter)
+        # one perf_counter() call per iteration (~50 ns) where a deadline is set
+        self.timed_out = (status == _ITERATING and self.deadline is not None and it > 0
+                          and time.perf_counter() > self.deadline)
+        return _MAXITER if self.timed_out else status
 
     def test(self, hist: list, x: Any, r: Any, it: int, exact: bool = False) -> tuple[int, float]:
         """Test iterate ``it`` whose residual norm is ``hist[-1]`` (recursive unless ``exact``).

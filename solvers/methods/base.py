@@ -120,6 +120,14 @@ class Method(Component):
         #: called as ``callback(x)`` after every iteration by the methods with a Python loop (cg, fcg) and
         #: after every restart cycle by gmres; what ``solvers.scipy_api`` uses for SciPy's callbacks
         self.callback: Callable[[np.ndarray], Any] | None = None
+        #: seconds the iteration of each solve may take (``None``: no limit). Past it, a method whose loop
+        #: tests the stopping rule from Python (cg, fcg, bicgstab, minres, amg at every iterate, gmres at
+        #: every restart) stops at the iterate reached with ``DIVERGED_ITS``, the result's ``detail`` saying so; the
+        #: compiled relaxation loops and the CUDA CG run to their own end. What ``bandits.Tuner(cap=...)``
+        #: stops a trial configuration with.
+        self.time_limit: float | None = None
+        #: the last solve stopped at ``time_limit``
+        self.timed_out = False
         #: whether ``monitor`` was already called during the solve (loops that call it live set this)
         self.monitors_live = False
         self.A: Any = None
@@ -237,17 +245,23 @@ class Method(Component):
         tol = max(rtol * b_norm, atol)
         t0 = time.perf_counter()
         self.monitors_live = False
+        self.timed_out = False
+        deadline = None if self.time_limit is None else t0 + float(self.time_limit)
         detail = ""
         if b_norm == 0.0 and x0 is None:
             x, reason, hist = x, Reason.CONVERGED_ATOL, [0.0]
         elif self.nullspace is not None:
-            x, status, hist, detail = self._solve_singular(b, x, b_norm, tol, maxiter)
+            x, status, hist, detail = self._solve_singular(b, x, b_norm, tol, maxiter, deadline)
             reason = to_reason(status)
         else:
-            stop = StoppingRule(tol, maxiter, lambda x_, r_: self.residual(b, x_, r_))
+            stop = StoppingRule(tol, maxiter, lambda x_, r_: self.residual(b, x_, r_), deadline)
             x, status, hist = self._solve(b, x, stop)
+            self.timed_out = stop.timed_out and status == Status.MAXITER
             reason = to_reason(status)
         solve_time = time.perf_counter() - t0
+        if self.timed_out:
+            detail = (f"stopped at its time limit ({self.time_limit:.3g} s) after {len(hist) - 1} iterations, "
+                      "short of the tolerance")
         hist = np.asarray(hist, dtype=np.float64)
         if self.monitor is not None and not self.monitors_live:
             for k, rn in enumerate(hist):
@@ -262,7 +276,8 @@ class Method(Component):
                            pc_age=self.matrix_count - 1 - self.pc_built_at if self.pc_built_at is not None and
                            self.pc is not None else 0)
 
-    def _solve_singular(self, b: Any, x: Any, b_norm: float, tol: float, maxiter: int) -> tuple[Any, int, Any, str]:
+    def _solve_singular(self, b: Any, x: Any, b_norm: float, tol: float, maxiter: int,
+                        deadline: float | None = None) -> tuple[Any, int, Any, str]:
         """Solve with ``self.nullspace``: stop on an inconsistent ``b``, else solve the projected system.
 
         With ``c = ||N N^T b||`` and ``r'`` the residual of the projected system, the residual of the
@@ -277,8 +292,10 @@ class Method(Component):
         if c > tol:
             return x, Status.INCONSISTENT, [self.residual(b, x, r)], inconsistency_message(c, b_norm, ns)
         b_in = ns.project(b)
-        stop = StoppingRule(np.sqrt(tol * tol - c * c), maxiter, lambda x_, r_: self.residual(b_in, x_, r_))
+        stop = StoppingRule(np.sqrt(tol * tol - c * c), maxiter, lambda x_, r_: self.residual(b_in, x_, r_),
+                            deadline)
         x, status, hist = self._solve(b_in, x, stop)
+        self.timed_out = stop.timed_out and status == Status.MAXITER
         x = ns.project(x)  # the minimum-norm solution: no part in the null space
         hist = np.sqrt(np.asarray(hist, dtype=np.float64) ** 2 + c * c)
         hist[-1] = self.residual(b, x, r)
