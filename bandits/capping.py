@@ -15,8 +15,10 @@ at 40x the incumbent or more, which keeps it out until the cheapest arm's cost r
 a capped or failed first play rules an arm out for the rest of a typical loop. The step is then finished by the incumbent
 from the iterate reached. Set-up is not capped (it cannot be interrupted, and a reuse rule spreads it
 over the steps it serves). :class:`bandits.petsc.KSPTuner` stops the KSP through a monitor
-(:mod:`bandits.petsc_cap`); :class:`bandits.Tuner` does not cap (solverkit's solvers have no time limit
-to stop at).
+(:mod:`bandits.petsc_cap`), by default; :class:`bandits.Tuner` stops solverkit's solvers through
+:attr:`solvers.methods.base.Method.time_limit` (a deadline in the stopping rule: cg, fcg, bicgstab,
+minres and amg test it at every iterate on the CPU, gmres at every restart; the compiled relaxation loops
+and the CUDA CG run to their end) when made with ``cap=``.
 """
 from __future__ import annotations
 

@@ -114,10 +114,11 @@ class KSPTuner:
         a failed solve, and the step is finished by the incumbent from the iterate reached
         (:mod:`bandits.capping`). The history then holds two entries for that step, ``capped`` and
         ``fallback``; the policy learns from the first. ``None``: no cap. (A solve of another arm that
-        did not converge, capped or not, is finished the same way: a tuned step never leaves the
-        program an unconverged solution where a configuration that converges is known. Such a trial runs
-        with the KSP's error-if-not-converged flag off; the incumbent's finish runs with the program's
-        setting, so under ``-ksp_error_if_not_converged`` only a step nothing could solve raises.)
+        did not converge, capped or not, is finished the same way: a tuned step leaves the program an
+        unconverged solution only where the incumbent fails too, or before any step has converged. Such
+        a trial runs with the KSP's error-if-not-converged flag off; the incumbent's finish runs with the
+        program's setting, so under ``-ksp_error_if_not_converged`` a step raises only where the incumbent
+        fails too, or where no incumbent is known yet.)
 
     Examples
     --------

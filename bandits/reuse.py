@@ -226,12 +226,16 @@ class ConfigRunner:
         entry = self.cache.get(config.pc_key)
         return entry is None or entry.due(config.rebuild, self.step)
 
-    def run(self, arm: int, A: Any, b: Any, rebuild: bool = False,
-            **solve_options: Any) -> tuple[solvers.SolveResult, dict[str, Any]]:
+    def run(self, arm: int, A: Any, b: Any, rebuild: bool = False, time_limit: float | None = None,
+            advance: bool = True, **solve_options: Any) -> tuple[solvers.SolveResult, dict[str, Any]]:
         """Solve ``A x = b`` with configuration ``arm``; returns the result and what happened (rebuilt or
-        kept, the preconditioner's age in steps, the drift statistic, seconds, and ``setup_charged``: the
-        set-up seconds to charge this step, the build's time spread over the steps it serves).
-        ``rebuild=True`` sets the preconditioner up on this matrix whatever the rule says."""
+        kept, the preconditioner's age in steps, the drift statistic, seconds, ``setup_charged``: the
+        set-up seconds to charge this step, the build's time spread over the steps it serves, and
+        ``capped``: the solve stopped at ``time_limit``).
+        ``rebuild=True`` sets the preconditioner up on this matrix whatever the rule says;
+        ``time_limit``: seconds the solve phase may take (:attr:`solvers.methods.base.Method.time_limit`);
+        ``advance=False``: another solve of the same step may follow (the step count stays; the caller
+        advances it)."""
         config = self.space[arm]
         matrix, _ = unwrap_problem(A)
         entry = self._entry(config)
@@ -244,7 +248,11 @@ class ConfigRunner:
         solver = entry.solver
         solver.setup(matrix, pc_reuse="rebuild" if rebuild else "keep")
         opts = {**{k: v for k, v in self.solve_options.items() if k in ("x0", "backend")}, **solve_options}
-        res = solver.solve(b, x0=opts.get("x0"), backend=opts.get("backend", "auto"))
+        solver.time_limit = time_limit
+        try:
+            res = solver.solve(b, x0=opts.get("x0"), backend=opts.get("backend", "auto"))
+        finally:
+            solver.time_limit = None
         charged = res.setup_time  # the set-up seconds a policy is charged for this step (KeptPreconditioner.setup_share)
         if solver.pc is not None:
             entry.record(rebuild, self.step, res.setup_time, res.solve_time, res.iterations, bool(res.converged))
@@ -253,6 +261,6 @@ class ConfigRunner:
             charged = entry.charged_setup(config.rebuild, rebuild, res.setup_time)
         info = {"rebuilt": bool(rebuild), "pc_age": 0 if solver.pc is None else self.step - entry.built_step,
                 "drift": drift, "setup_seconds": res.setup_time, "solve_seconds": res.solve_time,
-                "setup_charged": charged}
-        self.step += 1
+                "setup_charged": charged, "capped": bool(solver.timed_out)}
+        self.step += bool(advance)
         return res, info

@@ -14,6 +14,7 @@ import solvers
 from solvers import InvalidInputError
 from solvers.inputs import unwrap_problem
 
+from .capping import RecentCosts
 from .policies import TuningTarget, make_policy
 from .reuse import ConfigRunner, charged_cost
 from .space import ConfigSpace
@@ -66,6 +67,12 @@ def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _finite_or_none(value: float) -> float | None:
+    """``value`` as a float, or ``None`` where it is NaN or infinite (JSON has no such numbers)."""
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def check_tuner_setup(cost: str, values: Any, what: str, is_omega: bool) -> list:
@@ -156,6 +163,20 @@ class Tuner:
         With ``decide="build"``: the longest stretch one choice runs (default 10). A stretch cut by it
         keeps the build if the policy chooses the same configuration again; a stretch is also cut once
         its mean cost per step is twice the best completed stretch's (:class:`bandits.stretch.Stretches`).
+    cap : float, optional
+        With a ``space``, ``decide="step"`` and a time cost: the solve of a configuration other than the
+        incumbent (the lowest recent mean charged cost per step, :class:`bandits.capping.RecentCosts`)
+        stops once it has taken ``cap`` times the incumbent's cost (4 is the Thompson policy's pruning
+        ratio and :class:`bandits.petsc.KSPTuner`'s default), through
+        :attr:`solvers.methods.base.Method.time_limit`: on the CPU, cg, fcg, bicgstab, minres and amg
+        test it at every iterate, gmres at every restart; the compiled relaxation loops and the CUDA CG
+        run to their own end. Without a time cost or with ``decide="build"`` the cap has no effect.
+        Default ``None``: no cap (the ``tuning-loops`` report was measured without). With or without a
+        cap, the solve of another configuration than the incumbent that does not converge (capped, or an
+        indefinite stale preconditioner ...) is charged as a failed step and the step is finished by the
+        incumbent: from the iterate reached if capped, else from the step's initial guess. The history
+        then holds two entries for that step, the second marked ``fallback`` (the policy learns from the
+        first), and the result returned is the finish's.
     **solve_options
         Passed to every ``solvers.solve`` call (``rtol``, ``maxiter`` ...).
 
@@ -178,14 +199,14 @@ class Tuner:
     >>> for p in shifted_laplacian_sequence(10, seed=0):
     ...     res = tuner.solve(p.A, p.b)
     >>> tuner.cost, len(tuner.history), sorted(tuner.history[0])[:4]
-    ('wall', 10, ['arm', 'charged', 'config', 'context'])
+    ('wall', 10, ['arm', 'budget', 'capped', 'charged'])
     """
 
     def __init__(self, method: str = "sor", param: str = "omega", values: Any = None, policy: str = "tsallis-inf",
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  *, pc: str | None = None, policy_options: dict | None = None, space: ConfigSpace | None = None,
                  problem_signature: str | None = None, max_cached: int = 4, decide: str = "step",
-                 max_stretch: int = 10, **solve_options: Any):
+                 max_stretch: int = 10, cap: float | None = None, **solve_options: Any):
         if space is not None and not isinstance(space, ConfigSpace):
             raise InvalidInputError(f"space must be a bandits.space.ConfigSpace, got {type(space).__name__}")
         cost = cost if cost is not None else ("wall" if space is not None else "iterations")
@@ -198,6 +219,12 @@ class Tuner:
         self.policy_options = dict(policy_options or {})
         self.solve_options = solve_options
         self.problem_signature, self.max_cached = problem_signature, int(max_cached)
+        if cap is not None and space is None:
+            raise InvalidInputError("cap bounds the solves of the configurations of a space; pass space=...")
+        if cap is not None and not float(cap) > 1:
+            raise InvalidInputError(f"cap must be a cost ratio > 1 (or None), got {cap}")
+        self.cap = None if cap is None else float(cap)
+        self._recent: RecentCosts | None = None
         #: with a space: when the policy decides (bandits.stretch)
         self.stretches = Stretches(decide, max_stretch)
         #: the size / entries / dtype of the systems learned on (set by the first solve)
@@ -263,6 +290,13 @@ class Tuner:
                              "context": None if context is None else float(context)})
         return res
 
+    @property
+    def recent(self) -> RecentCosts:
+        """The recent charged costs of each configuration's own steps (:class:`bandits.capping.RecentCosts`)."""
+        if self._recent is None:
+            self._recent = RecentCosts.from_history(self.history)
+        return self._recent
+
     def _solve_space(self, A: Any, b: Any, context: float | None, solve_options: dict) -> solvers.SolveResult:
         t0 = time.perf_counter()
         arm, fresh = self.stretches.arm, False
@@ -270,28 +304,64 @@ class Tuner:
             arm = self.policy.select(context)
             fresh = self.stretches.begin(arm)
         stretch_step = self.stretches.steps
+        best = self.recent.incumbent()  # read before this step joins the recent costs
+        trial = best is not None and best[0] != arm  # another configuration than the incumbent: a finish may follow
+        budget = (self.cap * best[1] if trial and self.cap is not None and self.stretches.decide == "step"
+                  and self.cost != "iterations" else None)
         t1 = time.perf_counter()
-        res, info = self.runner.run(arm, A, b, rebuild=fresh, **solve_options)
+        res, info = self.runner.run(arm, A, b, rebuild=fresh, time_limit=budget, advance=not trial,
+                                    **solve_options)
         t2 = time.perf_counter()
-        config = self.space[arm]
-        record = {"t": len(self.history), "arm": arm, "config": config.name, "iterations": res.iterations,
-                  "converged": bool(res.converged), "context": None if context is None else float(context),
-                  "stretch_step": stretch_step, **info}
-        self.history.append(record)
+        record = self._record(arm, res, info, context, stretch_step, budget, fallback=False)
         t3 = time.perf_counter()
         elapsed = t3 - t0
-        cost = (float(res.iterations) if self.cost == "iterations" else elapsed if self.cost == "wall"
-                else res.setup_time + res.solve_time)
-        charged = charged_cost(self.cost, cost, res.setup_time, info["setup_charged"],
-                               converged=bool(res.converged))  # "cost" stays what it took
+        cost, charged = self._costs(res, info, elapsed)
+        if trial and res.converged:
+            self.runner.step += 1  # the step the trial began is done (before due(): the next step's rule)
         self.policy.observe(arm, res)
         mean = self.stretches.book(charged, due=self.runner.due(arm))
         if mean is not None:  # the stretch ended: the policy learns its mean cost per step
             self.policy.update(arm, mean)
+        self.recent.add(arm, charged)
         # the tuner's own time: the policy's choice and update, and the bookkeeping around the solve
         record.update(cost=cost, charged=charged, seconds=elapsed,
                       overhead=(t1 - t0) + (t3 - t2) + (time.perf_counter() - t3))
+        if not trial or res.converged:
+            return res
+        return self._finish(best[0], A, b, res, info, context, solve_options)
+
+    def _finish(self, incumbent: int, A: Any, b: Any, trial: solvers.SolveResult, info: dict[str, Any],
+                context: float | None, solve_options: dict) -> solvers.SolveResult:
+        """The incumbent finishes a step a trial left unconverged: from the trial's iterate if it was capped,
+        else from the step's initial guess; recorded as a ``fallback`` entry, not fed to the policy."""
+        t0 = time.perf_counter()
+        options = dict(solve_options)
+        if info["capped"]:
+            options["x0"] = trial.x
+        t1 = time.perf_counter()
+        res, finish = self.runner.run(incumbent, A, b, **options)
+        t2 = time.perf_counter()
+        record = self._record(incumbent, res, finish, context, 0, None, fallback=True)
+        t3 = time.perf_counter()
+        elapsed = t3 - t0
+        cost, charged = self._costs(res, finish, elapsed)
+        record.update(cost=cost, charged=charged, seconds=elapsed,
+                      overhead=(t1 - t0) + (t3 - t2) + (time.perf_counter() - t3))
         return res
+
+    def _record(self, arm: int, res: solvers.SolveResult, info: dict[str, Any], context: float | None,
+                stretch_step: int, budget: float | None, fallback: bool) -> dict[str, Any]:
+        record = {"t": len(self.history), "arm": arm, "config": self.space[arm].name, "iterations": res.iterations,
+                  "converged": bool(res.converged), "residual_norm": _finite_or_none(res.residual_norms[-1]), "context": None if context is None else float(context),
+                  "stretch_step": stretch_step, **info, "budget": budget, "fallback": fallback}
+        self.history.append(record)
+        return record
+
+    def _costs(self, res: solvers.SolveResult, info: dict[str, Any], elapsed: float) -> tuple[float, float]:
+        """``(cost, charged)``: what the step took, and what the policy is charged (``charged_cost``)."""
+        cost = (float(res.iterations) if self.cost == "iterations" else elapsed if self.cost == "wall"
+                else res.setup_time + res.solve_time)
+        return cost, charged_cost(self.cost, cost, res.setup_time, info["setup_charged"], converged=bool(res.converged))
 
     @property
     def total_cost(self) -> float:
@@ -307,7 +377,7 @@ class Tuner:
                 "history": self.history, "space": None if self.space is None else self.space.to_list(),
                 "space_signature": None if self.space is None else self.space.signature(),
                 "problem_signature": self.problem_signature, "matrix_signature": self.matrix_signature,
-                "max_cached": self.max_cached, "stretches": self.stretches.state_dict()}
+                "max_cached": self.max_cached, "stretches": self.stretches.state_dict(), "cap": self.cap}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the tuner (configuration, policy state, history) as JSON, atomically: the file is either
@@ -355,7 +425,7 @@ class Tuner:
         values = saved_space if saved_space is not None else state["values"]
         kwargs = dict(pc=state["pc"], policy_options=state["policy_options"], space=saved_space,
                       problem_signature=problem_signature if problem_signature is not None else saved_label,
-                      max_cached=state.get("max_cached", 4), **state["solve_options"])
+                      max_cached=state.get("max_cached", 4), cap=state.get("cap"), **state["solve_options"])
         tuner = cls(state["method"], state["param"], None if saved_space is not None else values, state["policy"],
                     state["cost"], state["seed"], tuple(cr) if cr is not None else None, **kwargs)
         tuner.policy.load_state_dict(state["policy_state"])
@@ -366,6 +436,7 @@ class Tuner:
         tuner._check_matrix_on_next_solve = not remap
         if remap:
             tuner.matrix_signature = None
+            tuner._recent = RecentCosts()  # another problem's costs are no budget for this one's solves
         return tuner
 
     def __repr__(self) -> str:

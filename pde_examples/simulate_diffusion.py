@@ -24,8 +24,11 @@ DEFAULT_CONFIG = {"method": "cg", "pc": "amg", "amg_type": "sa", "rebuild": 1}
 def run_loop(n: int, steps: int, drift: str | float, tuner: Any, *, seed: int = 0, rtol: float = 1e-8,
              progress: Callable[[], Any] | None = None) -> list[dict[str, Any]]:
     """Run ``steps`` steps of :class:`~pde_examples.drifting.DriftingDiffusion` with ``tuner`` (a
-    :class:`bandits.Tuner` over a configuration space) and return its history, with the wall seconds of
-    each whole step (tuner included) in ``"wall"``.
+    :class:`bandits.Tuner` over a configuration space) and return one record per step: the history entry
+    of the configuration the policy chose, with the wall seconds of the whole step (tuner included) in
+    ``"wall"``; where the incumbent finished a step that configuration left unconverged, ``"converged"``
+    and ``"relres"`` are the finish's, ``"iterations"`` and ``"rebuilt"`` count both solves and
+    ``"finished_by"`` names the incumbent (else ``None``); ``"rebuilds"`` counts the step's builds.
 
     Examples
     --------
@@ -40,11 +43,17 @@ def run_loop(n: int, steps: int, drift: str | float, tuner: Any, *, seed: int = 
     out = []
     for _ in range(int(steps)):
         p = sim.system()
+        before = len(tuner.history)
         t0 = time.perf_counter()
         res = tuner.solve(p.A, p.b, x0=sim.u)
         wall = time.perf_counter() - t0
         sim.advance(res.x)
-        out.append({**tuner.history[-1], "wall": wall, "relres": res.relative_residual})
+        chosen, *finish = tuner.history[before:]
+        out.append({**chosen, "wall": wall, "relres": res.relative_residual,
+                    "converged": bool(res.converged), "finished_by": finish[-1]["config"] if finish else None,
+                    "iterations": sum(h["iterations"] for h in tuner.history[before:]),
+                    "rebuilt": any(h["rebuilt"] for h in tuner.history[before:]),
+                    "rebuilds": sum(bool(h["rebuilt"]) for h in tuner.history[before:])})
         if progress is not None:
             progress()
     return out
@@ -120,7 +129,7 @@ def summary_rows(runs: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         total = float(wall.sum())
         row = {"run": name, "wall [s]": round(total, 2), "/ default": "" if base is None else round(total / base, 3),
                "iterations": int(sum(h["iterations"] for h in hist)),
-               "rebuilds": int(sum(h["rebuilt"] for h in hist)),
+               "rebuilds": int(sum(h.get("rebuilds", h["rebuilt"]) for h in hist)),
                "tuner overhead [ms/step]": round(1e3 * float(np.mean([h["overhead"] for h in hist])), 3),
                "most played": max(set(h["config"] for h in hist), key=[h["config"] for h in hist].count)}
         if base is not None and name != "default":
