@@ -43,11 +43,16 @@ Examples
 --------
 >>> import numpy as np
 >>> from learned.gp import solve_pde
->>> sol = solve_pde("poisson1d-lowfreq", n=40, progress=False)
+>>> sol = solve_pde("poisson1d-lowfreq", n=10, progress=False)
 >>> x = sol.axes[0]
->>> s_grid, s_mid = sol.std(x[:, None]), sol.std((0.5 * (x[1:] + x[:-1]))[:, None])
->>> bool(s_grid.max() < 0.2 * s_mid.max())   # at the grid: sqrt(jitter) only
+>>> s_grid = sol.std(x[:, None])
+>>> s_far = sol.std(np.array([[x[0] - 3.0], [x[-1] + 3.0]]))   # three domain lengths away: the prior's
+>>> bool(s_grid.max() < 0.05 * s_far.min())   # at the grid: the jitter and rounding only
 True
+
+(On this smooth case the learned length scale is long and ``K`` is ill-conditioned: at and between the
+grid points alike the standard deviation sits at a rounding floor that moves a few times with the BLAS
+build, ~1e-5 of the prior's ~4e-3 at ``n=10``; hence the comparison with the prior, not with midpoints.)
 """
 from __future__ import annotations
 
