@@ -33,7 +33,8 @@ DEFAULT_CAP = 4.0
 
 class RecentCosts:
     """The last ``window`` charged costs of each configuration's own steps (a failed or capped one at its
-    charged cost; finishes left out), for the incumbent and the budget of a capped solve.
+    charged cost; finishes left out), for the incumbent, the budget of a capped solve and the
+    configuration that finishes a step another one left unconverged.
 
     Examples
     --------
@@ -42,6 +43,11 @@ class RecentCosts:
     ...     recent.add(arm, cost)
     >>> recent.incumbent()                  # a solve of arm 0 or 2 may then take 4 x 0.25 s (cap=4)
     (1, 0.25)
+    >>> recent.incumbent(exclude=1)         # who finishes a step arm 1 fails
+    (0, 1.0)
+    >>> recent.add(0, 10.0, converged=False)
+    >>> recent.incumbent(exclude=1)         # arm 0's last step failed: arm 2, dearer, converged
+    (2, 5.0)
     >>> RecentCosts().incumbent() is None   # nothing to compare with yet: no cap
     True
     """
@@ -49,10 +55,14 @@ class RecentCosts:
     def __init__(self, window: int = 10):
         self.window = int(window)
         self.costs: dict[int, deque[float]] = {}
+        #: whether each configuration's last own step converged
+        self.converged: dict[int, bool] = {}
 
-    def add(self, arm: int, charged: float) -> None:
-        """Book one completed step of ``arm`` at ``charged`` seconds."""
+    def add(self, arm: int, charged: float, converged: bool = True) -> None:
+        """Book one completed step of ``arm`` at ``charged`` seconds (``converged``: its solve met the
+        tolerance)."""
         self.costs.setdefault(int(arm), deque(maxlen=self.window)).append(float(charged))
+        self.converged[int(arm)] = bool(converged)
 
     @classmethod
     def from_history(cls, history: Iterable[dict[str, Any]], window: int = 10) -> "RecentCosts":
@@ -61,15 +71,16 @@ class RecentCosts:
         out = cls(window)
         for h in history:
             if counts(h):
-                out.add(h["arm"], h["charged"])
+                out.add(h["arm"], h["charged"], h.get("converged", True))
         return out
 
-    def incumbent(self) -> tuple[int, float] | None:
-        """``(arm, mean charged cost)`` of the cheapest configuration on its recent steps; ``None`` before
-        any step completed."""
-        if not self.costs:
+    def incumbent(self, exclude: int | None = None) -> tuple[int, float] | None:
+        """``(arm, mean charged cost)`` of the cheapest configuration on its recent steps among those whose
+        last step converged (and other than ``exclude``); ``None`` where there is none."""
+        arms = [a for a in self.costs if self.converged.get(a, True) and a != exclude]
+        if not arms:
             return None
-        arm = min(self.costs, key=lambda a: sum(self.costs[a]) / len(self.costs[a]))
+        arm = min(arms, key=lambda a: sum(self.costs[a]) / len(self.costs[a]))
         return arm, sum(self.costs[arm]) / len(self.costs[arm])
 
 

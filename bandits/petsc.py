@@ -63,8 +63,9 @@ class _ConfigStep(NamedTuple):
     stretch_step: int
     #: seconds the solve may take before it is capped (None: not capped)
     budget: float | None
-    #: the configuration with the lowest recent cost when the arm was chosen (None: none known yet)
-    incumbent: int | None
+    #: who finishes the step if this solve fails: the cheapest other configuration whose last step
+    #: converged, when the arm was chosen (the incumbent, for any arm but the incumbent; None: none known)
+    finisher: int | None
     #: this solve finishes a step another arm's solve left unconverged
     fallback: bool
 
@@ -113,12 +114,13 @@ class KSPTuner:
         ``cap`` times the incumbent's cost (default 4, the Thompson policy's pruning ratio), charged as
         a failed solve, and the step is finished by the incumbent from the iterate reached
         (:mod:`bandits.capping`). The history then holds two entries for that step, ``capped`` and
-        ``fallback``; the policy learns from the first. ``None``: no cap. (A solve of another arm that
-        did not converge, capped or not, is finished the same way: a tuned step leaves the program an
-        unconverged solution only where the incumbent fails too, or before any step has converged. Such
-        a trial runs with the KSP's error-if-not-converged flag off; the incumbent's finish runs with the
-        program's setting, so under ``-ksp_error_if_not_converged`` a step raises only where the incumbent
-        fails too, or where no incumbent is known yet.)
+        ``fallback``; the policy learns from the first. ``None``: no cap. (Any solve that did not
+        converge, capped or not, is finished the same way, by the cheapest other configuration whose last
+        step converged - the incumbent, unless the incumbent itself failed: a tuned step leaves the
+        program an unconverged solution only where that finish fails too, or where no other
+        configuration has converged yet. A solve that may be finished runs with the KSP's
+        error-if-not-converged flag off, the finish with the program's setting, so under
+        ``-ksp_error_if_not_converged`` only a step nothing known could solve raises.)
 
     Examples
     --------
@@ -178,7 +180,7 @@ class KSPTuner:
         self.cap = None if cap is None else float(cap)
         self._recent: RecentCosts | None = None  # built from the history when first needed
         self._solve_cap = KSPSolveCap()
-        self._trial = False  # in solve(): another arm than the incumbent is solving, a finish may follow
+        self._trial = False  # in solve(): a finish may follow the solve under way
 
     def wrap(self, ksp: Any) -> "TunedKSP":
         """A stand-in for ``ksp`` whose ``solve(b, x)`` is tuned; everything else goes to ``ksp``."""
@@ -222,33 +224,34 @@ class KSPTuner:
         comm = ksp.getComm().tompi4py()
         box: list = []
         decision = self._decide_config(context, box, fallback) if comm.rank == 0 else None
-        arm, rebuild, stretch_step, budget, incumbent, error = comm.bcast(decision, root=0)
+        arm, rebuild, stretch_step, budget, finisher, error = comm.bcast(decision, root=0)
         _raise_everywhere(error, box)  # so that no rank is left waiting in a collective call
         applied = self.configurator.apply(ksp, arm, rebuild)
         ksp.setConvergenceHistory(reset=True)
-        self._pending = _ConfigStep(arm, applied, t0, context, time.perf_counter(), stretch_step, budget, incumbent,
+        self._pending = _ConfigStep(arm, applied, t0, context, time.perf_counter(), stretch_step, budget, finisher,
                                     fallback is not None)
         return applied
 
     def _decide_config(self, context: float | None, box: list,
                        fallback: int | None = None) -> tuple[int, bool, int, float | None, int | None, str | None]:
-        """Rank 0: ``(arm, rebuild, step in the stretch, budget of a capped solve or None, the incumbent or
+        """Rank 0: ``(arm, rebuild, step in the stretch, budget of a capped solve or None, the finisher or
         None, None)``, or ``(-1, False, 0, None, None, message)`` with the exception put in ``box``.
         ``fallback``: the arm that finishes a step another arm left unconverged (no policy draw)."""
         try:
             if fallback is not None:
-                return fallback, bool(self.configurator.rebuild_needed(fallback)), 0, None, fallback, None
+                return fallback, bool(self.configurator.rebuild_needed(fallback)), 0, None, None, None
             arm, fresh = self.stretches.arm, False
             if arm is None:  # between stretches (at every step with decide="step"): the policy chooses
                 arm = self._policy_arm(context)
                 fresh = self.stretches.begin(arm)
             best = self.recent.incumbent()
+            finisher = self.recent.incumbent(exclude=arm)
             budget = None
             if (best is not None and best[0] != arm and self.cap is not None and self.stretches.decide == "step"
                     and self.cost != "iterations"):
                 budget = self.cap * best[1]
             return (arm, fresh or bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, budget,
-                    None if best is None else best[0], None)
+                    None if finisher is None else finisher[0], None)
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
             box.append(exc)
             return (-1, False, 0, None, None,
@@ -381,13 +384,16 @@ class KSPTuner:
         recent = self.recent  # built from the history before this entry joins it
         self.history.append(entry)
         if counts(entry):
-            recent.add(arm, charged)
+            recent.add(arm, charged, converged=reason > 0)
+        elif reason <= 0:  # a finish that failed: that configuration is no finisher until it converges again
+            recent.converged[arm] = False
         return cost
 
     def solve(self, ksp: Any, b: Any, x: Any, context: float | None = None) -> Any:
         """``choose``, ``ksp.setUp()`` (timed apart with a space), ``ksp.solve(b, x)``, ``learn``; returns
-        the value used (with a space, the options in effect). With a space, a solve of an arm other than
-        the incumbent that was capped or did not converge is finished by the incumbent (``cap``)."""
+        the value used (with a space, the options in effect). With a space, a solve that was capped or
+        did not converge is finished by the cheapest other configuration whose last step converged
+        (``cap``)."""
         value = self.choose(ksp, context)
         if self.space is None:
             ksp.solve(b, x)
@@ -397,13 +403,13 @@ class KSPTuner:
         ksp.setUp()
         setup_seconds = time.perf_counter() - t
         step = self._pending
-        # another arm than the incumbent (rank 0's, broadcast): a finish is possible
-        trial = step.incumbent is not None and step.incumbent != step.arm
+        # another configuration known to converge can finish this step if its solve fails (rank 0's, broadcast)
+        trial = step.finisher is not None
         nonzero = ksp.getInitialGuessNonzero()
-        # the step's initial iterate, kept while another arm than the incumbent tries (one O(n) copy)
+        # the step's initial iterate, kept while a finish may follow (one O(n) copy)
         start = x.copy() if trial and nonzero else None
         # -ksp_error_if_not_converged is the program's rule for the step, not for a trial: a trial that is
-        # capped or fails does not raise, the incumbent's finish runs under the program's setting
+        # capped or fails does not raise, the finish runs under the program's setting
         raise_on_failure = ksp.getErrorIfNotConverged()
         try:
             if step.budget is not None:  # the same on every rank (broadcast with the arm)
@@ -416,7 +422,7 @@ class KSPTuner:
             self._trial = False
             last = self.history[-1]
             if not last["converged"] and trial:
-                # capped: the incumbent goes on from the iterate reached; failed (an indefinite stale GAMG,
+                # capped: the finisher goes on from the iterate reached; failed (an indefinite stale GAMG,
                 # a divergence ...): it starts over from the step's initial iterate
                 if not last["capped"]:
                     if start is not None:
@@ -424,7 +430,7 @@ class KSPTuner:
                     else:
                         x.set(0.0)
                 t0 = time.perf_counter()
-                value = self._choose_config(ksp, context, t0, fallback=step.incumbent)
+                value = self._choose_config(ksp, context, t0, fallback=step.finisher)
                 t = time.perf_counter()
                 ksp.setUp()
                 setup_seconds = time.perf_counter() - t

@@ -172,11 +172,12 @@ class Tuner:
         test it at every iterate, gmres at every restart; the compiled relaxation loops and the CUDA CG
         run to their own end. Without a time cost or with ``decide="build"`` the cap has no effect.
         Default ``None``: no cap (the ``tuning-loops`` report was measured without). With or without a
-        cap, the solve of another configuration than the incumbent that does not converge (capped, or an
-        indefinite stale preconditioner ...) is charged as a failed step and the step is finished by the
-        incumbent: from the iterate reached if capped, else from the step's initial guess. The history
-        then holds two entries for that step, the second marked ``fallback`` (the policy learns from the
-        first), and the result returned is the finish's.
+        cap, a solve that does not converge (capped, or an indefinite stale preconditioner ...) is
+        charged as a failed step and the step is finished by the cheapest other configuration whose last
+        step converged (the incumbent, unless the incumbent itself failed): from the iterate reached if
+        capped, else from the step's initial guess. The history then holds two entries for that step, the
+        second marked ``fallback`` (the policy learns from the first), and the result returned is the
+        finish's: unconverged only where the finish fails too or no other configuration has converged.
     **solve_options
         Passed to every ``solvers.solve`` call (``rtol``, ``maxiter`` ...).
 
@@ -305,9 +306,11 @@ class Tuner:
             fresh = self.stretches.begin(arm)
         stretch_step = self.stretches.steps
         best = self.recent.incumbent()  # read before this step joins the recent costs
-        trial = best is not None and best[0] != arm  # another configuration than the incumbent: a finish may follow
-        budget = (self.cap * best[1] if trial and self.cap is not None and self.stretches.decide == "step"
-                  and self.cost != "iterations" else None)
+        # who finishes the step if this solve fails: the incumbent, or the next cheapest if arm is the incumbent
+        finisher = self.recent.incumbent(exclude=arm)
+        trial = finisher is not None  # a finish may follow
+        budget = (self.cap * best[1] if best is not None and best[0] != arm and self.cap is not None
+                  and self.stretches.decide == "step" and self.cost != "iterations" else None)
         t1 = time.perf_counter()
         res, info = self.runner.run(arm, A, b, rebuild=fresh, time_limit=budget, advance=not trial,
                                     **solve_options)
@@ -322,26 +325,29 @@ class Tuner:
         mean = self.stretches.book(charged, due=self.runner.due(arm))
         if mean is not None:  # the stretch ended: the policy learns its mean cost per step
             self.policy.update(arm, mean)
-        self.recent.add(arm, charged)
+        self.recent.add(arm, charged, converged=bool(res.converged))
         # the tuner's own time: the policy's choice and update, and the bookkeeping around the solve
         record.update(cost=cost, charged=charged, seconds=elapsed,
                       overhead=(t1 - t0) + (t3 - t2) + (time.perf_counter() - t3))
         if not trial or res.converged:
             return res
-        return self._finish(best[0], A, b, res, info, context, solve_options)
+        return self._finish(finisher[0], A, b, res, info, context, solve_options)
 
-    def _finish(self, incumbent: int, A: Any, b: Any, trial: solvers.SolveResult, info: dict[str, Any],
+    def _finish(self, finisher: int, A: Any, b: Any, trial: solvers.SolveResult, info: dict[str, Any],
                 context: float | None, solve_options: dict) -> solvers.SolveResult:
-        """The incumbent finishes a step a trial left unconverged: from the trial's iterate if it was capped,
-        else from the step's initial guess; recorded as a ``fallback`` entry, not fed to the policy."""
+        """``finisher`` finishes a step another configuration left unconverged: from that solve's iterate
+        if it was capped, else from the step's initial guess; recorded as a ``fallback`` entry, not fed to
+        the policy."""
         t0 = time.perf_counter()
         options = dict(solve_options)
         if info["capped"]:
             options["x0"] = trial.x
         t1 = time.perf_counter()
-        res, finish = self.runner.run(incumbent, A, b, **options)
+        res, finish = self.runner.run(finisher, A, b, **options)
         t2 = time.perf_counter()
-        record = self._record(incumbent, res, finish, context, 0, None, fallback=True)
+        record = self._record(finisher, res, finish, context, 0, None, fallback=True)
+        if not res.converged:  # no finisher until it converges again
+            self.recent.converged[finisher] = False
         t3 = time.perf_counter()
         elapsed = t3 - t0
         cost, charged = self._costs(res, finish, elapsed)

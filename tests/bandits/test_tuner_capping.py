@@ -99,6 +99,25 @@ def test_a_failed_trial_is_finished_from_the_initial_guess_and_a_first_failure_i
     assert not res.converged and relres > 1e-3 and [h["arm"] for h in entries] == [1]
 
 
+def test_an_incumbent_that_fails_is_finished_by_the_next_cheapest_that_converged():
+    """Jacobi (maxiter 60: it cannot converge here), booked as the converged incumbent, fails its own
+    step: CG+IC, the next cheapest whose last step converged, finishes it from the initial guess; Jacobi
+    is then no finisher (nor incumbent) until it converges again."""
+    space = ConfigSpace.grid("cg", "ic") + ConfigSpace.grid("jacobi")
+    tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=RTOL, maxiter=60)
+    _scripted(tuner, [0, 1, 1])
+    _step(tuner, 0)
+    tuner.recent.add(1, 1.0)  # Jacobi "converged" in one iteration: it is the incumbent
+    assert tuner.recent.incumbent()[0] == 1
+    for t in (1, 2):
+        res, entries, relres = _step(tuner, t)
+        assert [(h["arm"], h["converged"], h["fallback"]) for h in entries] == [(1, False, False), (0, True, True)]
+        assert res.converged and relres <= RTOL * 1.01
+        assert tuner.recent.incumbent() == (0, pytest.approx(tuner.history[0]["charged"]))
+        assert tuner.recent.converged[1] is False
+    assert tuner.runner.step == 3
+
+
 def test_cap_and_recent_costs_survive_save_and_load_and_a_remap_forgets_the_costs(tmp_path):
     space = ConfigSpace.grid("cg", "ic") + ConfigSpace.grid("jacobi")
     tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=RTOL, maxiter=60, cap=3.0)

@@ -217,6 +217,35 @@ def test_a_failed_solve_is_finished_by_the_incumbent_when_one_is_known():
     da.destroy()
 
 
+def test_an_incumbent_that_fails_is_finished_by_the_next_cheapest_that_converged():
+    """Richardson without a PC, booked as the converged incumbent (a stand-in for an arm that served well
+    until the matrix drifted), fails its step (DIVERGED_DTOL) under -ksp_error_if_not_converged: GAMG, the
+    next cheapest whose last step converged, finishes it without raising, and Richardson is no finisher
+    until it converges again."""
+    space = PetscSpace.grid("cg", "gamg") + PetscSpace.grid("richardson", "none", ksp_richardson_scale=1.0)
+    da = make_dmda(16)
+    tuner = scripted_tuner(space, (0, 1, 1))
+    ksp = make_ksp(PETSc.COMM_WORLD, "failing_incumbent_")
+    ksp.setErrorIfNotConverged(True)
+    A, b = system(da, 0)
+    x, entries = solve_step(tuner, ksp, A, b)
+    assert [(h["arm"], h["converged"]) for h in entries] == [(0, True)]
+    for obj in (A, b, x):
+        obj.destroy()
+    tuner.recent.add(1, 1e-9)  # Richardson "converged" cheaply: it is the incumbent
+    assert tuner.recent.incumbent()[0] == 1
+    for step in (1, 2):
+        A, b = system(da, step)
+        x, entries = solve_step(tuner, ksp, A, b)
+        assert [(h["arm"], h["converged"], h["fallback"]) for h in entries] == [(1, False, False), (0, True, True)]
+        assert true_relres(A, b, x) <= RTOL * SLACK and ksp.getErrorIfNotConverged()
+        assert tuner.recent.incumbent()[0] == 0 and tuner.recent.converged[1] is False
+        for obj in (A, b, x):
+            obj.destroy()
+    ksp.destroy()
+    da.destroy()
+
+
 def test_every_offered_arm_reaches_the_tolerance_on_the_true_residual():
     space = petsc_spd_space()
     da = make_dmda(24)
