@@ -13,7 +13,8 @@ an arm whose solve alone passes that bound would be measured above the pruning b
 cost. Its capped step is charged as a failed solve (:data:`bandits.reuse.FAILED_SOLVE_FACTOR`), i.e.
 at 40x the incumbent or more, which keeps it out until the cheapest arm's cost rises about that much:
 a capped or failed first play rules an arm out for the rest of a typical loop. The step is then finished by the incumbent
-from the iterate reached. Set-up is not capped (it cannot be interrupted, and a reuse rule spreads it
+from the iterate reached. (Any step whose solve failed, the incumbent's own included, is finished by the
+cheapest other configuration whose last step converged: :meth:`RecentCosts.incumbent` with ``exclude``.) Set-up is not capped (it cannot be interrupted, and a reuse rule spreads it
 over the steps it serves). :class:`bandits.petsc.KSPTuner` stops the KSP through a monitor
 (:mod:`bandits.petsc_cap`), by default; :class:`bandits.Tuner` stops solverkit's solvers through
 :attr:`solvers.methods.base.Method.time_limit` (a deadline in the stopping rule: cg, fcg, bicgstab,
@@ -85,7 +86,7 @@ class RecentCosts:
 
 
 def counts(entry: dict[str, Any]) -> bool:
-    """Whether a history entry is a step of its configuration's own (not the incumbent's finish of another
+    """Whether a history entry is a step of its configuration's own (not the finish of another
     arm's step). Failed and capped steps count at their charged cost (ten times what they took), so an
     incumbent that starts failing loses its title."""
     return not entry.get("fallback") and "charged" in entry
