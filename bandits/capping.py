@@ -46,7 +46,7 @@ class RecentCosts:
     (1, 0.25)
     >>> recent.incumbent(exclude=1)         # who finishes a step arm 1 fails
     (0, 1.0)
-    >>> recent.add(0, 10.0, converged=False)
+    >>> recent.add(0, 2.0, converged=False)
     >>> recent.incumbent(exclude=1)         # arm 0's last step failed: arm 2, dearer, converged
     (2, 5.0)
     >>> RecentCosts().incumbent() is None   # nothing to compare with yet: no cap
@@ -65,6 +65,11 @@ class RecentCosts:
         self.costs.setdefault(int(arm), deque(maxlen=self.window)).append(float(charged))
         self.converged[int(arm)] = bool(converged)
 
+    def mark_failed(self, arm: int) -> None:
+        """``arm`` failed to finish another configuration's step: no finisher (nor incumbent) until one of
+        its own steps converges again (its costs are not changed: the finish was not its choice)."""
+        self.converged[int(arm)] = False
+
     @classmethod
     def from_history(cls, history: Iterable[dict[str, Any]], window: int = 10) -> "RecentCosts":
         """Rebuilt from a tuner's history (after :meth:`bandits.petsc.KSPTuner.load`): the entries that
@@ -73,6 +78,8 @@ class RecentCosts:
         for h in history:
             if counts(h):
                 out.add(h["arm"], h["charged"], h.get("converged", True))
+            elif h.get("fallback") and not h.get("converged", True):
+                out.mark_failed(h["arm"])
         return out
 
     def incumbent(self, exclude: int | None = None) -> tuple[int, float] | None:

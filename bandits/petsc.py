@@ -385,8 +385,8 @@ class KSPTuner:
         self.history.append(entry)
         if counts(entry):
             recent.add(arm, charged, converged=reason > 0)
-        elif reason <= 0:  # a finish that failed: that configuration is no finisher until it converges again
-            recent.converged[arm] = False
+        elif reason <= 0:  # a finish that failed
+            recent.mark_failed(arm)
         return cost
 
     def solve(self, ksp: Any, b: Any, x: Any, context: float | None = None) -> Any:
@@ -438,8 +438,11 @@ class KSPTuner:
                 ksp.setErrorIfNotConverged(raise_on_failure)
                 try:
                     ksp.solve(b, x)
-                finally:
+                except Exception:  # the finish failed under -ksp_error_if_not_converged: booked, then raised
                     ksp.setInitialGuessNonzero(nonzero)
+                    self.learn(ksp, setup_seconds)
+                    raise
+                ksp.setInitialGuessNonzero(nonzero)
                 self.learn(ksp, setup_seconds)
         finally:  # also when a solve raises (-ksp_error_if_not_converged ...): max_it restored, no leak
             self._trial = False

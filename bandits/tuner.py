@@ -346,8 +346,8 @@ class Tuner:
         res, finish = self.runner.run(finisher, A, b, **options)
         t2 = time.perf_counter()
         record = self._record(finisher, res, finish, context, 0, None, fallback=True)
-        if not res.converged:  # no finisher until it converges again
-            self.recent.converged[finisher] = False
+        if not res.converged:
+            self.recent.mark_failed(finisher)
         t3 = time.perf_counter()
         elapsed = t3 - t0
         cost, charged = self._costs(res, finish, elapsed)

@@ -26,9 +26,9 @@ def run_loop(n: int, steps: int, drift: str | float, tuner: Any, *, seed: int = 
     """Run ``steps`` steps of :class:`~pde_examples.drifting.DriftingDiffusion` with ``tuner`` (a
     :class:`bandits.Tuner` over a configuration space) and return one record per step: the history entry
     of the configuration the policy chose, with the wall seconds of the whole step (tuner included) in
-    ``"wall"``; where the incumbent finished a step that configuration left unconverged, ``"converged"``
+    ``"wall"``; where another configuration finished a step that one left unconverged, ``"converged"``
     and ``"relres"`` are the finish's, ``"iterations"`` and ``"rebuilt"`` count both solves and
-    ``"finished_by"`` names the incumbent (else ``None``); ``"rebuilds"`` counts the step's builds.
+    ``"finished_by"`` names the finisher (else ``None``); ``"rebuilds"`` counts the step's builds.
 
     Examples
     --------

@@ -157,7 +157,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
         tuned.solve(loop.b, loop.u)
         relres = loop.relative_residual()
         worst = max(worst, relres)
-        for h in tuner.history[before:]:  # two entries where a capped or failed solve was finished by the incumbent
+        for h in tuner.history[before:]:  # two entries where a capped or failed solve was finished by another arm
             spent += h["seconds"]
             if args.verbose:
                 PETSc.Sys.Print(f"STEP t={loop.step} arm={h['arm']} rebuilt={int(h['rebuilt'])} its={h['iterations']} "
@@ -175,7 +175,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     arms = np.array([h["arm"] for h in mine])
     costs = np.array([h["seconds"] for h in mine])
     played = np.unique(arms)
-    finished = [bool(after.get("fallback")) for after in mine[1:] + [{}]]  # followed by the incumbent's finish
+    finished = [bool(after.get("fallback")) for after in mine[1:] + [{}]]  # followed by another arm's finish
     whole = np.array([not h.get("fallback") and not f for h, f in zip(mine, finished)])  # steps one arm solved
     means = np.array([costs[(arms == a) & whole].mean() if ((arms == a) & whole).any() else np.inf for a in played])
     best = int(played[np.argmin(means)])

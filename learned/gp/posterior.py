@@ -47,12 +47,14 @@ Examples
 >>> x = sol.axes[0]
 >>> s_grid = sol.std(x[:, None])
 >>> s_far = sol.std(np.array([[x[0] - 3.0], [x[-1] + 3.0]]))   # three domain lengths away: the prior's
->>> bool(s_grid.max() < 0.05 * s_far.min())   # at the grid: the jitter and rounding only
+>>> bool(s_grid.max() < s_far.min())   # at the grid: the jitter and rounding only
 True
 
 (On this smooth case the learned length scale is long and ``K`` is ill-conditioned: at and between the
-grid points alike the standard deviation sits at a rounding floor that moves a few times with the BLAS
-build, ~1e-5 of the prior's ~4e-3 at ``n=10``; hence the comparison with the prior, not with midpoints.)
+grid points alike the standard deviation sits at a rounding floor, and the kernel's learned scale itself
+moves with the CPU's kernels; measured here, the grid's over the far one's was 0.003 to 0.08 across
+OpenBLAS core types and ATen's generic kernels. Hence the plain comparison with the prior, not with
+midpoints; ``tests/learned`` checks the posterior's numbers against exact Gaussian algebra.)
 """
 from __future__ import annotations
 

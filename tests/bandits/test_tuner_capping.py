@@ -118,6 +118,25 @@ def test_an_incumbent_that_fails_is_finished_by_the_next_cheapest_that_converged
     assert tuner.runner.step == 3
 
 
+def test_a_finisher_that_fails_is_passed_over_next_time_also_after_a_load(tmp_path):
+    """CG without a preconditioner (maxiter 60: it cannot converge here), booked as the converged
+    incumbent, is chosen to finish Jacobi's failed step and fails too: the step stays unconverged (nothing
+    hidden), CG is marked, and the next failed step goes to CG+IC; a loaded tuner has the same marks."""
+    space = ConfigSpace.grid("cg", "ic") + ConfigSpace.grid("jacobi") + ConfigSpace.grid("cg", None)
+    tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=RTOL, maxiter=60)
+    _scripted(tuner, [0, 1, 1])
+    _step(tuner, 0)
+    tuner.recent.add(2, 1.0)
+    res, entries, relres = _step(tuner, 1)
+    assert [(h["arm"], h["converged"], h["fallback"]) for h in entries] == [(1, False, False), (2, False, True)]
+    assert not res.converged and relres > 1e-6
+    assert tuner.recent.converged == {0: True, 1: False, 2: False}
+    resumed = Tuner.load(tuner.save(tmp_path / "tuner.json"), space=space)
+    assert resumed.recent.converged == tuner.recent.converged
+    res, entries, relres = _step(tuner, 2)
+    assert [(h["arm"], h["fallback"]) for h in entries] == [(1, False), (0, True)] and res.converged
+
+
 def test_cap_and_recent_costs_survive_save_and_load_and_a_remap_forgets_the_costs(tmp_path):
     space = ConfigSpace.grid("cg", "ic") + ConfigSpace.grid("jacobi")
     tuner = Tuner(space=space, policy="thompson", cost="iterations", seed=0, rtol=RTOL, maxiter=60, cap=3.0)
