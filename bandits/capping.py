@@ -91,6 +91,21 @@ class RecentCosts:
         arm = min(arms, key=lambda a: sum(self.costs[a]) / len(self.costs[a]))
         return arm, sum(self.costs[arm]) / len(self.costs[arm])
 
+    def plan(self, arm: int, ratio: float | None) -> tuple[float | None, int | None]:
+        """``(budget, finisher)`` of a step of ``arm``, read before the step joins these costs: the seconds
+        its solve may take (``ratio`` times the incumbent's cost; ``None`` for the incumbent itself, before
+        any step converged, or with no ``ratio``), and who finishes the step if that solve fails
+        (``incumbent(exclude=arm)``'s arm, or ``None``). Shared by both tuners.
+
+        >>> recent = RecentCosts()
+        >>> recent.add(0, 1.0); recent.add(1, 0.25)
+        >>> recent.plan(0, 4.0), recent.plan(1, 4.0), recent.plan(0, None)
+        ((1.0, 1), (None, 0), (None, 1))
+        """
+        best, finisher = self.incumbent(), self.incumbent(exclude=arm)
+        budget = None if ratio is None or best is None or best[0] == int(arm) else float(ratio) * best[1]
+        return budget, None if finisher is None else finisher[0]
+
 
 def counts(entry: dict[str, Any]) -> bool:
     """Whether a history entry is a step of its configuration's own (not the finish of another

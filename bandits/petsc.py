@@ -244,14 +244,10 @@ class KSPTuner:
             if arm is None:  # between stretches (at every step with decide="step"): the policy chooses
                 arm = self._policy_arm(context)
                 fresh = self.stretches.begin(arm)
-            best = self.recent.incumbent()
-            finisher = self.recent.incumbent(exclude=arm)
-            budget = None
-            if (best is not None and best[0] != arm and self.cap is not None and self.stretches.decide == "step"
-                    and self.cost != "iterations"):
-                budget = self.cap * best[1]
+            capping = self.stretches.decide == "step" and self.cost != "iterations"
+            budget, finisher = self.recent.plan(arm, self.cap if capping else None)
             return (arm, fresh or bool(self.configurator.rebuild_needed(arm)), self.stretches.steps, budget,
-                    None if finisher is None else finisher[0], None)
+                    finisher, None)
         except Exception as exc:  # noqa: BLE001 - re-raised on rank 0, reported on the others
             box.append(exc)
             return (-1, False, 0, None, None,
@@ -438,12 +434,9 @@ class KSPTuner:
                 ksp.setErrorIfNotConverged(raise_on_failure)
                 try:
                     ksp.solve(b, x)
-                except Exception:  # the finish failed under -ksp_error_if_not_converged: booked, then raised
+                finally:  # booked also when it raises (-ksp_error_if_not_converged), before the error goes on
                     ksp.setInitialGuessNonzero(nonzero)
                     self.learn(ksp, setup_seconds)
-                    raise
-                ksp.setInitialGuessNonzero(nonzero)
-                self.learn(ksp, setup_seconds)
         finally:  # also when a solve raises (-ksp_error_if_not_converged ...): max_it restored, no leak
             self._trial = False
             self._solve_cap.disarm(ksp)

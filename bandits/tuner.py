@@ -305,12 +305,9 @@ class Tuner:
             arm = self.policy.select(context)
             fresh = self.stretches.begin(arm)
         stretch_step = self.stretches.steps
-        best = self.recent.incumbent()  # read before this step joins the recent costs
-        # who finishes the step if this solve fails: the incumbent, or the next cheapest if arm is the incumbent
-        finisher = self.recent.incumbent(exclude=arm)
+        capping = self.stretches.decide == "step" and self.cost != "iterations"
+        budget, finisher = self.recent.plan(arm, self.cap if capping else None)
         trial = finisher is not None  # a finish may follow
-        budget = (self.cap * best[1] if best is not None and best[0] != arm and self.cap is not None
-                  and self.stretches.decide == "step" and self.cost != "iterations" else None)
         t1 = time.perf_counter()
         res, info = self.runner.run(arm, A, b, rebuild=fresh, time_limit=budget, advance=not trial,
                                     **solve_options)
@@ -331,7 +328,7 @@ class Tuner:
                       overhead=(t1 - t0) + (t3 - t2) + (time.perf_counter() - t3))
         if not trial or res.converged:
             return res
-        return self._finish(finisher[0], A, b, res, info, context, solve_options)
+        return self._finish(finisher, A, b, res, info, context, solve_options)
 
     def _finish(self, finisher: int, A: Any, b: Any, trial: solvers.SolveResult, info: dict[str, Any],
                 context: float | None, solve_options: dict) -> solvers.SolveResult:
@@ -358,8 +355,9 @@ class Tuner:
     def _record(self, arm: int, res: solvers.SolveResult, info: dict[str, Any], context: float | None,
                 stretch_step: int, budget: float | None, fallback: bool) -> dict[str, Any]:
         record = {"t": len(self.history), "arm": arm, "config": self.space[arm].name, "iterations": res.iterations,
-                  "converged": bool(res.converged), "residual_norm": _finite_or_none(res.residual_norms[-1]), "context": None if context is None else float(context),
-                  "stretch_step": stretch_step, **info, "budget": budget, "fallback": fallback}
+                  "converged": bool(res.converged), "residual_norm": _finite_or_none(res.residual_norms[-1]),
+                  "context": None if context is None else float(context), "stretch_step": stretch_step, **info,
+                  "budget": budget, "fallback": fallback}
         self.history.append(record)
         return record
 
