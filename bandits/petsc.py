@@ -44,7 +44,7 @@ from .petsc_space import PetscSpace
 from .reuse import charged_cost
 from .policies import TuningTarget, make_policy
 from .stretch import Stretches
-from .tuner import check_tuner_setup, other_systems_error, write_json_atomic
+from .tuner import check_tuner_setup, other_systems_error, remap_cost_scale, write_json_atomic
 
 __all__ = ["KSPTuner", "TunedKSP", "FORMAT"]
 
@@ -172,6 +172,10 @@ class KSPTuner:
         #: global number of rows of the systems learned on (set at the first solve)
         self.matrix_size: int | None = None
         self._check_size_on_next_solve = False
+        #: after ``load(..., remap=True)``: the factor the learned costs were scaled by at the first solve
+        #: (the ratio of global rows, :func:`bandits.tuner.remap_cost_scale`), 1.0 otherwise
+        self.cost_scale = 1.0
+        self._remapped_from: int | None = None
         self._pending: tuple | None = None
         #: with a space: when rank 0's policy decides (bandits.stretch)
         self.stretches = Stretches(decide, max_stretch)
@@ -219,6 +223,11 @@ class KSPTuner:
         self._check_size_on_next_solve = False
         if self.matrix_size is None:
             self.matrix_size = n
+            if self._remapped_from is not None:  # every rank scales alike: the same global sizes
+                self.cost_scale = remap_cost_scale({"n": self._remapped_from}, {"n": n})
+                if self.cost != "iterations" and self.cost_scale != 1.0:
+                    self.policy.rescale_costs(self.cost_scale)
+                self._remapped_from = None
 
     def _choose_config(self, ksp: Any, context: float | None, t0: float, fallback: int | None = None) -> dict[str, Any]:
         comm = ksp.getComm().tompi4py()
@@ -482,7 +491,8 @@ class KSPTuner:
         A warm start of a new job: pass the job's ``space``; a file saved for another space (other arms,
         or another order) is refused with what differs, as the policy's state is indexed by arm, and so is
         a file saved for another ``problem_signature`` label and, at the first solve, a system of another
-        size (``remap=True`` accepts another problem and keeps the learned state as a prior). The kept
+        size (``remap=True`` accepts another problem and keeps the learned state as a prior, its time costs
+        scaled at the first solve by the ratio of global rows, recorded in :attr:`cost_scale`). The kept
         preconditioner is not saved: the first solve of the new job sets one up.
         """
         comm = _mpi_comm(comm)
@@ -525,6 +535,8 @@ class KSPTuner:
         # a stretch in progress goes on with the same configuration (its preconditioner is set up again)
         tuner.stretches = Stretches.from_state(state.get("stretches"))
         tuner.matrix_size = None if remap else state.get("matrix_size")
+        if remap:  # the costs learned are rescaled to the new size at the first solve
+            tuner._remapped_from = state.get("matrix_size")
         if remap:  # another problem's costs are no budget for this one's solves
             tuner._recent = RecentCosts()
         tuner._check_size_on_next_solve = not remap

@@ -20,7 +20,8 @@ from .reuse import ConfigRunner, charged_cost
 from .space import ConfigSpace
 from .stretch import Stretches
 
-__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature", "other_systems_error", "write_json_atomic"]
+__all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature", "other_systems_error",
+           "remap_cost_scale", "write_json_atomic"]
 
 #: the paper's arms: 20 values of omega on [1, 1.95]
 DEFAULT_OMEGAS = tuple(float(w) for w in np.linspace(1.0, 1.95, 20))
@@ -41,6 +42,29 @@ def matrix_signature(A: Any) -> dict[str, Any]:
     nnz = getattr(matrix, "nnz", None)
     return {"n": int(matrix.shape[0]), "nnz": None if nnz is None else int(nnz),
             "dtype": str(getattr(matrix, "dtype", "unknown"))}
+
+
+def remap_cost_scale(learned_on: dict[str, Any] | None, now: dict[str, Any]) -> float:
+    """The factor by which a re-mapped tuner scales the costs it learned (:meth:`Tuner.load` with
+    ``remap=True``): the ratio of stored entries of the new systems to those learned on (of rows where
+    either count is unknown), as the work of an optimal solver (multigrid) grows with them. The arms'
+    relative costs are kept; an arm whose cost grows faster than that (IC, SSOR: more iterations on a
+    finer grid) is corrected by the new problem's own solves. 1.0 when nothing was recorded.
+
+    Examples
+    --------
+    >>> remap_cost_scale({"n": 512 ** 2, "nnz": 5 * 512 ** 2}, {"n": 1024 ** 2, "nnz": 5 * 1024 ** 2})
+    4.0
+    >>> remap_cost_scale(None, {"n": 100, "nnz": 460})
+    1.0
+    """
+    if not learned_on:
+        return 1.0
+    if learned_on.get("nnz") and now.get("nnz"):
+        return float(now["nnz"]) / float(learned_on["nnz"])
+    if learned_on.get("n") and now.get("n"):
+        return float(now["n"]) / float(learned_on["n"])
+    return 1.0
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
@@ -231,6 +255,10 @@ class Tuner:
         #: the size / entries / dtype of the systems learned on (set by the first solve)
         self.matrix_signature: dict[str, Any] | None = None
         self._check_matrix_on_next_solve = False
+        #: after ``load(..., remap=True)``: the factor the learned costs were scaled by at the first solve
+        #: (:func:`remap_cost_scale`), 1.0 otherwise
+        self.cost_scale = 1.0
+        self._remapped_from: dict[str, Any] | None = None
         if space is None:
             for v in values:  # refuse a bad value now, not in the middle of a simulation
                 self._options_for(v, check=True)
@@ -260,6 +288,11 @@ class Tuner:
         self._check_matrix_on_next_solve = False
         if self.matrix_signature is None:
             self.matrix_signature = sig
+            if self._remapped_from is not None:
+                self.cost_scale = remap_cost_scale(self._remapped_from, sig)
+                if self.cost != "iterations" and self.cost_scale != 1.0:
+                    self.policy.rescale_costs(self.cost_scale)
+                self._remapped_from = None
 
     def solve(self, A: Any, b: Any, context: float | None = None, **solve_options: Any) -> solvers.SolveResult:
         """Pick a value, solve ``A x = b`` with it, feed the cost back; returns the ``SolveResult``."""
@@ -402,8 +435,10 @@ class Tuner:
         A warm start of a new job: pass the job's ``space`` and ``problem_signature``; a file saved for
         another space (other arms) or another problem label is refused with what differs, and so is a
         first system of another size, number of entries or dtype than those learned on. With
-        ``remap=True`` a different problem is accepted (the learned state serves as a prior); a space is
-        never re-mapped, as the policy's state is indexed by arm.
+        ``remap=True`` a different problem is accepted (the learned state serves as a prior; with a time
+        cost, the policy takes the costs learned as scaled to the new systems' size at their first solve,
+        :func:`remap_cost_scale`, recorded in :attr:`cost_scale`); a space is never re-mapped, as the
+        policy's state is indexed by arm.
 
         Preconditioners are not saved: a resumed tuner builds its first one again."""
         try:
@@ -439,6 +474,7 @@ class Tuner:
         tuner.matrix_signature = state.get("matrix_signature")
         tuner._check_matrix_on_next_solve = not remap
         if remap:
+            tuner._remapped_from = tuner.matrix_signature  # the costs are rescaled at the first solve
             tuner.matrix_signature = None
             tuner._recent = RecentCosts()  # another problem's costs are no budget for this one's solves
         return tuner

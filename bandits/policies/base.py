@@ -155,6 +155,14 @@ class Policy:
         """Receive the ``SolveResult`` of the solve made with ``arm``, before :meth:`update`. Default:
         nothing."""
 
+    def rescale_costs(self, factor: float) -> bool:
+        """Take every cost learned so far as ``factor`` times larger: a tuner re-mapped to a problem of
+        another size (``Tuner.load(..., remap=True)``) keeps what it learned about the arms' relative costs
+        while their scale moves with the work per solve. Returns whether the policy rescaled; the default
+        keeps its state as it is and returns ``False`` (right for policies that only compare the arms'
+        losses within a round)."""
+        return False
+
     def _check_update(self, arm: int, loss: float) -> None:
         if not 0 <= arm < self.n_arms:
             raise InvalidInputError(f"arm {arm} is outside 0..{self.n_arms - 1}")

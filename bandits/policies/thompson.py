@@ -191,6 +191,32 @@ class SharedThompson(Policy):
         self.t += 1
         self._cache = None
 
+    def rescale_costs(self, factor: float) -> bool:
+        """Shift every log-cost observed so far by ``log(factor)``, exactly as if each past cost had been
+        ``factor`` times larger: the intercept's sufficient statistics move, the factor and arm effects
+        (the arms' relative costs), the noise estimate and the pruning decisions stay.
+
+        Examples
+        --------
+        >>> pol = SharedThompson(3, seed=0)
+        >>> for a, c in [(0, 1.0), (1, 2.0), (2, 8.0)] * 5:
+        ...     pol.update(a, c)
+        >>> before = pol.posterior_mean()
+        >>> pol.rescale_costs(4.0)
+        True
+        >>> bool(np.allclose(pol.posterior_mean() - before, np.log(4.0), atol=1e-3))
+        True
+        """
+        if not (np.isfinite(factor) and factor > 0):
+            raise InvalidInputError(f"a cost scale must be a finite number > 0, got {factor}")
+        delta = float(np.log(factor))
+        # every observation has the intercept feature (column 0): G[:, 0] is the discounted sum of the
+        # observed feature vectors, so h + delta * G[:, 0] is h computed from log-costs shifted by delta
+        self.h = self.h + delta * self.G[:, 0]
+        self.sums = self.sums + delta * self.count
+        self._cache = None
+        return True
+
     def load_state_dict(self, state) -> None:
         super().load_state_dict(state)
         self._cache = None

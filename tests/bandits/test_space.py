@@ -280,6 +280,28 @@ def test_warm_start_across_jobs_and_refusals(tmp_path):
     assert remapped.solve(other, np.ones(400)).converged
 
 
+def test_a_remapped_tuner_scales_the_costs_it_learned_to_the_new_size_at_its_first_solve(tmp_path):
+    space = ConfigSpace.grid("cg", "amg") + ConfigSpace.grid("cg", "jacobi")
+    small, large = poisson((24, 24)).A.tocsr(), poisson((48, 48)).A.tocsr()
+    tuner = Tuner(space=space, policy="thompson", seed=0, rtol=1e-8)  # wall-clock costs
+    for t in range(6):
+        tuner.solve(small * (1 + 0.01 * t), np.ones(576))
+    path = tuner.save(tmp_path / "tuner.json")
+    for cost in ("wall", "iterations"):
+        remapped = Tuner.load(path, problem_signature="poisson 48^2", remap=True)
+        remapped.cost = cost
+        prior = remapped.policy.posterior_mean()
+        remapped.policy.update = lambda arm, loss: None  # the shift alone, not the new step's cost
+        assert remapped.solve(large, np.ones(2304)).converged
+        assert remapped.cost_scale == pytest.approx(large.nnz / small.nnz) and 3.9 < remapped.cost_scale < 4.1
+        # time costs move by the ratio of entries (the arms' relative costs kept); iteration counts stay
+        shift = np.log(remapped.cost_scale) if cost == "wall" else 0.0
+        assert np.allclose(remapped.policy.posterior_mean() - prior, shift, atol=0.02)  # the intercept prior pulls ~0.1 %
+    resumed = Tuner.load(path)  # not re-mapped: nothing scaled
+    resumed.solve(small, np.ones(576))
+    assert resumed.cost_scale == 1.0
+
+
 def _scripted(tuner: Tuner, arms: list[int]) -> list[tuple[int, float]]:
     """Make ``tuner``'s policy choose ``arms`` in turn; returns the list its updates are recorded in."""
     choices, updates = iter(arms), []

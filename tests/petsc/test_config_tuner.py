@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 from petsc4py import PETSc
 
@@ -310,7 +312,13 @@ def test_save_load_round_trip_and_refusals(tmp_path, monkeypatch):
     other_size = KSPTuner.load(path, space=space)
     with pytest.raises(InvalidInputError, match="256 rows, and this system has 400 rows"):
         tuned(space, 1, n=20, tuner=other_size)
-    tuned(space, 1, n=20, tuner=KSPTuner.load(path, space=space, remap=True))  # a prior for another size
+    # a prior for another size: the costs learned scaled by the ratio of rows (400 / 256) at the first solve
+    remapped = KSPTuner.load(path, space=space, remap=True)
+    prior = remapped.policy.posterior_mean()
+    remapped.policy.update = lambda arm, loss: None  # the shift alone, not the new step's cost
+    tuned(space, 1, n=20, tuner=remapped)
+    assert remapped.cost_scale == 400 / 256 and remapped.matrix_size == 400
+    assert np.allclose(remapped.policy.posterior_mean() - prior, np.log(400 / 256), atol=0.02)
     (tmp_path / "bad.json").write_text('{"format": "solverkit-tuner/1"}')
     with pytest.raises(InvalidInputError, match="not a solverkit KSPTuner file"):
         KSPTuner.load(tmp_path / "bad.json")
