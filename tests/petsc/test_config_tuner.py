@@ -188,6 +188,32 @@ def test_under_error_if_not_converged_a_capped_trial_is_finished_not_raised():
         obj.destroy()
 
 
+def test_under_error_if_not_converged_a_finish_that_fails_raises_after_both_solves_are_booked():
+    """A trial that fails, finished by a configuration that fails too (both Richardson without a PC,
+    diverging; the finisher made to look converged): under -ksp_error_if_not_converged the finish's
+    error reaches the program, after the trial and the finish are both in the history, the finisher is
+    marked failed, and the KSP's error flag, initial-guess flag and max_it are the program's again."""
+    space = (PetscSpace.grid("richardson", "none", ksp_richardson_scale=1.0)
+             + PetscSpace.grid("richardson", "none", ksp_richardson_scale=0.9))
+    tuner = scripted_tuner(space, (1,))
+    tuner.recent.add(0, 1e-3, converged=True)  # arm 0 looks like a configuration known to converge
+    da = make_dmda(16)
+    ksp = make_ksp(PETSc.COMM_WORLD, "finish_raises_")
+    ksp.setErrorIfNotConverged(True)
+    A, b = system(da, 0)
+    x = b.duplicate()
+    x.set(0.0)
+    ksp.setOperators(A)
+    with pytest.raises(PETSc.Error):
+        tuner.solve(ksp, b, x)
+    assert [(h["arm"], h["fallback"], h["converged"]) for h in tuner.history] == [(1, False, False), (0, True, False)]
+    assert tuner.recent.converged[0] is False and tuner.recent.incumbent() is None
+    assert ksp.getErrorIfNotConverged() and not ksp.getInitialGuessNonzero()
+    assert ksp.getTolerances()[3] == 5000 and not tuner._solve_cap.active
+    for obj in (A, b, x, ksp, da):
+        obj.destroy()
+
+
 def test_a_failed_solve_is_finished_by_the_incumbent_when_one_is_known():
     """Richardson without a PC diverges on these matrices (DIVERGED_DTOL): after GAMG has solved steps, the
     step it fails is finished by GAMG from there; at the first step nothing is known to converge, and the
