@@ -34,6 +34,8 @@ def register(subparsers) -> None:  # noqa: ANN001
                    "its iterations by step 20 / 5) or an angle per step")
     p.add_argument("--warm-start", type=Path, default=None, help="diffusion: a tuner file saved by an earlier run "
                    "(out/diffusion_tuner.json) to start from; a file of another space or problem is refused")
+    p.add_argument("--remap", action="store_true", help="diffusion: with --warm-start, accept a file learned on "
+                   "another size or drift as a prior (its time costs scaled by the ratio of matrix entries)")
     p.add_argument("--no-baseline", dest="baseline", action="store_false", help="diffusion: skip the run of the "
                    "default configuration")
     p.add_argument("--decide", choices=["build", "step"], default="step", help="diffusion: the tuner decides at "

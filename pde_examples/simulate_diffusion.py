@@ -3,6 +3,7 @@ configurations (preconditioner reuse included), against the default configuratio
 plots."""
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -99,8 +100,14 @@ def run_diffusion(args: Any) -> int:
     policy = args.policies.split(",")[0].strip() if args.policies_given else "thompson"
     space = spd_space(ssor=args.with_ssor)
     label = f"drifting-diffusion {size}^2 drift={args.drift}"
+    if getattr(args, "remap", False) and args.warm_start is None:
+        raise InvalidInputError("--remap re-maps a --warm-start file; give one")
     if args.warm_start is not None and Path(args.warm_start).exists():
-        tuner = Tuner.load(args.warm_start, space=space, problem_signature=label)
+        try:
+            tuner = Tuner.load(args.warm_start, space=space, problem_signature=label,
+                               remap=getattr(args, "remap", False))
+        except InvalidInputError as exc:
+            raise InvalidInputError(str(exc).replace("pass remap=True", "pass --remap")) from exc
     else:
         tuner = Tuner(space=space, policy=policy, seed=args.seed, problem_signature=label, rtol=1e-8,
                       decide=args.decide)
@@ -109,6 +116,9 @@ def run_diffusion(args: Any) -> int:
     with tqdm(total=steps, desc=f"simulate diffusion {size}^2 ({tuner.policy_name})", unit="step") as bar:
         runs[f"tuner ({tuner.policy_name})"] = run_loop(size, steps, args.drift, tuner, seed=args.seed,
                                                         progress=bar.update)
+    if tuner.cost_scale != 1.0:
+        print(f"warm start re-mapped from {args.warm_start}: the learned costs scaled by {tuner.cost_scale:.3g} "
+              "(ratio of matrix entries) at the first step", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     saved = tuner.save(args.out / "diffusion_tuner.json")
     if args.baseline:

@@ -113,4 +113,13 @@ def test_simulate_diffusion_writes_report_and_warm_starts(tmp_path):
     assert len(json.loads(saved.read_text())["history"]) == 24
     bad = subprocess.run([c if c != "24" else "20" for c in cmd] + ["--warm-start", str(saved)], capture_output=True,
                          text=True, timeout=300)
-    assert bad.returncode == 2 and "learned on problem" in bad.stderr, bad.stderr
+    assert bad.returncode == 2 and "learned on problem" in bad.stderr and "--remap" in bad.stderr, bad.stderr
+    # --remap takes it as a prior for the other size: its time costs scaled by the ratio of entries
+    other = tmp_path / "other"
+    remapped = subprocess.run([c if c != "24" else "20" for c in cmd[:-1]] + [str(other), "--warm-start", str(saved),
+                                                                             "--remap", "--no-baseline"],
+                              capture_output=True, text=True, timeout=300)
+    assert remapped.returncode == 0 and "Traceback" not in remapped.stderr, remapped.stderr
+    scale = float(remapped.stderr.split("scaled by ")[1].split()[0])
+    assert scale == pytest.approx((5 * 20 ** 2 - 4 * 20) / (5 * 24 ** 2 - 4 * 24), rel=1e-3)
+    assert len(json.loads((other / "diffusion_tuner.json").read_text())["history"]) == 24 + 12
