@@ -104,6 +104,10 @@ class PaperSettings:
     boundary_weight: float = 200.0
     kernel: str = "Matern52_Cos_1d"
     script: str = "model_GP_solver_1d.py"
+    # their _extra script: the fraction of the steps after which a second GP takes over (the yaml's
+    # change_point) and its early stop (on in that script only)
+    change_point: float | None = None
+    early_stop: bool = False
     # The paper's reported relative L2 errors of GP-HM-StM and GP-HM-GM for this case (the results table
     # of Fang et al., ICLR 2024, arXiv 2311.04465). None: not recorded - the table was not found in the
     # sources searched on 2026-11-27 (the stored copies of arxiv.org/html/2311.04465v2 and summaries end
@@ -210,11 +214,14 @@ _OURS = "ours, not the paper's: "
 def _paper(equation: str, points: int, frequency_scale: float, epochs: int, dim: int = 1,
            boundary_weight: float = 200.0) -> PaperSettings:
     script = "model_GP_solver_1d.py" if dim == 1 else "model_GP_solver_2d.py"
-    if equation in ("poisson_1d-mix_sin", "poisson_1d-x2_add_sinx"):
-        script = "model_GP_solver_1d_extra.py"  # run_1d.sh: these two with the 'extra GP' trick
+    # run_1d.sh: these two with the 'extra GP' trick, at their yamls' change_point
+    change_point = {"poisson_1d-mix_sin": 0.5, "poisson_1d-x2_add_sinx": 0.01}.get(equation)
+    if change_point is not None:
+        script = "model_GP_solver_1d_extra.py"
     elif equation.startswith("advection"):
         script = "model_GP_solver_advection.py"
-    return PaperSettings(equation, points, frequency_scale, epochs, boundary_weight=boundary_weight, script=script)
+    return PaperSettings(equation, points, frequency_scale, epochs, boundary_weight=boundary_weight, script=script,
+                         change_point=change_point, early_stop=change_point is not None)
 
 
 #: The named cases, name -> :class:`HighFreqCase`. Those with ``paper`` settings are the paper's (Fang et al.,

@@ -209,6 +209,16 @@ class PaperConfig(GPConfig):
         Test points per axis for the error (their 300), >= 2.
     callback : callable, optional
         ``callback(step, solution)`` at every evaluation step (a :class:`learned.gp.paper.PaperSolution`).
+    change_point : float, optional
+        Their ``_extra`` script's switch, a fraction in (0, 1) of the steps: after step
+        ``int(steps * change_point)`` the GP is frozen and a second GP (one Matérn-5/2 component, its own
+        grid values and precisions) is trained alone on what the first leaves of the equations; the
+        solution is the sum of the two means. ``None``: the case's (0.5 for ``poisson1d-multiscale``,
+        0.01 for ``poisson1d-sin500``), none for the others.
+    early_stop : bool, optional
+        Their ``_extra`` script's stopping rule: stop at the first evaluation where the error has risen
+        more than 1e-3 above its running minimum at more than 7 evaluations. ``None``: the case's (on
+        for the two ``_extra`` cases).
 
     Examples
     --------
@@ -231,6 +241,8 @@ class PaperConfig(GPConfig):
     log_every: int | None = None
     test_points: int = 300
     callback: Callable[[int, Any], None] | None = dataclasses.field(default=None, compare=False, repr=False)
+    change_point: float | None = None
+    early_stop: bool | None = None
 
     def _check_components(self) -> None:
         if self.components is not None:  # None: the case's Q
@@ -249,6 +261,11 @@ class PaperConfig(GPConfig):
             raise InvalidInputError(f"callback must be callable, got {self.callback!r}")
         if not isinstance(self.logdet, bool):
             raise InvalidInputError(f"logdet must be True or False, got {self.logdet!r}")
+        if self.change_point is not None and not (isinstance(self.change_point, (int, float))
+                                                  and 0.0 < float(self.change_point) < 1.0):
+            raise InvalidInputError(f"change_point must be a fraction of the steps in (0, 1), got {self.change_point!r}")
+        if self.early_stop is not None and not isinstance(self.early_stop, bool):
+            raise InvalidInputError(f"early_stop must be True, False or None, got {self.early_stop!r}")
 
 
 #: method name -> its settings class

@@ -23,6 +23,16 @@ theirs is copied; file:line references are in ``docs/gp_faithful.md``):
 - **Error**: relative L2 of the GP mean on ``linspace(0, 1, 300) * scale`` per axis, evaluated after the
   steps ``i`` with ``i % (nepoch / 20) == 0``; they report the smallest of these (``min_err``), and keep
   the final parameters.
+- **Their** ``model_GP_solver_1d_extra.py`` (``poisson1d-multiscale``, ``poisson1d-sin500``): the same
+  until step ``int(nepoch * change_point)``; after it the GP is frozen and a second GP (one plain
+  Matérn-5/2 component, zero grid values, ``log_v = 0``, the first GP's ``log_tau``) is trained alone by
+  a new Adam on the loss above with the boundary and equation gaps of the *sum* of the two GPs and the
+  second's prior only; the solution is the sum of the two means. That script also stops once the error
+  has risen more than 1e-3 above its running minimum at more than 7 checkpoints (:class:`ErrorTracker`),
+  and at the change point's checkpoint it reports a number that is no model's error
+  (:meth:`PaperModel.switch_checkpoint_mesh`), reproduced as it feeds the minimum and the stop.
+- **Their** ``model_GP_solver_advection.py`` (``advection2d``) is the 2-D script with the first
+  derivatives ``K'_d K_d^-1`` of ``beta u_x + u_y``: the same loss through the PDE's terms.
 
 Examples
 --------
@@ -54,7 +64,7 @@ from .grid import apply_axis
 from .solution import GPSolution
 
 __all__ = ["fit_paper", "PaperKernel", "PaperModel", "PaperSolution", "AUTHOR_DEFAULTS", "KERNEL_NAMES",
-           "resolve_settings"]
+           "ErrorTracker", "resolve_settings"]
 
 #: our kernel name -> the authors' class in ``code/kernel_matrix.py``
 KERNEL_NAMES = {"student-t": "Matern52_Cos_1d", "gaussian": "SE_Cos_1d", "matern": "Matern52_1d", "se": "SE_1d"}
@@ -62,8 +72,41 @@ KERNEL_NAMES = {"student-t": "Matern52_Cos_1d", "gaussian": "SE_Cos_1d", "matern
 #: share), used for a PDE given without a case
 AUTHOR_DEFAULTS = {"points": 400, "frequency_scale": 20.0, "epochs": 100000, "components": 30,
                    "learning_rate": 0.01, "boundary_weight": 200.0}
-#: the authors' scripts this module reproduces
-SCRIPTS = ("model_GP_solver_1d.py", "model_GP_solver_2d.py")
+#: the authors' scripts this module reproduces (their advection script is the 2-D one with first
+#: derivatives, which ``PaperModel.terms`` applies for any PDE of order <= 2 per axis)
+SCRIPTS = ("model_GP_solver_1d.py", "model_GP_solver_2d.py", "model_GP_solver_1d_extra.py",
+           "model_GP_solver_advection.py")
+
+
+@dataclass
+class ErrorTracker:
+    """Their bookkeeping of the checkpoint errors (``model_GP_solver_1d_extra.py:236-237``, ``:297-300``,
+    ``:317``): the running minimum, from 2.0, and the number of checkpoints whose error exceeded it by more
+    than ``threshold``; their early stop fires once that count passes ``patience`` (never reset).
+
+    Examples
+    --------
+    >>> t = ErrorTracker()
+    >>> for err in [0.5, 0.3, 0.3005, 0.31, 0.2]:
+    ...     t.add(err)
+    >>> t.minimum, t.increases, t.stop
+    (0.2, 1, False)
+    """
+
+    threshold: float = 1e-3
+    patience: int = 7
+    minimum: float = 2.0
+    increases: int = 0
+
+    def add(self, err: float) -> None:
+        if err < self.minimum:
+            self.minimum = err
+        elif err - self.minimum > self.threshold:
+            self.increases += 1
+
+    @property
+    def stop(self) -> bool:
+        return self.increases > self.patience
 
 
 class PaperKernel(nn.Module):
@@ -196,21 +239,19 @@ class PaperModel(nn.Module):
         full = np.stack(np.meshgrid(x, y, indexing="ij"), axis=-1)
         return np.concatenate((full[0, :], full[-1, :], full[:, 0], full[:, -1]))
 
-    def terms(self, pde: Any, F: torch.Tensor, g: torch.Tensor, llk_weight: float,
-              logdet: bool = True) -> dict[str, torch.Tensor]:
-        """The loss and its parts: ``logdet``, ``quadratic``, ``boundary_gap``, ``eq_gap``, ``loss``."""
+    def _factors(self, pde: Any) -> tuple[list[list[torch.Tensor]], list[torch.Tensor]]:
+        """Each axis's ``[K + jitter I, K', K'']`` (up to the PDE's order) and ``K_d^-1 U`` along it, by LU
+        solves (their ``jnp.linalg.solve``)."""
         U = self.U
         top = max(o for alpha in pde.terms for o in alpha)
         mats = [self.matrices(d, top) for d in range(len(self.axes))]
-        # K_d^-1 U along each axis, by LU solves (their jnp.linalg.solve)
         if U.dim() == 1:
-            kinv = [torch.linalg.solve(mats[0][0], U)]
-            quadratic = (U * kinv[0]).sum()
-        else:
-            kinv = [torch.linalg.solve(mats[0][0], U), torch.linalg.solve(mats[1][0], U.T).T]
-            quadratic = (kinv[0] * kinv[1]).sum()  # = tr(K1^-1 U K2^-1 U^T)
-        nc = U.numel()
-        logdets = sum((nc / m[0].shape[0]) * torch.linalg.slogdet(m[0])[1] for m in mats)
+            return mats, [torch.linalg.solve(mats[0][0], U)]
+        return mats, [torch.linalg.solve(mats[0][0], U), torch.linalg.solve(mats[1][0], U.T).T]
+
+    def _linear(self, pde: Any, mats: list[list[torch.Tensor]], kinv: list[torch.Tensor]) -> torch.Tensor:
+        """The PDE's linear terms applied to the GP (``K''_d K_d^-1`` along each differentiated axis)."""
+        U = self.U
         DU = torch.zeros_like(U)
         for alpha, c in pde.terms.items():
             active = [d for d, o in enumerate(alpha) if o]
@@ -222,9 +263,38 @@ class PaperModel(nn.Module):
             for d in active[1:]:
                 V = apply_axis(mats[d][alpha[d]], apply_axis(torch.linalg.inv(mats[d][0]), V, d), d)
             DU = DU + c * V
+        return DU
+
+    def linear_part(self, pde: Any) -> torch.Tensor:
+        """The PDE's linear terms applied to this GP at its grid, as constants (no gradient): what a
+        frozen GP contributes to a second GP's equations (:meth:`terms`' ``base``)."""
+        with torch.no_grad():
+            mats, kinv = self._factors(pde)
+            return self._linear(pde, mats, kinv)
+
+    def terms(self, pde: Any, F: torch.Tensor, g: torch.Tensor, llk_weight: float,
+              logdet: bool = True, base: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """The loss and its parts: ``logdet``, ``quadratic``, ``boundary_gap``, ``eq_gap``, ``loss``.
+
+        ``base = (U0, L0)``: a frozen GP's grid values and :meth:`linear_part` (their ``_extra`` script's
+        second phase): the boundary and equation gaps are those of the sum of the two GPs (a nonlinearity
+        of the sum), the prior and the precisions this GP's alone."""
+        U = self.U
+        mats, kinv = self._factors(pde)
+        if U.dim() == 1:
+            quadratic = (U * kinv[0]).sum()
+        else:
+            quadratic = (kinv[0] * kinv[1]).sum()  # = tr(K1^-1 U K2^-1 U^T)
+        nc = U.numel()
+        logdets = sum((nc / m[0].shape[0]) * torch.linalg.slogdet(m[0])[1] for m in mats)
+        DU = self._linear(pde, mats, kinv)
+        total = U
+        if base is not None:
+            total = U + base[0]
+            DU = DU + base[1]
         if pde.nonlinearity is not None:
-            DU = DU + pde.nonlinearity(U)
-        boundary_gap = ((self.boundary(U) - g) ** 2).sum()
+            DU = DU + pde.nonlinearity(total)
+        boundary_gap = ((self.boundary(total) - g) ** 2).sum()
         eq_gap = ((DU - F) ** 2).sum()
         nb = g.numel()
         log_prior = -0.5 * logdets * float(logdet) - 0.5 * quadratic
@@ -245,10 +315,34 @@ class PaperModel(nn.Module):
                 out = apply_axis(cross, _solve_axis(K, out, d), d)
             return out
 
-    def solution(self, info: dict | None = None) -> "PaperSolution":
-        """The current GP mean as a :class:`PaperSolution`."""
+    def solution(self, info: dict | None = None, extra: "PaperModel | None" = None) -> "PaperSolution":
+        """The current GP mean as a :class:`PaperSolution` (plus ``extra``'s, their second GP's)."""
         return PaperSolution(self.axes, list(self.kernels), self.U.detach().cpu().numpy().copy(),
-                             info or {}, jitter=self.jitter)
+                             info or {}, jitter=self.jitter, extra=None if extra is None else extra.solution())
+
+    def second_gp(self) -> "PaperModel":
+        """Their ``_extra`` script's second GP, made at the change point: one plain Matérn-5/2 component
+        (their ``Matern52_1d``, ``log-w = log-ls = 0``), zero grid values, ``log_v = 0``, and this GP's
+        trained ``log_tau``."""
+        extra = PaperModel(self.axes, "matern", 1, 0.0, self.jitter).to(self.U.device)
+        with torch.no_grad():
+            extra.log_tau.copy_(self.log_tau)
+        return extra
+
+    def switch_checkpoint_mesh(self, test_axes: list[np.ndarray]) -> torch.Tensor:
+        """What their ``_extra`` script reports at the change point when that step is an evaluation
+        step: its second phase's prediction (``preds_extra``) called with the first GP's parameters, i.e.
+        this GP's mean plus the mean of a plain Matérn mixture with this GP's weights and length-scales
+        (no cosine) conditioned on the same grid values (``model_GP_solver_1d_extra.py:280``, ``:289-291``,
+        ``kernel_matrix.py:158-176``). Not the error of any model; reproduced because it feeds their
+        minimum and their early stop."""
+        twin = PaperModel(self.axes, "matern", self.kernels[0].components, 0.0, self.jitter).to(self.U.device)
+        with torch.no_grad():
+            for mine, theirs in zip(twin.kernels, self.kernels):
+                mine.log_w.copy_(theirs.log_w)
+                mine.log_ls.copy_(theirs.log_ls)
+            twin.U.copy_(self.U)
+        return self.predict_mesh(test_axes) + twin.predict_mesh(test_axes)
 
 
 def _solve_axis(K: torch.Tensor, U: torch.Tensor, axis: int) -> torch.Tensor:
@@ -272,6 +366,12 @@ class PaperSolution(GPSolution):
     """
 
     jitter: float = 1e-6
+    #: their ``_extra`` script's second GP, whose mean is added to this one's (``values`` are this GP's)
+    extra: "PaperSolution | None" = None
+
+    def _evaluate(self, pts: np.ndarray, alpha: tuple[int, ...]) -> np.ndarray:
+        out = super()._evaluate(pts, alpha)
+        return out if self.extra is None else out + self.extra._evaluate(pts, alpha)
 
     def __post_init__(self) -> None:
         self.kernels = [copy.deepcopy(k).requires_grad_(False) for k in self.kernels]
@@ -296,10 +396,11 @@ def resolve_settings(settings: Any, config: PaperConfig) -> dict[str, Any]:
     >>> s["points"], s["steps"], s["freq_scale"], s["lr"], s["llk_weight"], s["components"]
     (900, 100000, 50.0, 0.01, 200.0, 30)
     """
-    base = dict(AUTHOR_DEFAULTS) if settings is None else {
+    base = dict(AUTHOR_DEFAULTS, change_point=None, early_stop=False) if settings is None else {
         "points": settings.points, "frequency_scale": settings.frequency_scale, "epochs": settings.epochs,
         "components": settings.components, "learning_rate": settings.learning_rate,
-        "boundary_weight": settings.boundary_weight}
+        "boundary_weight": settings.boundary_weight, "change_point": settings.change_point,
+        "early_stop": settings.early_stop}
     pick = lambda mine, theirs: theirs if mine is None else mine  # noqa: E731
     steps = int(pick(config.steps, base["epochs"]))
     return {"points": config.n if config.n is not None else int(base["points"]),
@@ -310,7 +411,9 @@ def resolve_settings(settings: Any, config: PaperConfig) -> dict[str, Any]:
             "components": int(pick(config.components, base["components"])),
             "jitter": config.jitter, "logdet": config.logdet,
             "log_every": config.log_every if config.log_every is not None else steps / 20,  # theirs: a float
-            "test_points": config.test_points, "kernel": config.kernel}
+            "test_points": config.test_points, "kernel": config.kernel,
+            "change_point": pick(config.change_point, base["change_point"]),
+            "early_stop": bool(pick(config.early_stop, base["early_stop"]))}
 
 
 def _problem(case_or_pde: Any, domain, source, boundary, exact):
@@ -386,35 +489,61 @@ def fit_paper(case_or_pde: Any, config: PaperConfig, *, domain: Any = None, sour
         tmesh = np.stack([X.ravel() for X in np.meshgrid(*test_axes, indexing="ij")], axis=1)
         truth = torch.as_tensor(np.asarray(u_exact(tmesh), dtype=np.float64).reshape([len(t) for t in test_axes]),
                                 device=dev)
+    # their _extra script: after step `switch` the GP is frozen and a second one trained on what it leaves
+    switch = None if s["change_point"] is None else int(s["steps"] * s["change_point"])
+    if switch is not None and dim != 1:
+        raise InvalidInputError("change_point is their 1-D _extra script's; it has no 2-D counterpart")
     opt = torch.optim.Adam(model.parameters(), lr=s["lr"])  # optax.adam's defaults: 0.9, 0.999, 1e-8
+    extra: PaperModel | None = None
+    extra_opt = base = None
     losses: list[tuple[int, float]] = []
     errors: list[tuple[int, float]] = []
+    tracker, stopped_at = ErrorTracker(), None
     train_seconds = 0.0
     bar = tqdm(range(s["steps"]), desc=f"gp-paper {name}", disable=not config.progress, leave=False)
     for i in bar:
         ts = time.perf_counter()
-        opt.zero_grad()
-        loss = model.terms(pde, F, G, s["llk_weight"], s["logdet"])["loss"]
-        loss.backward()
-        opt.step()
+        if extra is None:
+            opt.zero_grad()
+            loss = model.terms(pde, F, G, s["llk_weight"], s["logdet"])["loss"]
+            loss.backward()
+            opt.step()
+        else:
+            extra_opt.zero_grad()
+            loss = extra.terms(pde, F, G, s["llk_weight"], s["logdet"], base=base)["loss"]
+            loss.backward()
+            extra_opt.step()
+        if i == switch:  # after the step, as theirs: freeze, and a second GP with an Adam of its own
+            model.requires_grad_(False)
+            base = (model.U.detach(), model.linear_part(pde))
+            extra = model.second_gp()
+            extra_opt = torch.optim.Adam(extra.parameters(), lr=s["lr"])
         train_seconds += time.perf_counter() - ts
         if i % s["log_every"] == 0:  # after the step, as theirs
             value = float(loss.detach())
             losses.append((i, value))
             post = {"loss": f"{value:.4g}"}
             if truth is not None:
-                err = float(torch.linalg.norm(model.predict_mesh(test_axes) - truth) / torch.linalg.norm(truth))
+                pred = (model.predict_mesh(test_axes) if extra is None else model.switch_checkpoint_mesh(test_axes)
+                        if i == switch else model.predict_mesh(test_axes) + extra.predict_mesh(test_axes))
+                err = float(torch.linalg.norm(pred - truth) / torch.linalg.norm(truth))
                 errors.append((i, err))
                 post["err"] = f"{err:.3e}"
+                tracker.add(err)
             bar.set_postfix(post)
             if config.callback is not None:
-                config.callback(i, model.solution())
+                config.callback(i, model.solution(extra=extra))
+            if s["early_stop"] and i > 0 and tracker.stop:
+                stopped_at = i
+                break
     final_error = None
     if truth is not None:
-        final_error = float(torch.linalg.norm(model.predict_mesh(test_axes) - truth) / torch.linalg.norm(truth))
+        pred = model.predict_mesh(test_axes) + (0.0 if extra is None else extra.predict_mesh(test_axes))
+        final_error = float(torch.linalg.norm(pred - truth) / torch.linalg.norm(truth))
     info = {"method": "paper", "case": name, "steps": s["steps"], "loss_history": losses,
             "error_history": errors, "error": min((e for _, e in errors), default=None),
             "final_error": final_error, "seconds": time.perf_counter() - t0,
-            "step_seconds": train_seconds / max(s["steps"], 1), "grid": tuple(ns), "kernel": s["kernel"],
-            "settings": s, "device": dev, "config": config}
-    return model.solution(info)
+            "step_seconds": train_seconds / (i + 1), "grid": tuple(ns),
+            "kernel": s["kernel"], "settings": s, "device": dev, "config": config,
+            "switch_step": switch, "stopped_at": stopped_at, "error_increases": tracker.increases}
+    return model.solution(info, extra=extra)
