@@ -44,7 +44,8 @@ from .petsc_space import PetscSpace
 from .reuse import charged_cost
 from .policies import TuningTarget, make_policy
 from .stretch import Stretches
-from .tuner import check_tuner_setup, other_systems_error, remap_cost_scale, write_json_atomic
+from .remap import RemapState
+from .tuner import check_tuner_setup, other_systems_error, write_json_atomic
 
 __all__ = ["KSPTuner", "TunedKSP", "FORMAT"]
 
@@ -172,10 +173,9 @@ class KSPTuner:
         #: global number of rows of the systems learned on (set at the first solve)
         self.matrix_size: int | None = None
         self._check_size_on_next_solve = False
-        #: after ``load(..., remap=True)``: the factor the learned costs were scaled by at the first solve
-        #: (the ratio of global rows, :func:`bandits.tuner.remap_cost_scale`), 1.0 otherwise
-        self.cost_scale = 1.0
-        self._remapped_from: int | None = None
+        #: where the current problem starts in the history, and a re-map's scaling (bandits.remap; the
+        #: ratio of global rows)
+        self.remap = RemapState()
         self._pending: tuple | None = None
         #: with a space: when rank 0's policy decides (bandits.stretch)
         self.stretches = Stretches(decide, max_stretch)
@@ -223,11 +223,8 @@ class KSPTuner:
         self._check_size_on_next_solve = False
         if self.matrix_size is None:
             self.matrix_size = n
-            if self._remapped_from is not None:  # every rank scales alike: the same global sizes
-                self.cost_scale = remap_cost_scale({"n": self._remapped_from}, {"n": n})
-                if self.cost != "iterations" and self.cost_scale != 1.0:
-                    self.policy.rescale_costs(self.cost_scale)
-                self._remapped_from = None
+            # every rank scales alike (the same global sizes; rank 0's policy is the one that decides)
+            self.remap.apply({"n": n}, self.policy, self.stretches, self.cost)
 
     def _choose_config(self, ksp: Any, context: float | None, t0: float, fallback: int | None = None) -> dict[str, Any]:
         comm = ksp.getComm().tompi4py()
@@ -266,8 +263,14 @@ class KSPTuner:
     def recent(self) -> RecentCosts:
         """The recent costs of each configuration's completed steps (:class:`bandits.capping.RecentCosts`)."""
         if self._recent is None:
-            self._recent = RecentCosts.from_history(self.history)
+            self._recent = RecentCosts.from_history(self.history[self.remap.start:])
         return self._recent
+
+    @property
+    def cost_scale(self) -> float:
+        """The factor the policy's costs were scaled by at the last re-map (:class:`bandits.remap.RemapState`;
+        1.0 when none was)."""
+        return self.remap.cost_scale
 
     def _policy_arm(self, context: float | None) -> int:
         """Rank 0: the policy's choice of configuration, refused (InvalidInputError) when unusable here."""
@@ -464,7 +467,7 @@ class KSPTuner:
                 "context_range": self.context_range, "policy_options": self.policy_options,
                 "policy_state": self.policy.state_dict(), "history": self.history,
                 "problem_signature": self.problem_signature, "matrix_size": self.matrix_size,
-                "stretches": self.stretches.state_dict(), "cap": self.cap}
+                "stretches": self.stretches.state_dict(), "cap": self.cap, "remap": self.remap.state_dict()}
 
     def save(self, path: str | os.PathLike, comm: Any = None) -> Path:
         """Write the tuner as JSON, atomically, from rank 0 (collective: call it on every rank; an error on
@@ -535,10 +538,9 @@ class KSPTuner:
         # a stretch in progress goes on with the same configuration (its preconditioner is set up again)
         tuner.stretches = Stretches.from_state(state.get("stretches"))
         tuner.matrix_size = None if remap else state.get("matrix_size")
-        if remap:  # the costs learned are rescaled to the new size at the first solve
-            tuner._remapped_from = state.get("matrix_size")
-        if remap:  # another problem's costs are no budget for this one's solves
-            tuner._recent = RecentCosts()
+        tuner.remap = RemapState.from_state(state.get("remap"))
+        if remap:  # the costs are scaled at the first solve; another problem's costs are no capping budget
+            tuner.remap.begin(len(tuner.history), {"n": state["matrix_size"]} if state.get("matrix_size") else None)
         tuner._check_size_on_next_solve = not remap
         return tuner
 

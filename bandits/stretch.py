@@ -87,6 +87,13 @@ class Stretches:
         self.current, self.cut_arm = None, (cur["arm"] if cut else None)
         return mean
 
+    def rescale(self, factor: float) -> None:
+        """Take the costs booked so far as ``factor`` times larger (a tuner re-mapped to a problem of another
+        size, :class:`bandits.remap.RemapState`): the best stretch's mean and the stretch in progress."""
+        self.best *= float(factor)
+        if self.current is not None:
+            self.current["charged"] *= float(factor)
+
     def state_dict(self) -> dict[str, Any]:
         """JSON-ready state (a tuner's file holds it)."""
         return {"decide": self.decide, "max_stretch": self.max_stretch, "current": self.current,

@@ -15,13 +15,14 @@ from solvers import InvalidInputError
 from solvers.inputs import unwrap_problem
 
 from .capping import RecentCosts
+from .remap import RemapState
 from .policies import TuningTarget, make_policy
 from .reuse import ConfigRunner, charged_cost
 from .space import ConfigSpace
 from .stretch import Stretches
 
 __all__ = ["Tuner", "DEFAULT_OMEGAS", "check_tuner_setup", "matrix_signature", "other_systems_error",
-           "remap_cost_scale", "write_json_atomic"]
+           "write_json_atomic"]
 
 #: the paper's arms: 20 values of omega on [1, 1.95]
 DEFAULT_OMEGAS = tuple(float(w) for w in np.linspace(1.0, 1.95, 20))
@@ -42,29 +43,6 @@ def matrix_signature(A: Any) -> dict[str, Any]:
     nnz = getattr(matrix, "nnz", None)
     return {"n": int(matrix.shape[0]), "nnz": None if nnz is None else int(nnz),
             "dtype": str(getattr(matrix, "dtype", "unknown"))}
-
-
-def remap_cost_scale(learned_on: dict[str, Any] | None, now: dict[str, Any]) -> float:
-    """The factor by which a re-mapped tuner scales the costs it learned (:meth:`Tuner.load` with
-    ``remap=True``): the ratio of stored entries of the new systems to those learned on (of rows where
-    either count is unknown), as the work of an optimal solver (multigrid) grows with them. The arms'
-    relative costs are kept; an arm whose cost grows faster than that (IC, SSOR: more iterations on a
-    finer grid) is corrected by the new problem's own solves. 1.0 when nothing was recorded.
-
-    Examples
-    --------
-    >>> remap_cost_scale({"n": 512 ** 2, "nnz": 5 * 512 ** 2}, {"n": 1024 ** 2, "nnz": 5 * 1024 ** 2})
-    4.0
-    >>> remap_cost_scale(None, {"n": 100, "nnz": 460})
-    1.0
-    """
-    if not learned_on:
-        return 1.0
-    if learned_on.get("nnz") and now.get("nnz"):
-        return float(now["nnz"]) / float(learned_on["nnz"])
-    if learned_on.get("n") and now.get("n"):
-        return float(now["n"]) / float(learned_on["n"])
-    return 1.0
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
@@ -255,10 +233,8 @@ class Tuner:
         #: the size / entries / dtype of the systems learned on (set by the first solve)
         self.matrix_signature: dict[str, Any] | None = None
         self._check_matrix_on_next_solve = False
-        #: after ``load(..., remap=True)``: the factor the learned costs were scaled by at the first solve
-        #: (:func:`remap_cost_scale`), 1.0 otherwise
-        self.cost_scale = 1.0
-        self._remapped_from: dict[str, Any] | None = None
+        #: where the current problem starts in the history, and a re-map's scaling (bandits.remap)
+        self.remap = RemapState()
         if space is None:
             for v in values:  # refuse a bad value now, not in the middle of a simulation
                 self._options_for(v, check=True)
@@ -288,11 +264,7 @@ class Tuner:
         self._check_matrix_on_next_solve = False
         if self.matrix_signature is None:
             self.matrix_signature = sig
-            if self._remapped_from is not None:
-                self.cost_scale = remap_cost_scale(self._remapped_from, sig)
-                if self.cost != "iterations" and self.cost_scale != 1.0:
-                    self.policy.rescale_costs(self.cost_scale)
-                self._remapped_from = None
+            self.remap.apply(sig, self.policy, self.stretches, self.cost)
 
     def solve(self, A: Any, b: Any, context: float | None = None, **solve_options: Any) -> solvers.SolveResult:
         """Pick a value, solve ``A x = b`` with it, feed the cost back; returns the ``SolveResult``."""
@@ -328,8 +300,14 @@ class Tuner:
     def recent(self) -> RecentCosts:
         """The recent charged costs of each configuration's own steps (:class:`bandits.capping.RecentCosts`)."""
         if self._recent is None:
-            self._recent = RecentCosts.from_history(self.history)
+            self._recent = RecentCosts.from_history(self.history[self.remap.start:])
         return self._recent
+
+    @property
+    def cost_scale(self) -> float:
+        """The factor the policy's costs were scaled by at the last re-map (:class:`bandits.remap.RemapState`;
+        1.0 when none was)."""
+        return self.remap.cost_scale
 
     def _solve_space(self, A: Any, b: Any, context: float | None, solve_options: dict) -> solvers.SolveResult:
         t0 = time.perf_counter()
@@ -414,7 +392,8 @@ class Tuner:
                 "history": self.history, "space": None if self.space is None else self.space.to_list(),
                 "space_signature": None if self.space is None else self.space.signature(),
                 "problem_signature": self.problem_signature, "matrix_signature": self.matrix_signature,
-                "max_cached": self.max_cached, "stretches": self.stretches.state_dict(), "cap": self.cap}
+                "max_cached": self.max_cached, "stretches": self.stretches.state_dict(), "cap": self.cap,
+                "remap": self.remap.state_dict()}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the tuner (configuration, policy state, history) as JSON, atomically: the file is either
@@ -437,7 +416,7 @@ class Tuner:
         first system of another size, number of entries or dtype than those learned on. With
         ``remap=True`` a different problem is accepted (the learned state serves as a prior; with a time
         cost, the policy takes the costs learned as scaled to the new systems' size at their first solve,
-        :func:`remap_cost_scale`, recorded in :attr:`cost_scale`); a space is never re-mapped, as the
+        :func:`bandits.remap.remap_cost_scale`, recorded in :attr:`cost_scale`); a space is never re-mapped, as the
         policy's state is indexed by arm.
 
         Preconditioners are not saved: a resumed tuner builds its first one again."""
@@ -473,10 +452,10 @@ class Tuner:
         tuner.stretches = Stretches.from_state(state.get("stretches"))
         tuner.matrix_signature = state.get("matrix_signature")
         tuner._check_matrix_on_next_solve = not remap
-        if remap:
-            tuner._remapped_from = tuner.matrix_signature  # the costs are rescaled at the first solve
+        tuner.remap = RemapState.from_state(state.get("remap"))
+        if remap:  # the costs are scaled at the first solve; another problem's costs are no capping budget
+            tuner.remap.begin(len(tuner.history), tuner.matrix_signature)
             tuner.matrix_signature = None
-            tuner._recent = RecentCosts()  # another problem's costs are no budget for this one's solves
         return tuner
 
     def __repr__(self) -> str:

@@ -158,9 +158,10 @@ class Policy:
     def rescale_costs(self, factor: float) -> bool:
         """Take every cost learned so far as ``factor`` times larger: a tuner re-mapped to a problem of
         another size (``Tuner.load(..., remap=True)``) keeps what it learned about the arms' relative costs
-        while their scale moves with the work per solve. Returns whether the policy rescaled; the default
-        keeps its state as it is and returns ``False`` (right for policies that only compare the arms'
-        losses within a round)."""
+        while their scale moves with the work per solve. Returns whether the policy rescaled. The running
+        means (``ucb``, ``epsilon-greedy``), ``exp3`` and ``thompson`` rescale; the default keeps the state
+        as it is and returns ``False``: Tsallis-INF's estimates are of ``loss - 1`` (iteration counts),
+        which no factor maps, and the omega policies (``young``, ``chebcb``) learn iteration counts."""
         return False
 
     def _check_update(self, arm: int, loss: float) -> None:

@@ -52,6 +52,12 @@ class _MeanTracker(Policy):
     def means(self) -> np.ndarray:
         return np.divide(self.sums, self.counts, out=np.full(self.n_arms, np.inf), where=self.counts > 0)
 
+    def rescale_costs(self, factor: float) -> bool:
+        """Scale the summed costs by ``factor`` (every mean with them)."""
+        _check_factor(factor)
+        self.sums = self.sums * float(factor)
+        return True
+
     def first_untried(self) -> int | None:
         """The lowest arm never played, or ``None``: both baselines play every arm once first."""
         untried = np.flatnonzero(self.counts == 0)
@@ -122,6 +128,12 @@ class UCB(_MeanTracker):
         super().update(arm, loss)
         self.lo, self.hi = min(self.lo, float(loss)), max(self.hi, float(loss))
 
+    def rescale_costs(self, factor: float) -> bool:
+        """Scale the summed costs and the range of costs seen by ``factor``."""
+        super().rescale_costs(factor)
+        self.lo, self.hi = self.lo * float(factor), self.hi * float(factor)
+        return True
+
 
 class Exp3(SamplingPolicy):
     """Exp3 with learning rate ``sqrt(2 ln K / (t K))`` on losses divided by the running maximum.
@@ -157,3 +169,16 @@ class Exp3(SamplingPolicy):
         self.max_loss = max(self.max_loss, float(loss))
         self.cum_estimate[arm] += float(loss) / self.last_prob
         self.t += 1
+
+    def rescale_costs(self, factor: float) -> bool:
+        """Scale the cumulative loss estimates and the running maximum by ``factor`` (the probabilities,
+        which divide one by the other, stay until new losses come)."""
+        _check_factor(factor)
+        self.cum_estimate = self.cum_estimate * float(factor)
+        self.max_loss *= float(factor)
+        return True
+
+
+def _check_factor(factor: float) -> None:
+    if not (np.isfinite(factor) and factor > 0):
+        raise InvalidInputError(f"a cost scale must be a finite number > 0, got {factor}")

@@ -192,9 +192,11 @@ class SharedThompson(Policy):
         self._cache = None
 
     def rescale_costs(self, factor: float) -> bool:
-        """Shift every log-cost observed so far by ``log(factor)``, exactly as if each past cost had been
-        ``factor`` times larger: the intercept's sufficient statistics move, the factor and arm effects
-        (the arms' relative costs), the noise estimate and the pruning decisions stay.
+        """Shift every log-cost observed so far by ``log(factor)``: the data's contribution to the
+        posterior is exactly that of each past cost ``factor`` times larger (the intercept's sufficient
+        statistics move, discounting included); the factor and arm effects (the arms' relative costs), the
+        noise estimate and the pruning decisions stay. The intercept's N(0, 10^2) prior does not move, so
+        the posterior means shift by ``log(factor)`` up to a fraction of a percent.
 
         Examples
         --------

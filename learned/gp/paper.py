@@ -80,7 +80,7 @@ SCRIPTS = ("model_GP_solver_1d.py", "model_GP_solver_2d.py", "model_GP_solver_1d
 
 @dataclass
 class ErrorTracker:
-    """Their bookkeeping of the checkpoint errors (``model_GP_solver_1d_extra.py:236-237``, ``:297-300``,
+    """Their bookkeeping of the checkpoint errors (``model_GP_solver_1d_extra.py:237-238``, ``:297-300``,
     ``:317``): the running minimum, from 2.0, and the number of checkpoints whose error exceeded it by more
     than ``threshold``; their early stop fires once that count passes ``patience`` (never reset).
 
@@ -458,7 +458,9 @@ def fit_paper(case_or_pde: Any, config: PaperConfig, *, domain: Any = None, sour
         The final iterate (theirs keeps the final parameters). ``info``: ``loss_history`` and
         ``error_history`` (``(step, value)`` at the evaluation steps), ``error`` (the smallest error seen
         at those steps: the number their log reports), ``final_error``, ``seconds``, ``step_seconds``
-        (per Adam step, evaluations excluded), ``settings``.
+        (per Adam step, evaluations excluded), ``settings``; with their ``_extra`` script's settings
+        also ``switch_step`` (the step after which the second GP took over, else None), ``stopped_at``
+        (the step of their early stop, else None) and ``error_increases``; the second GP is ``extra``.
     """
     if not isinstance(config, PaperConfig):
         raise InvalidInputError(f"fit_paper takes a PaperConfig, got {type(config).__name__}")
@@ -535,6 +537,7 @@ def fit_paper(case_or_pde: Any, config: PaperConfig, *, domain: Any = None, sour
                 config.callback(i, model.solution(extra=extra))
             if s["early_stop"] and i > 0 and tracker.stop:
                 stopped_at = i
+                bar.close()
                 break
     final_error = None
     if truth is not None:

@@ -283,23 +283,62 @@ def test_warm_start_across_jobs_and_refusals(tmp_path):
 def test_a_remapped_tuner_scales_the_costs_it_learned_to_the_new_size_at_its_first_solve(tmp_path):
     space = ConfigSpace.grid("cg", "amg") + ConfigSpace.grid("cg", "jacobi")
     small, large = poisson((24, 24)).A.tocsr(), poisson((48, 48)).A.tocsr()
-    tuner = Tuner(space=space, policy="thompson", seed=0, rtol=1e-8)  # wall-clock costs
+    ratio = large.nnz / small.nnz
+    assert 3.9 < ratio < 4.1
+    tuner = Tuner(space=space, policy="thompson", seed=0, rtol=1e-8, decide="build", cap=4.0)  # wall-clock costs
     for t in range(6):
         tuner.solve(small * (1 + 0.01 * t), np.ones(576))
+    assert tuner.stretches.best < np.inf and tuner.recent.incumbent() is not None
     path = tuner.save(tmp_path / "tuner.json")
     for cost in ("wall", "iterations"):
         remapped = Tuner.load(path, problem_signature="poisson 48^2", remap=True)
         remapped.cost = cost
-        prior = remapped.policy.posterior_mean()
+        prior, best = remapped.policy.posterior_mean(), remapped.stretches.best
+        assert remapped.recent.incumbent() is None  # the small problem's costs are no budget for the large one
         remapped.policy.update = lambda arm, loss: None  # the shift alone, not the new step's cost
+        booked_against, book = [], remapped.stretches.book
+        remapped.stretches.book = lambda charged, due: (booked_against.append(remapped.stretches.best),
+                                                        book(charged, due))[1]
         assert remapped.solve(large, np.ones(2304)).converged
-        assert remapped.cost_scale == pytest.approx(large.nnz / small.nnz) and 3.9 < remapped.cost_scale < 4.1
         # time costs move by the ratio of entries (the arms' relative costs kept); iteration counts stay
-        shift = np.log(remapped.cost_scale) if cost == "wall" else 0.0
-        assert np.allclose(remapped.policy.posterior_mean() - prior, shift, atol=0.02)  # the intercept prior pulls ~0.1 %
+        scale = ratio if cost == "wall" else 1.0
+        assert remapped.cost_scale == pytest.approx(scale)
+        assert np.allclose(remapped.policy.posterior_mean() - prior, np.log(scale), atol=0.02)  # intercept prior ~0.1 %
+        assert booked_against[0] == pytest.approx(best * scale)  # decide="build": the best stretch too
+        # saved and loaded again: the recent costs are still the large problem's only
+        again = Tuner.load(remapped.save(tmp_path / f"again_{cost}.json"))
+        assert again.remap.start == len(tuner.history) and again.cost_scale == pytest.approx(scale)
+        assert set(again.recent.costs) == {h["arm"] for h in remapped.history[len(tuner.history):]}
+    # saved between the load and its first solve: the scaling is still done at that solve
+    pending = Tuner.load(Tuner.load(path, remap=True).save(tmp_path / "pending.json"))
+    pending.solve(large, np.ones(2304))
+    assert pending.cost_scale == pytest.approx(ratio)
     resumed = Tuner.load(path)  # not re-mapped: nothing scaled
     resumed.solve(small, np.ones(576))
-    assert resumed.cost_scale == 1.0
+    assert resumed.cost_scale == 1.0 and resumed.remap.start == 0
+
+
+def test_policies_that_keep_sums_of_costs_rescale_them():
+    from bandits.policies import make_policy
+    from bandits.policies.base import TuningTarget
+
+    target = TuningTarget(values=(0, 1, 2), param="x")
+    for name in ("ucb", "epsilon-greedy", "exp3", "thompson", "tsallis-inf"):
+        pol = make_policy(name, target, seed=0)
+        for a, c in [(0, 2.0), (1, 3.0), (2, 5.0)] * 4:
+            pol.select()
+            pol.update(a, c)
+        before = pol.state_dict()
+        if name == "tsallis-inf":  # estimates of loss - 1: no factor maps them, the state stays
+            assert pol.rescale_costs(4.0) is False and pol.state_dict() == before
+            continue
+        assert pol.rescale_costs(4.0) is True
+        if name in ("ucb", "epsilon-greedy"):
+            assert np.allclose(pol.means(), [8.0, 12.0, 20.0])
+        elif name == "exp3":
+            assert np.allclose(pol.cum_estimate, 4 * np.asarray(before["cum_estimate"])) and pol.max_loss == 20.0
+        with pytest.raises(solvers.InvalidInputError):
+            pol.rescale_costs(0.0)
 
 
 def _scripted(tuner: Tuner, arms: list[int]) -> list[tuple[int, float]]:

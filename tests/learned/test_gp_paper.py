@@ -179,6 +179,11 @@ def test_the_extra_scripts_two_phases():
     assert seen[10].extra is None and seen[15].extra is not None and sol.extra is not None
     assert not seen[15].extra.values.any() and sol.extra.values.any()  # the second GP starts at zero, then learns
     assert np.array_equal(seen[15].values, sol.values) and not np.array_equal(seen[10].values, sol.values)
+    # the switch comes after step 15: the frozen GP made 16 steps, as a run switching after step 16 had by then
+    later = {}
+    solve_pde(case, PaperConfig(n=48, components=4, steps=32, log_every=5, change_point=0.5, progress=False,
+                                callback=lambda i, s: later.setdefault(i, s)))
+    assert later[15].extra is None and np.array_equal(later[15].values, sol.values)
     x = np.linspace(0, 1, 300)
     truth = case.exact(x[:, None])
     main_only = PaperSolution(sol.axes, sol.kernels, sol.values, jitter=1e-6)
@@ -196,6 +201,25 @@ def test_the_extra_scripts_two_phases():
     reported = dict(sol.info["error_history"])[15]
     assert reported == pytest.approx(np.linalg.norm(quirk - truth) / np.linalg.norm(truth), rel=1e-8)
     assert abs(reported - np.linalg.norm(main_only(x[:, None]) - truth) / np.linalg.norm(truth)) > 1e-3
+
+
+def test_the_extra_scripts_early_stop_stops_the_run_at_a_checkpoint_after_the_first(monkeypatch):
+    from learned.gp import paper
+
+    class StopOnceAdded(paper.ErrorTracker):
+        """Says stop from its first error on: the run must still pass checkpoint 0 (their ``i > 0``)."""
+
+        @property
+        def stop(self) -> bool:
+            return self.minimum < 2.0
+
+    monkeypatch.setattr(paper, "ErrorTracker", StopOnceAdded)
+    config = dict(n=48, components=4, steps=30, log_every=5, change_point=0.5, progress=False)
+    stopped = solve_pde("poisson1d-sin500", PaperConfig(**config))
+    assert stopped.info["stopped_at"] == 5 and [i for i, _ in stopped.info["error_history"]] == [0, 5]
+    assert stopped.extra is None  # stopped before the change point
+    whole = solve_pde("poisson1d-sin500", PaperConfig(**config, early_stop=False))
+    assert whole.info["stopped_at"] is None and len(whole.info["error_history"]) == 6
 
 
 def test_the_extra_scripts_early_stop_rule():
