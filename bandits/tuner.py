@@ -159,8 +159,9 @@ class Tuner:
         left. ``"build"``: a chosen configuration runs from a fresh preconditioner until its reuse rule
         rebuilds (or ``max_stretch`` steps), and the policy learns the mean cost per step of that stretch
         - what the rule costs as a whole, set-up and aging preconditioner included. Measured in
-        ``python -m benchmarks.compare tuning-loops``, ``"build"`` lost (1.26x the best fixed
-        configuration against 0.96x at 512^2 with the slow drift, about even with the fast one).
+        ``python -m benchmarks.compare tuning-loops``, ``"build"`` lost in both runs (1.26x / 1.36x the
+        best fixed configuration against 0.96x / 1.24x at 512^2 with the slow drift; 1.20x / 1.30x
+        against 1.23x / 1.17x with the fast one).
     max_stretch : int
         With ``decide="build"``: the longest stretch one choice runs (default 10). A stretch cut by it
         keeps the build if the policy chooses the same configuration again; a stretch is also cut once
@@ -173,7 +174,8 @@ class Tuner:
         :attr:`solvers.methods.base.Method.time_limit`: on the CPU, cg, fcg, bicgstab, minres and amg
         test it at every iterate, gmres at every restart; the compiled relaxation loops and the CUDA CG
         run to their own end. Without a time cost or with ``decide="build"`` the cap has no effect.
-        Default ``None``: no cap (the ``tuning-loops`` report was measured without). With or without a
+        Default ``None``: no cap (the ``tuning-loops`` report runs ``cap=4``; one run of it does not show
+        that the cap helps at 512^2, README). With or without a
         cap, a solve that does not converge (capped, or an indefinite stale preconditioner ...) is
         charged as a failed step and the step is finished by the cheapest other configuration whose last
         step converged (the incumbent, unless the incumbent itself failed): from the iterate reached if
