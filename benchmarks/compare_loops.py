@@ -128,6 +128,12 @@ def _tuned(space: ConfigSpace, n: int, steps: int, drift: str, seed: int = 0,
     return out, tuner
 
 
+def _next_job(tuner: Tuner, space: ConfigSpace, remap: bool = False) -> Tuner:
+    """A warm start of the next job: ``tuner`` saved and loaded (no preconditioner carried over)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return Tuner.load(tuner.save(Path(tmp) / "tuner.json"), space=space, remap=remap)
+
+
 def _crossing(tuned: np.ndarray, default: np.ndarray) -> int | str:
     below = np.flatnonzero(tuned[: len(default)] < default[: len(tuned)])
     return int(below[0]) + 1 if below.size else "never"
@@ -158,9 +164,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
         best = complete[best_arm]
         case = f"{n_small}^2, {steps_small} steps, drift {drift}"
         # a warm-started second job: the first job's state saved and loaded (no preconditioner carried over)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = first_job.save(Path(tmp) / "tuner.json")
-            second = Tuner.load(path, space=space)
+        second = _next_job(first_job, space)
         k = min(10, steps_small)
         warm, _ = _tuned(space, n_small, k, drift, tuner=second)
         # the tuner deciding once per reuse cycle (Tuner(decide="build")), beside it
@@ -201,8 +205,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
             big[label] = _summary(space[arm].name, hist)
         # the larger job warm-started from the smaller one's tuner (re-mapped: its costs scaled by the ratio of
         # entries at the first solve), as the best fixed configuration of the smaller size is carried over
-        with tempfile.TemporaryDirectory() as tmp:
-            grown = Tuner.load(first_job.save(Path(tmp) / "tuner.json"), space=space, remap=True)
+        grown = _next_job(first_job, space, remap=True)
         tuned_big, grown = _tuned(space, n_large, steps_large, drift, tuner=grown)
         big[f"tuner ({POLICY}, decide=step) warm-started from the {n_small}^2 job (costs x{grown.cost_scale:.2f}), "
             f"most played {tuned_big['most played']}"] = tuned_big

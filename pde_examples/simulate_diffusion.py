@@ -100,12 +100,12 @@ def run_diffusion(args: Any) -> int:
     policy = args.policies.split(",")[0].strip() if args.policies_given else "thompson"
     space = spd_space(ssor=args.with_ssor)
     label = f"drifting-diffusion {size}^2 drift={args.drift}"
-    if getattr(args, "remap", False) and args.warm_start is None:
+    remap = getattr(args, "remap", False)
+    if remap and args.warm_start is None:
         raise InvalidInputError("--remap re-maps a --warm-start file; give one")
     if args.warm_start is not None and Path(args.warm_start).exists():
         try:
-            tuner = Tuner.load(args.warm_start, space=space, problem_signature=label,
-                               remap=getattr(args, "remap", False))
+            tuner = Tuner.load(args.warm_start, space=space, problem_signature=label, remap=remap)
         except InvalidInputError as exc:
             raise InvalidInputError(str(exc).replace("pass remap=True", "pass --remap")) from exc
     else:

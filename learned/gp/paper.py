@@ -497,7 +497,14 @@ def fit_paper(case_or_pde: Any, config: PaperConfig, *, domain: Any = None, sour
         raise InvalidInputError("change_point is their 1-D _extra script's; it has no 2-D counterpart")
     opt = torch.optim.Adam(model.parameters(), lr=s["lr"])  # optax.adam's defaults: 0.9, 0.999, 1e-8
     extra: PaperModel | None = None
-    extra_opt = base = None
+    trained, optimizer, base = model, opt, None  # the GP the steps train: the first, then the second
+
+    def mesh_error(pred: torch.Tensor) -> float:
+        return float(torch.linalg.norm(pred - truth) / torch.linalg.norm(truth))
+
+    def current_mesh() -> torch.Tensor:
+        """The solution's mean on the test mesh: the first GP's, plus the second's once it exists."""
+        return model.predict_mesh(test_axes) + (0.0 if extra is None else extra.predict_mesh(test_axes))
     losses: list[tuple[int, float]] = []
     errors: list[tuple[int, float]] = []
     tracker, stopped_at = ErrorTracker(), None
@@ -505,30 +512,22 @@ def fit_paper(case_or_pde: Any, config: PaperConfig, *, domain: Any = None, sour
     bar = tqdm(range(s["steps"]), desc=f"gp-paper {name}", disable=not config.progress, leave=False)
     for i in bar:
         ts = time.perf_counter()
-        if extra is None:
-            opt.zero_grad()
-            loss = model.terms(pde, F, G, s["llk_weight"], s["logdet"])["loss"]
-            loss.backward()
-            opt.step()
-        else:
-            extra_opt.zero_grad()
-            loss = extra.terms(pde, F, G, s["llk_weight"], s["logdet"], base=base)["loss"]
-            loss.backward()
-            extra_opt.step()
+        optimizer.zero_grad()
+        loss = trained.terms(pde, F, G, s["llk_weight"], s["logdet"], base=base)["loss"]
+        loss.backward()
+        optimizer.step()
         if i == switch:  # after the step, as theirs: freeze, and a second GP with an Adam of its own
             model.requires_grad_(False)
             base = (model.U.detach(), model.linear_part(pde))
-            extra = model.second_gp()
-            extra_opt = torch.optim.Adam(extra.parameters(), lr=s["lr"])
+            trained = extra = model.second_gp()
+            optimizer = torch.optim.Adam(extra.parameters(), lr=s["lr"])
         train_seconds += time.perf_counter() - ts
         if i % s["log_every"] == 0:  # after the step, as theirs
             value = float(loss.detach())
             losses.append((i, value))
             post = {"loss": f"{value:.4g}"}
             if truth is not None:
-                pred = (model.predict_mesh(test_axes) if extra is None else model.switch_checkpoint_mesh(test_axes)
-                        if i == switch else model.predict_mesh(test_axes) + extra.predict_mesh(test_axes))
-                err = float(torch.linalg.norm(pred - truth) / torch.linalg.norm(truth))
+                err = mesh_error(model.switch_checkpoint_mesh(test_axes) if i == switch else current_mesh())
                 errors.append((i, err))
                 post["err"] = f"{err:.3e}"
                 tracker.add(err)
@@ -541,8 +540,7 @@ def fit_paper(case_or_pde: Any, config: PaperConfig, *, domain: Any = None, sour
                 break
     final_error = None
     if truth is not None:
-        pred = model.predict_mesh(test_axes) + (0.0 if extra is None else extra.predict_mesh(test_axes))
-        final_error = float(torch.linalg.norm(pred - truth) / torch.linalg.norm(truth))
+        final_error = mesh_error(current_mesh())
     info = {"method": "paper", "case": name, "steps": s["steps"], "loss_history": losses,
             "error_history": errors, "error": min((e for _, e in errors), default=None),
             "final_error": final_error, "seconds": time.perf_counter() - t0,

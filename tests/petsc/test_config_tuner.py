@@ -175,7 +175,16 @@ def test_under_error_if_not_converged_a_capped_trial_is_finished_not_raised():
     # nothing known to converge: the failure is the program's to see
     space = PetscSpace.grid("richardson", "none", ksp_richardson_scale=1.0) + PetscSpace.grid("cg", "gamg")
     tuner = scripted_tuner(space, (0,))
-    ksp = make_ksp(PETSc.COMM_WORLD, "raising_first_")
+    objects = _raising_step(tuner, da, "raising_first_")
+    assert objects[0].getErrorIfNotConverged() and not tuner._solve_cap.active
+    for obj in (*objects, da):
+        obj.destroy()
+
+
+def _raising_step(tuner, da, prefix: str) -> tuple:
+    """One tuned step from zero under -ksp_error_if_not_converged that must raise PETSc.Error; returns
+    ``(ksp, A, b, x)`` for the caller's checks (it destroys them)."""
+    ksp = make_ksp(PETSc.COMM_WORLD, prefix)
     ksp.setErrorIfNotConverged(True)
     A, b = system(da, 0)
     x = b.duplicate()
@@ -183,9 +192,7 @@ def test_under_error_if_not_converged_a_capped_trial_is_finished_not_raised():
     ksp.setOperators(A)
     with pytest.raises(PETSc.Error):
         tuner.solve(ksp, b, x)
-    assert ksp.getErrorIfNotConverged() and not tuner._solve_cap.active
-    for obj in (A, b, x, ksp, da):
-        obj.destroy()
+    return ksp, A, b, x
 
 
 def test_under_error_if_not_converged_a_finish_that_fails_raises_after_both_solves_are_booked():
@@ -198,19 +205,13 @@ def test_under_error_if_not_converged_a_finish_that_fails_raises_after_both_solv
     tuner = scripted_tuner(space, (1,))
     tuner.recent.add(0, 1e-3, converged=True)  # arm 0 looks like a configuration known to converge
     da = make_dmda(16)
-    ksp = make_ksp(PETSc.COMM_WORLD, "finish_raises_")
-    ksp.setErrorIfNotConverged(True)
-    A, b = system(da, 0)
-    x = b.duplicate()
-    x.set(0.0)
-    ksp.setOperators(A)
-    with pytest.raises(PETSc.Error):
-        tuner.solve(ksp, b, x)
+    objects = _raising_step(tuner, da, "finish_raises_")
+    ksp = objects[0]
     assert [(h["arm"], h["fallback"], h["converged"]) for h in tuner.history] == [(1, False, False), (0, True, False)]
     assert tuner.recent.converged[0] is False and tuner.recent.incumbent() is None
     assert ksp.getErrorIfNotConverged() and not ksp.getInitialGuessNonzero()
     assert ksp.getTolerances()[3] == 5000 and not tuner._solve_cap.active
-    for obj in (A, b, x, ksp, da):
+    for obj in (*objects, da):
         obj.destroy()
 
 
