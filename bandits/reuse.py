@@ -99,6 +99,9 @@ class KeptPreconditioner:
     failed: bool = False
     #: the step of the last solve with this build
     last_step: int = -1
+    #: the latest cost of a step at each age of a build, the build's own set-up left out
+    #: (:meth:`cycle_cost`)
+    rest_by_age: dict[int, float] = field(default_factory=dict)
 
     def due(self, rule: int | str, step: int) -> bool:
         """Whether a configuration with reuse ``rule`` (``k`` or ``"amortized"``) rebuilds at ``step``:
@@ -133,6 +136,15 @@ class KeptPreconditioner:
             self.excess_seconds += max(iterations - self.fresh_iterations, 0) * per_iteration
         self.served += 1
 
+    def expected_life(self, rule: int | str) -> float:
+        """The steps a build is expected to serve under reuse ``rule``: ``k`` for ``rebuild=k``; for
+        ``"amortized"`` the mean of the last (up to five) builds' lifetimes, or, before any build has
+        ended, the steps this one has served so far."""
+        if rule == "amortized":
+            recent = self.lifetimes[-5:]
+            return max(sum(recent) / len(recent) if recent else 1.0, float(self.served), 1.0)
+        return max(float(int(rule)), 1.0)
+
     def setup_share(self, rule: int | str) -> float:
         """The set-up seconds charged to each step the build serves under reuse ``rule``: the build's time
         over ``k`` for ``rebuild=k``; for ``"amortized"`` over the mean number of steps its last (up to
@@ -142,12 +154,47 @@ class KeptPreconditioner:
         ``charged`` cost): over a build's life the shares add up to its set-up time, while the policy no
         longer sees a reuse rule as a spike of set-up followed by cheap steps - noise that took it many
         plays of each rule to average out."""
-        if rule == "amortized":
-            recent = self.lifetimes[-5:]
-            life = max(sum(recent) / len(recent) if recent else 1.0, float(self.served))
-        else:
-            life = float(int(rule))
-        return self.build_seconds / max(life, 1.0)
+        return self.build_seconds / self.expected_life(rule)
+
+    def cycle_cost(self, rule: int | str, age: int, rest: float) -> float:
+        """The mean cost per step of the solves a build serves under reuse ``rule``, estimated at a step
+        of ``age`` that cost ``rest`` (its preconditioner's set-up left out): the mean over the ages
+        ``0 .. life - 1`` (:meth:`expected_life`) of the latest cost measured at each, this step's
+        included; ages not measured yet are extrapolated along the line from age 0 to the oldest age
+        measured (never downwards), or take the only measurement there is.
+
+        A step of ``rebuild=3`` right after its build solves faster than the two that follow, and a policy
+        fed each step's own cost sees that as noise (about 20 % of the log-cost in the 512^2 diffusion
+        loop, as large as the gap between the configurations it must tell apart). The cycle's mean is
+        what the rule costs per step, whichever step of the cycle was just played.
+
+        Examples
+        --------
+        >>> kept = KeptPreconditioner()
+        >>> round(kept.cycle_cost(3, age=0, rest=0.2), 6)  # only age 0 measured: taken for every age
+        0.2
+        >>> round(kept.cycle_cost(3, age=1, rest=0.3), 6)  # ages 0, 1 measured, age 2 extrapolated: 0.4
+        0.3
+        >>> round(kept.cycle_cost(3, age=0, rest=0.26), 6)  # age 0 again: (0.26 + 0.3 + 0.34) / 3
+        0.3
+        >>> round(kept.cycle_cost(1, age=0, rest=0.25), 6)  # rebuilt every step: the step itself
+        0.25
+        """
+        self.rest_by_age[int(age)] = float(rest)
+        life = int(round(self.expected_life(rule)))
+        oldest = max(self.rest_by_age)
+        first = self.rest_by_age.get(0, self.rest_by_age[min(self.rest_by_age)])
+        slope = max((self.rest_by_age[oldest] - first) / oldest, 0.0) if oldest > 0 else 0.0
+        total = 0.0
+        for a in range(life):
+            if a in self.rest_by_age:
+                total += self.rest_by_age[a]
+            elif a > oldest:
+                total += self.rest_by_age[oldest] + slope * (a - oldest)
+            else:  # a gap below the oldest age measured: the nearest younger measurement
+                total += self.rest_by_age[max(b for b in self.rest_by_age if b < a)] if a > min(self.rest_by_age) \
+                    else first
+        return total / life
 
     def charged_setup(self, rule: int | str, rebuilt: bool, setup_seconds: float) -> float:
         """The set-up seconds to charge the step just recorded in place of its ``setup_seconds``: the
@@ -225,6 +272,17 @@ class ConfigRunner:
         config = self.space[arm]
         entry = self.cache.get(config.pc_key)
         return entry is None or entry.due(config.rebuild, self.step)
+
+    def cycle_cost(self, arm: int, info: dict[str, Any], cost: float) -> float | None:
+        """The mean cost per step of configuration ``arm``'s reuse cycle (:meth:`KeptPreconditioner.cycle_cost`)
+        after the step that ``run`` just made with it (``info``) cost ``cost`` in all; the build's share of
+        its set-up included. ``None`` where the configuration keeps no preconditioner."""
+        config = self.space[arm]
+        entry = self.cache.get(config.pc_key)
+        if entry is None or entry.solver.pc is None:
+            return None
+        rest = cost - (info["setup_seconds"] if info["rebuilt"] else 0.0)
+        return entry.setup_share(config.rebuild) + entry.cycle_cost(config.rebuild, info["pc_age"], rest)
 
     def run(self, arm: int, A: Any, b: Any, rebuild: bool = False, time_limit: float | None = None,
             advance: bool = True, **solve_options: Any) -> tuple[solvers.SolveResult, dict[str, Any]]:

@@ -182,6 +182,14 @@ class Tuner:
         capped, else from the step's initial guess. The history then holds two entries for that step, the
         second marked ``fallback`` (the policy learns from the first), and the result returned is the
         finish's: unconverged only where the finish fails too or no other configuration has converged.
+    charge : {"step", "cycle"}
+        With a ``space``, ``decide="step"`` and a time cost: what the policy is charged for a converged
+        step. ``"step"`` (default): the step's cost with its preconditioner's set-up replaced by the
+        build's share (:func:`bandits.reuse.charged_cost`). ``"cycle"``: the build's share plus the mean
+        cost of a step over the reuse cycle the rule expects, from the latest cost measured at each age
+        of the kept preconditioner, this step's included (:meth:`bandits.reuse.KeptPreconditioner.cycle_cost`):
+        a reuse rule's cost per step without the spread between the fresh and the aged steps of its
+        cycle. Steps that did not converge are charged as with ``"step"``.
     **solve_options
         Passed to every ``solvers.solve`` call (``rtol``, ``maxiter`` ...).
 
@@ -211,7 +219,7 @@ class Tuner:
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  *, pc: str | None = None, policy_options: dict | None = None, space: ConfigSpace | None = None,
                  problem_signature: str | None = None, max_cached: int = 4, decide: str = "step",
-                 max_stretch: int = 10, cap: float | None = None, **solve_options: Any):
+                 max_stretch: int = 10, cap: float | None = None, charge: str = "step", **solve_options: Any):
         if space is not None and not isinstance(space, ConfigSpace):
             raise InvalidInputError(f"space must be a bandits.space.ConfigSpace, got {type(space).__name__}")
         cost = cost if cost is not None else ("wall" if space is not None else "iterations")
@@ -229,6 +237,13 @@ class Tuner:
         if cap is not None and not float(cap) > 1:
             raise InvalidInputError(f"cap must be a cost ratio > 1 (or None), got {cap}")
         self.cap = None if cap is None else float(cap)
+        if charge not in ("step", "cycle"):
+            raise InvalidInputError(f"charge must be 'step' or 'cycle', got {charge!r}")
+        if charge == "cycle" and (space is None or cost == "iterations" or decide != "step"):
+            raise InvalidInputError("charge='cycle' averages a time cost over the reuse cycles of a space's "
+                                    "configurations: pass space=..., a time cost ('wall' or 'time') and "
+                                    "decide='step'")
+        self.charge = charge
         self._recent: RecentCosts | None = None
         #: with a space: when the policy decides (bandits.stretch)
         self.stretches = Stretches(decide, max_stretch)
@@ -329,6 +344,8 @@ class Tuner:
         t3 = time.perf_counter()
         elapsed = t3 - t0
         cost, charged = self._costs(res, info, elapsed)
+        if self.charge == "cycle" and res.converged:
+            charged = self.runner.cycle_cost(arm, info, cost) or charged
         if trial and res.converged:
             self.runner.step += 1  # the step the trial began is done (before due(): the next step's rule)
         self.policy.observe(arm, res)
@@ -395,6 +412,7 @@ class Tuner:
                 "space_signature": None if self.space is None else self.space.signature(),
                 "problem_signature": self.problem_signature, "matrix_signature": self.matrix_signature,
                 "max_cached": self.max_cached, "stretches": self.stretches.state_dict(), "cap": self.cap,
+                "charge": self.charge,
                 "remap": self.remap.state_dict()}
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -445,7 +463,8 @@ class Tuner:
         values = saved_space if saved_space is not None else state["values"]
         kwargs = dict(pc=state["pc"], policy_options=state["policy_options"], space=saved_space,
                       problem_signature=problem_signature if problem_signature is not None else saved_label,
-                      max_cached=state.get("max_cached", 4), cap=state.get("cap"), **state["solve_options"])
+                      max_cached=state.get("max_cached", 4), cap=state.get("cap"), charge=state.get("charge", "step"),
+                      **state["solve_options"])
         tuner = cls(state["method"], state["param"], None if saved_space is not None else values, state["policy"],
                     state["cost"], state["seed"], tuple(cr) if cr is not None else None, **kwargs)
         tuner.policy.load_state_dict(state["policy_state"])

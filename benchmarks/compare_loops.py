@@ -18,8 +18,9 @@ For each drift rate ("slow", "fast"):
 - a warm-started second job at the smaller size: the first job's tuner saved and loaded, its first 10
   steps against the first 10 of the best fixed configuration and of the default;
 - the tuner's own overhead per step (policy + bookkeeping) with 100 arms;
-- at the smaller size, a second tuner that decides once per reuse cycle (``Tuner(decide="build")``)
-  beside the default one that decides at every step (``decide="step"``).
+- at the smaller size, a second tuner that decides once per reuse cycle (``Tuner(decide="build")``) and
+  a third charged the mean cost of its rule's reuse cycle (``Tuner(charge="cycle")``) beside the default
+  one that decides at every step on each step's cost (``decide="step"``, ``charge="step"``).
 
 ``--quick`` runs the same at 48^2 (30 steps) and 64^2 (15 steps).
 """
@@ -116,9 +117,9 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str,
 
 
 def _tuned(space: ConfigSpace, n: int, steps: int, drift: str, seed: int = 0,
-           tuner: Tuner | None = None, decide: str = "step") -> tuple[dict[str, Any], Tuner]:
-    tuner = tuner or Tuner(space=space, policy=POLICY, seed=seed, rtol=RTOL, decide=decide, cap=CAP)
-    with tqdm(total=steps, desc=f"{n}^2 {drift}: tuner ({POLICY}, decide={tuner.stretches.decide})", unit="step",
+           tuner: Tuner | None = None, decide: str = "step", charge: str = "step") -> tuple[dict[str, Any], Tuner]:
+    tuner = tuner or Tuner(space=space, policy=POLICY, seed=seed, rtol=RTOL, decide=decide, cap=CAP, charge=charge)
+    with tqdm(total=steps, desc=f"{n}^2 {drift}: tuner ({POLICY}, {_variant(tuner)})", unit="step",
               leave=False) as bar:
         hist = run_loop(n, steps, drift, tuner, rtol=RTOL, progress=bar.update)
     out = _summary(f"tuner ({POLICY})", hist)
@@ -126,6 +127,10 @@ def _tuned(space: ConfigSpace, n: int, steps: int, drift: str, seed: int = 0,
     out["overhead [ms/step]"] = 1e3 * float(np.mean([h["overhead"] for h in hist]))
     out["most played"] = max(set(h["config"] for h in hist), key=[h["config"] for h in hist].count)
     return out, tuner
+
+
+def _variant(tuner: Tuner) -> str:
+    return f"decide={tuner.stretches.decide}" + (f", charge={tuner.charge}" if tuner.charge != "step" else "")
 
 
 def _next_job(tuner: Tuner, space: ConfigSpace, remap: bool = False) -> Tuner:
@@ -169,6 +174,8 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
         warm, _ = _tuned(space, n_small, k, drift, tuner=second)
         # the tuner deciding once per reuse cycle (Tuner(decide="build")), beside it
         per_build, _ = _tuned(space, n_small, steps_small, drift, decide="build")
+        # charged the mean cost of its rule's reuse cycle (Tuner(charge="cycle")), beside it
+        per_cycle, _ = _tuned(space, n_small, steps_small, drift, charge="cycle")
         for arm, r in sorted(fixed.items(), key=lambda kv: kv[1]["total [s]"] if not kv[1]["stopped"] else np.inf):
             label = ("default: " if arm == default_arm(space) else "") + ("best fixed: " if arm == best_arm else "")
             rows.append({"case": case, "run": label + r["config"],
@@ -177,8 +184,9 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
                          "/ default": "" if r["stopped"] else f"{r['total [s]'] / default['total [s]']:.3f}",
                          "/ best fixed": "" if r["stopped"] else f"{r['total [s]'] / best['total [s]']:.3f}",
                          "iterations": r["iterations"], "rebuilds": r["rebuilds"], "goal": ""})
-        for decide, r in (("step", tuned), ("build", per_build)):
-            rows.append({"case": case, "run": f"tuner ({POLICY}, decide={decide}), most played {r['most played']}",
+        for variant, r in (("decide=step", tuned), ("decide=build", per_build),
+                           ("decide=step, charge=cycle", per_cycle)):
+            rows.append({"case": case, "run": f"tuner ({POLICY}, {variant}), most played {r['most played']}",
                          "total [s]": f"{r['total [s]']:.1f}",
                          "/ default": f"{r['total [s]'] / default['total [s]']:.3f}",
                          "/ best fixed": f"{r['total [s]'] / best['total [s]']:.3f}",
@@ -217,7 +225,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None) -> tuple[list
                          "rebuilds": r["rebuilds"],
                          "goal": "<= 0.6 default, <= 1.05 best fixed of the smaller size" if label.startswith("tuner")
                          else ""})
-        if not all(r["converged"] for r in [*fixed.values(), tuned, per_build, *big.values()]):
+        if not all(r["converged"] for r in [*fixed.values(), tuned, per_build, per_cycle, *big.values()]):
             notes.append(f"drift {drift}: some solve did not converge (see the iterations)")
     ov = overhead_per_step()
     notes.append(f"tuner overhead per step (policy choice + update + bookkeeping) with {ov['arms']} arms: median "
