@@ -5,6 +5,7 @@ Everything that cannot be solved as given raises :class:`InvalidInputError` here
 from __future__ import annotations
 
 import logging
+import numbers
 from typing import Any
 
 import numpy as np
@@ -144,6 +145,8 @@ def as_matrix(A: Any, dtype: np.dtype | None = None, *, allow_operator: bool = F
         if A.ndim != 2:
             raise InvalidInputError(f"A must be a 2-D matrix, got an array with {A.ndim} dimension(s)")
         _check_shape(A.shape)
+        if not (np.issubdtype(A.dtype, np.integer) or A.dtype == np.bool_):
+            _check_float_dtype(A.dtype, "A")  # before SciPy's own refusal of float16 and the like
         A = sp.csr_matrix(A)
     else:
         raise InvalidInputError(f"cannot use an object of type {type(A).__name__} as a matrix")
@@ -175,6 +178,8 @@ def check_rhs(b: Any, n: int) -> Any:
     """Validate ``b``: 1-D of length ``n``, float32/float64/complex64/complex128, finite. Returns the array
     (not copied)."""
     xp = array_namespace(b)
+    if isinstance(b, np.matrix):  # a column np.matrix stays 2-D when indexed: take it as an array
+        b = np.asarray(b)
     if not hasattr(b, "dtype"):
         b = xp.asarray(b)
         if np.issubdtype(to_numpy_dtype(b.dtype), np.integer):
@@ -209,6 +214,50 @@ def check_guess(x0: Any, b: Any) -> Any:
     return xp.array(x0, dtype=b.dtype, copy=True)
 
 
+def rhs_scale(b: Any, dtype: Any) -> float:
+    """1.0, or ``max |b_i|`` where that lies outside ``[tiny^(1/4), max^(1/4)]`` of ``dtype``'s precision
+    (about 1e-77 to 1e77 in float64): there a sum of squares of ``b``'s entries, or of a residual a few
+    orders of magnitude below them, under- or overflows, and a norm computed as ``sqrt(sum r_i^2)`` reads
+    0 or inf. :meth:`solvers.methods.base.Method.solve` then solves with ``b / s`` (``x / s`` the
+    unknown) and scales back.
+
+    Examples
+    --------
+    >>> rhs_scale(np.array([1e-3, 2.0]), np.float64), rhs_scale(np.zeros(3), np.float64)
+    (1.0, 1.0)
+    >>> rhs_scale(np.array([1e-170, -3e-160]), np.float64)
+    3e-160
+    >>> rhs_scale(np.array([1e12, 1.0], dtype=np.float32), np.float32)   # beyond float32's 1.4e9
+    999999995904.0
+    """
+    xp = array_namespace(b)
+    if b.size == 0:
+        return 1.0
+    m = float(xp.max(xp.abs(b)))
+    info = np.finfo(np.dtype(to_numpy_dtype(dtype)).type(0).real.dtype)
+    if m == 0.0 or not np.isfinite(m) or float(info.tiny) ** 0.25 <= m <= float(info.max) ** 0.25:
+        return 1.0
+    return m
+
+
+def safe_norm(v: np.ndarray) -> float:
+    """``||v||_2`` without under- or overflow: ``s ||v / s||`` with ``s = max |v_i|`` (what BLAS ``nrm2``
+    does by its scaling), where a plain sum of squares would read 0 for entries near 1e-160 or inf near
+    1e160.
+
+    Examples
+    --------
+    >>> float(np.linalg.norm(np.array([3e-170, 4e-170]))), safe_norm(np.array([3e-170, 4e-170]))
+    (0.0, 5e-170)
+    >>> safe_norm(np.zeros(4))
+    0.0
+    """
+    s = float(np.max(np.abs(v))) if v.size else 0.0
+    if s == 0.0 or not np.isfinite(s):
+        return s
+    return s * float(np.linalg.norm(v / s))
+
+
 def check_tolerances(rtol: float, atol: float, maxiter: int | None) -> None:
     """Refuse, with :class:`~solvers.errors.InvalidInputError`, tolerances that are negative or not finite
     and a ``maxiter`` that is not a whole number >= 0 (``None``: the method's default).
@@ -220,13 +269,17 @@ def check_tolerances(rtol: float, atol: float, maxiter: int | None) -> None:
     Traceback (most recent call last):
     ...
     solvers.errors.InvalidInputError: rtol must be a finite number >= 0, got -1.0
+    >>> check_tolerances("1e-6", 0.0, None)
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: rtol must be a finite number >= 0, got '1e-6'
     """
-    if not (np.isfinite(rtol) and rtol >= 0):
-        raise InvalidInputError(f"rtol must be a finite number >= 0, got {rtol}")
-    if not (np.isfinite(atol) and atol >= 0):
-        raise InvalidInputError(f"atol must be a finite number >= 0, got {atol}")
-    if maxiter is not None and (int(maxiter) != maxiter or maxiter < 0):
-        raise InvalidInputError(f"maxiter must be a whole number >= 0, got {maxiter}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if isinstance(tol, (str, bytes, bool)) or not isinstance(tol, numbers.Real) or not (np.isfinite(tol) and tol >= 0):
+            raise InvalidInputError(f"{name} must be a finite number >= 0, got {tol!r}")
+    if maxiter is not None and (isinstance(maxiter, (str, bytes, bool)) or not isinstance(maxiter, numbers.Real)
+                                or not np.isfinite(maxiter) or int(maxiter) != maxiter or maxiter < 0):
+        raise InvalidInputError(f"maxiter must be a whole number >= 0, got {maxiter!r}")
 
 
 def check_omega(omega: float, low: float = 0.0, high: float = 2.0, what: str = "omega") -> float:

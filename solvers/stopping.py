@@ -2,8 +2,8 @@
 
 Iterate ``k`` with residual norm ``rn = ||b - A x_k||_2`` stops the iteration when, in this order,
 
-1. ``rn <= tol`` with ``tol = max(rtol ||b||, atol)``: converged (on the *true* residual, see below);
-2. ``rn`` is NaN or Inf: ``NANORINF``;
+1. ``rn`` is NaN or Inf: ``NANORINF`` (tested first, so that an infinite tolerance never passes it);
+2. ``rn <= tol`` with ``tol = max(rtol ||b||, atol)``: converged (on the *true* residual, see below);
 3. ``rn > limit`` with ``limit = DTOL * max(||r_0||, tol)``: diverged (``DTOL``);
 4. ``k >= maxiter``: ``MAXITER``;
 5. where the solve has a deadline (``Method.time_limit``, tested by the Python loops only), a
@@ -111,10 +111,10 @@ def check(rn: float, it: int, tol: float, limit: float, maxiter: int) -> int:
     >>> check(float("nan"), 5, 1e-8, 1e5, 100) == Status.NANORINF, check(0.5, 100, 1e-8, 1e5, 100) == Status.MAXITER
     (True, True)
     """
+    if not np.isfinite(rn):  # first: an infinite tolerance (||b|| overflowed) must not pass an infinite residual
+        return _NANORINF
     if rn <= tol:
         return _CONVERGED
-    if not np.isfinite(rn):
-        return _NANORINF
     if rn > limit:
         return _DTOL
     if it >= maxiter:

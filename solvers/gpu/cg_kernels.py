@@ -114,8 +114,8 @@ __global__ void scalar_step(R* s, int* state, double* hist, int preconditioned) 
     R rr = s[3];
     hist[it] = sqrt((double)rr);
     R rz = preconditioned ? s[2] : rr;
-    if (rr <= s[4]) { state[0] = STATUS_CONVERGED; return; }
     if (!isfinite((double)rr)) { state[0] = STATUS_NANORINF; return; }
+    if (rr <= s[4]) { state[0] = STATUS_CONVERGED; return; }
     if (rr > s[6]) { state[0] = STATUS_DTOL; return; }
     if (it >= state[2]) { state[0] = STATUS_MAXITER; return; }
     if (preconditioned && !(rz > R(0))) { state[0] = STATUS_INDEFINITE_PC; return; }

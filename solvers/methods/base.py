@@ -15,7 +15,8 @@ from ..component import Component, Option
 from ..errors import InvalidInputError, SolverError
 from ..gpu.grid import DeviceGrid
 from ..grid import GridOperator
-from ..inputs import as_matrix, check_guess, check_rhs, check_tolerances, float_dtype, is_gpu_matrix, working_dtype
+from ..inputs import (as_matrix, check_guess, check_rhs, check_tolerances, float_dtype, is_gpu_matrix, rhs_scale,
+                      working_dtype)
 from ..nullspace import NullSpace, inconsistency_message, resolve
 from ..preconditioners.base import Preconditioner, as_preconditioner
 from ..result import Reason, SolveResult
@@ -241,15 +242,60 @@ class Method(Component):
             b = b.astype(self.dtype)
             x = x.astype(self.dtype)
         xp = array_namespace(b)
+        # where b's entries are so small or large that a sum of their squares under- or overflows, solve
+        # for x / s with b / s (s = max |b_i|): the residual norms and the tolerance stay representable
+        scale = rhs_scale(b, self.dtype)
+        if scale != 1.0:
+            b, x = b / scale, x / scale
         b_norm = float(xp.linalg.norm(b))
-        tol = max(rtol * b_norm, atol)
+        tol = max(rtol * b_norm, atol / scale)
         t0 = time.perf_counter()
         self.monitors_live = False
         self.timed_out = False
+        self.solve_detail = ""  # a method may say more about how its solve ended
         deadline = None if self.time_limit is None else t0 + float(self.time_limit)
+        callback, inner = self.callback, getattr(self, "inner_callback", None)
+        if scale != 1.0:  # callbacks see the user's units
+            if callback is not None:
+                self.callback = lambda x_: callback(x_ * scale)
+            if inner is not None:
+                self.inner_callback = lambda est: inner(est * scale)
         detail = ""
-        if b_norm == 0.0 and x0 is None:
-            x, reason, hist = x, Reason.CONVERGED_ATOL, [0.0]
+        try:
+            x, reason, hist, detail = self._dispatch(b, x, b_norm, tol, maxiter, deadline)
+        finally:
+            self.callback = callback
+            if inner is not None:
+                self.inner_callback = inner
+        solve_time = time.perf_counter() - t0
+        if self.timed_out:
+            detail = (f"stopped at its time limit ({self.time_limit:.3g} s) after {len(hist) - 1} iterations, "
+                      "short of the tolerance")
+        hist = np.asarray(hist, dtype=np.float64)
+        if reason.converged and reason != Reason.CONVERGED_ITS:
+            reason = Reason.CONVERGED_RTOL if b_norm > 0 and hist[-1] <= rtol * b_norm else Reason.CONVERGED_ATOL
+        if scale != 1.0:
+            x, hist, b_norm = x * scale, hist * scale, b_norm * scale
+        if self.monitor is not None and not self.monitors_live:
+            for k, rn in enumerate(hist):
+                self.monitor(k, float(rn))
+        return SolveResult(x=x.astype(out_dtype, copy=False), reason=reason, iterations=len(hist) - 1,
+                           residual_norms=hist, setup_time=self.setup_time, solve_time=solve_time,
+                           method=self.name, options=self.used_options(), b_norm=b_norm,
+                           nullspace=None if self.nullspace is None else self.nullspace.describe(),
+                           detail=detail or self.solve_detail,
+                           pc_built_at=self.pc_built_at if self.pc is not None else None,
+                           pc_age=self.matrix_count - 1 - self.pc_built_at if self.pc_built_at is not None and
+                           self.pc is not None else 0)
+
+    def _dispatch(self, b: Any, x: Any, b_norm: float, tol: float, maxiter: int,
+                  deadline: float | None) -> tuple[Any, Reason, Any, str]:
+        """The solve proper, on ``b`` and ``x`` as :meth:`solve` prepared them: ``(x, reason, history,
+        detail)``. ``b = 0``: ``x = 0``, whatever the initial guess (the exact solution, of minimum norm
+        where A is singular; SciPy returns the same)."""
+        detail = ""
+        if b_norm == 0.0:
+            x, reason, hist = array_namespace(x).zeros_like(x), Reason.CONVERGED_ATOL, [0.0]
         elif self.nullspace is not None:
             x, status, hist, detail = self._solve_singular(b, x, b_norm, tol, maxiter, deadline)
             reason = to_reason(status)
@@ -258,23 +304,7 @@ class Method(Component):
             x, status, hist = self._solve(b, x, stop)
             self.timed_out = stop.timed_out and status == Status.MAXITER
             reason = to_reason(status)
-        solve_time = time.perf_counter() - t0
-        if self.timed_out:
-            detail = (f"stopped at its time limit ({self.time_limit:.3g} s) after {len(hist) - 1} iterations, "
-                      "short of the tolerance")
-        hist = np.asarray(hist, dtype=np.float64)
-        if self.monitor is not None and not self.monitors_live:
-            for k, rn in enumerate(hist):
-                self.monitor(k, float(rn))
-        if reason.converged and reason != Reason.CONVERGED_ITS:
-            reason = Reason.CONVERGED_RTOL if hist[-1] <= rtol * b_norm else Reason.CONVERGED_ATOL
-        return SolveResult(x=x.astype(out_dtype, copy=False), reason=reason, iterations=len(hist) - 1,
-                           residual_norms=hist, setup_time=self.setup_time, solve_time=solve_time,
-                           method=self.name, options=self.used_options(), b_norm=b_norm,
-                           nullspace=None if self.nullspace is None else self.nullspace.describe(), detail=detail,
-                           pc_built_at=self.pc_built_at if self.pc is not None else None,
-                           pc_age=self.matrix_count - 1 - self.pc_built_at if self.pc_built_at is not None and
-                           self.pc is not None else 0)
+        return x, reason, hist, detail
 
     def _solve_singular(self, b: Any, x: Any, b_norm: float, tol: float, maxiter: int,
                         deadline: float | None = None) -> tuple[Any, int, Any, str]:
@@ -394,10 +424,17 @@ def _check_symmetric(A: sp.csr_matrix, method: str, definite: bool = True) -> No
         x, y = cupy.asarray(x), cupy.asarray(y)
         ax, ay = A @ x, A @ y
     xp = array_namespace(x)
+    # products of A's scale: bring them to order 1 first, so that the sums of squares and products below
+    # neither underflow (A * 1e-200) nor overflow
+    big = max(float(xp.max(xp.abs(ax))), float(xp.max(xp.abs(ay))))
+    if big == 0.0:
+        return  # A x = A y = 0: the zero matrix, symmetric
+    ax, ay = ax / big, ay / big
     gap = abs(complex(xp.vdot(y, ax)) - complex(xp.vdot(x, ay)).conjugate())
     scale = float(xp.linalg.norm(y) * xp.linalg.norm(ax) + xp.linalg.norm(x) * xp.linalg.norm(ay))
     eps = float(np.finfo(A.dtype).eps)
-    if gap > 1e3 * eps * np.sqrt(A.shape[0]) * scale:
+    # clearly nonsymmetric only: rounding, or entries written with 8 digits (1e-8), pass
+    if gap > max(1e3 * eps * np.sqrt(A.shape[0]), 1e-6) * scale:
         complex_ = np.issubdtype(A.dtype, np.complexfloating)
         need = ("a Hermitian" if complex_ else "a symmetric") + (" positive definite" if definite else "")
         what = "Hermitian (A^H = A)" if complex_ else "symmetric"

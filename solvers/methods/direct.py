@@ -21,8 +21,9 @@ class Direct(Method):
     The answer is checked like any iterate: the true residual of the LU solve goes through the stopping
     rule and, while it is above the tolerance and still falling, up to ``REFINE`` steps of iterative
     refinement (``x += LU^-1 (b - A x)``) follow. ``iterations`` counts the LU solves (1 when the first
-    meets the tolerance); a residual that stays above the tolerance (a singular or too ill-conditioned
-    matrix) is reported as ``Reason.DIVERGED_NULL``, never as converged.
+    meets the tolerance); a residual that stays above the tolerance is never reported as converged: as
+    ``Reason.DIVERGED_NULL`` for a singular or too ill-conditioned matrix, as ``Reason.DIVERGED_ITS`` with
+    a ``detail`` where the residual is already at the rounding level and the tolerance below it.
 
     With a null space ``N`` (orthonormal, see :mod:`solvers.nullspace`) the factored matrix is the
     bordered ``[[A, N], [N^T, 0]]``, nonsingular when ``N`` spans the null space, whose solution with
@@ -63,6 +64,16 @@ class Direct(Method):
     #: refinement steps after the first LU solve, at most
     REFINE = 3
 
+    def _at_rounding_level(self, b, x, r) -> bool:
+        """Whether ``x`` (residual ``r``) solves the system as well as rounding allows: a normwise backward
+        error ``||r|| / (||A|| ||x|| + ||b||)`` (infinity norms) within 1000 machine epsilons, and no sign of
+        a singular factorization, whose ``x`` blows up to ``||A|| ||x|| >= 1e-3 ||b|| / eps`` (such an
+        ``x`` also has a small backward error, its residual against ``||A|| ||x||``)."""
+        eps = float(np.finfo(b.real.dtype).eps)
+        a_norm = float(abs(self.A).sum(axis=1).max()) if sp.issparse(self.A) else float(np.abs(self.A).sum(axis=1).max())
+        ax, bn = a_norm * float(np.max(np.abs(x))), float(np.max(np.abs(b)))
+        return float(np.max(np.abs(r))) <= 1e3 * eps * (ax + bn) and ax < 1e-3 * bn / eps
+
     def _solve(self, b, x, stop):
         r = np.empty_like(b)
         hist = [stop.start(x, r)]
@@ -72,6 +83,13 @@ class Direct(Method):
             if status != Status.ITERATING and not (status == Status.MAXITER and it == 0):
                 return x, status, hist
             if it > self.REFINE or (it > 1 and not hist[-1] < 0.5 * hist[-2]):
-                return x, Status.SINGULAR, hist  # refinement stopped helping: the factorization cannot do it
+                # refinement stopped helping: at the rounding level of a sound factorization the tolerance
+                # is out of reach (rtol=0, say); otherwise the matrix is singular or too ill-conditioned
+                if self._at_rounding_level(b, x, r):
+                    self.solve_detail = (f"direct: the residual {hist[-1]:.3g} is at the rounding level of this "
+                                         "system (backward error near machine precision); the tolerance lies below "
+                                         "it: loosen rtol/atol")
+                    return x, Status.MAXITER, hist
+                return x, Status.SINGULAR, hist
             x += self._lu_solve(r).astype(b.dtype, copy=False)
             hist.append(self.residual(b, x, r))

@@ -69,6 +69,7 @@ class MINRES(Method):
         kern = self.kern if self.is_csr else None
         recompute = self.options["recompute_every"]
         eps = float(np.finfo(b.dtype).eps)
+        anorm = 0.0  # the largest Lanczos coefficient so far: A's scale, for a relative floor on gamma
         status, rn = stop.test(hist, x, r, it, True)
         if status != Status.ITERATING:
             return status, it
@@ -119,7 +120,9 @@ class MINRES(Method):
             gbar = sn * dbar - cs * alfa
             epsln = sn * beta
             dbar = -cs * beta
-            gamma = max(float(np.hypot(gbar, beta)), eps)
+            # a floor relative to A's scale (SciPy's absolute eps stalls a matrix of norm 1e-16 or less)
+            anorm = max(anorm, abs(alfa), beta)
+            gamma = max(float(np.hypot(gbar, beta)), eps * anorm) or eps
             cs, sn = gbar / gamma, beta / gamma
             phi = cs * phibar
             phibar = sn * phibar
