@@ -36,8 +36,24 @@ Where solverkit is deliberately stricter:
   testing it and report ``maxiter``).
 - gmres is right preconditioned (SciPy's is left preconditioned), so ``"pr_norm"`` reports the residual
   of the unpreconditioned system; both are the same without ``M``.
-- cg and minres refuse a sparse matrix that is not symmetric (complex: Hermitian), naming gmres/bicgstab;
-  NaN or Inf in ``A``, ``b`` or ``x0`` raise ``ValueError``.
+- cg and minres refuse a matrix that is clearly not symmetric (complex: Hermitian; a relative asymmetry
+  above about 1e-6, so that a matrix written with 8 digits passes), naming gmres/bicgstab; NaN or Inf in
+  ``A``, ``b`` or ``x0`` raise ``ValueError``.
+
+Where it differs otherwise:
+
+- ``info > 0`` is ``maxiter`` for every failure, also where the iteration stopped earlier (a residual
+  grown beyond ``1e5`` times its start, the one stopping rule's divergence test, or an indefinite
+  preconditioner); bicgstab reports every breakdown as ``-10`` (SciPy: ``-10`` or ``-11``).
+- minres stops on the true residual only: on a singular system with an inconsistent ``b`` it does not
+  stop at the least-squares solution as SciPy's does (``||A r|| / (||A|| ||r||) <= rtol``) but runs to
+  the divergence test or ``maxiter``.
+- A singular system is solved as it is, as SciPy does (no null space is removed: ``nullspace=None``
+  underneath), so ``x0``'s component in the null space stays; ``solvers.solve`` instead returns the
+  minimum-norm solution by default.
+- cg iterates on through ``p^H A p <= 0`` and ``r^H z <= 0``, as SciPy's does (a negative definite ``A``
+  is solved); ``solvers.solve`` stops there with ``DIVERGED_INDEFINITE_MAT`` / ``_PC``, as PETSc does.
+- ``A.psolve`` is not used as ``M`` when ``M`` is None (SciPy's ``make_system`` does); pass ``M``.
 """
 from __future__ import annotations
 
@@ -53,6 +69,7 @@ from .methods.bicgstab import BiCGStab
 from .methods.cg import CG
 from .methods.gmres import GMRES
 from .methods.minres import MINRES
+from .inputs import safe_norm
 from .result import Reason
 
 __all__ = ["cg", "gmres", "bicgstab", "minres"]
@@ -129,7 +146,7 @@ class _System:
                 work = np.result_type(work, np.finfo(given.dtype).dtype)
         self.work = np.dtype(work)
         self.b = b
-        self.bnorm = float(np.linalg.norm(b))
+        self.bnorm = safe_norm(b)  # b near 1e-170: not 0 (no early return), b near 1e160: not inf
         self.x0 = None if x is None else x.astype(self.work)
         self.M = None if Mop is None else _OperatorPC(Mop, self.work)
         self.A = self._working_matrix(A, lin)
@@ -171,7 +188,9 @@ def _short_recurrence(cls: type, name: str, A: Any, b: Any, x0: Any, M: Any, rto
     if system.bnorm == 0:
         return system.b, 0
     maxiter = 10 * system.n if maxiter is None else int(maxiter)
-    method = cls(pc=system.M, rtol=rtol, atol=atol)
+    method = cls(pc=system.M, rtol=rtol, atol=atol, nullspace=None)
+    if cls is CG:
+        method.stop_on_indefinite = False  # SciPy's cg iterates on through p^H A p <= 0 (a negative definite A)
     method.callback = callback
     res = system.run(method, maxiter)
     return res.x.astype(system.xtype, copy=False), _info(res, maxiter, breakdown=breakdown)
@@ -256,7 +275,7 @@ def gmres(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, atol: float = 0
     maxiter = 10 * n if maxiter is None else int(maxiter)
     # legacy mode: maxiter limits the inner iterations; otherwise it counts restart cycles
     total = maxiter if callback_type == "legacy" else maxiter * restart
-    method = GMRES(pc=system.M, rtol=rtol, atol=atol, restart=restart)
+    method = GMRES(pc=system.M, rtol=rtol, atol=atol, restart=restart, nullspace=None)
     if callback_type == "x":
         method.callback = callback
     elif callback_type is not None:
@@ -298,7 +317,7 @@ def minres(A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-5, shift: float =
             system.A = (sp.csr_matrix(system.A) - shift * sp.eye(n, dtype=system.work, format="csr")).tocsr()
     if check:
         _scipy_symmetry_probes(system)
-    method = MINRES(pc=system.M, rtol=rtol, atol=0.0)
+    method = MINRES(pc=system.M, rtol=rtol, atol=0.0, nullspace=None)
     method.callback = callback
     res = system.run(method, maxiter)
     if res.reason == Reason.DIVERGED_INDEFINITE_PC:

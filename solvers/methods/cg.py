@@ -49,6 +49,9 @@ class CG(Method):
     symmetric_pc_only = True
     needs_matrix = False
     spd_only = True
+    #: stop at ``p^H A p <= 0`` or ``r^H z <= 0`` (PETSc's KSPCG); ``False`` iterates on as SciPy's cg does
+    #: (:mod:`solvers.scipy_api`), stopping only where the quotient is zero or not finite
+    stop_on_indefinite = True
 
     def _solve(self, b, x, stop):
         if self.backend == "cupy":  # fused CUDA kernels, real and complex
@@ -77,7 +80,7 @@ class CG(Method):
                 rz = rn * rn  # r.r is what the fused update just returned
             else:
                 rz = float((kern.dot(r, z) if csr else xp.vdot(r, z)).real)
-            if self.pc is not None and not rz > 0:
+            if self.pc is not None and not rz > 0 and (self.stop_on_indefinite or not rz < 0):
                 return x, Status.INDEFINITE_PC if np.isfinite(rz) else Status.NANORINF, hist
             if it == 0:
                 p[:] = z
@@ -94,7 +97,7 @@ class CG(Method):
             else:
                 ap[:] = A @ p
                 pap = float(xp.vdot(p, ap).real)
-            if not pap > 0:
+            if not pap > 0 and (self.stop_on_indefinite or not pap < 0):
                 if not np.isfinite(pap):
                     return x, Status.NANORINF, hist
                 return x, Status.INDEFINITE_MAT, hist
