@@ -99,9 +99,11 @@ class KeptPreconditioner:
     failed: bool = False
     #: the step of the last solve with this build
     last_step: int = -1
-    #: the latest cost of a step at each age of a build, the build's own set-up left out
-    #: (:meth:`cycle_cost`)
-    rest_by_age: dict[int, float] = field(default_factory=dict)
+    #: ``age -> (cost, step)``: the latest cost without set-up of a step at each age of a build, and the
+    #: step of the sequence it was measured at (:meth:`cycle_cost`)
+    rest_by_age: dict[int, tuple[float, int]] = field(default_factory=dict)
+    #: the method's own set-up on the latest step that kept the build (:meth:`cycle_cost`)
+    kept_setup: float = 0.0
 
     def due(self, rule: int | str, step: int) -> bool:
         """Whether a configuration with reuse ``rule`` (``k`` or ``"amortized"``) rebuilds at ``step``:
@@ -156,12 +158,17 @@ class KeptPreconditioner:
         plays of each rule to average out."""
         return self.build_seconds / self.expected_life(rule)
 
-    def cycle_cost(self, rule: int | str, age: int, rest: float) -> float:
-        """The mean cost per step of the solves a build serves under reuse ``rule``, estimated at a step
-        of ``age`` that cost ``rest`` (its preconditioner's set-up left out): the mean over the ages
-        ``0 .. life - 1`` (:meth:`expected_life`) of the latest cost measured at each, this step's
-        included; ages not measured yet are extrapolated along the line from age 0 to the oldest age
-        measured (never downwards), or take the only measurement there is.
+    def cycle_cost(self, rule: int | str, age: int, rest: float, step: int, own_setup: float = 0.0) -> float:
+        """The mean cost per step of a cycle of this build under reuse ``rule``, estimated at a step of
+        ``age`` (steps of the sequence since the build) made at sequence ``step``: the build's share of
+        its set-up (:meth:`setup_share`), the method's own set-up of a step that keeps the build (the latest
+        ``own_setup`` measured) on the ``life - 1`` steps that do, and the mean over the ages ``0 .. life - 1``
+        of ``rest``, the cost of a step without any set-up, taken at each age from the latest step measured
+        there (this one included). ``life`` is :meth:`expected_life` rounded, or ``age + 1`` if larger.
+        Ages not measured: above the oldest measured, the oldest's cost plus a least-squares slope over
+        the measured ages (from three of them on, never downwards; before, the oldest's cost); below the
+        youngest, the youngest's; between, the nearest younger measurement. Measurements made more than two
+        lives before ``step`` are dropped, as the matrix has drifted since.
 
         A step of ``rebuild=3`` right after its build solves faster than the two that follow, and a policy
         fed each step's own cost sees that as noise (about 20 % of the log-cost in the 512^2 diffusion
@@ -170,31 +177,42 @@ class KeptPreconditioner:
 
         Examples
         --------
-        >>> kept = KeptPreconditioner()
-        >>> round(kept.cycle_cost(3, age=0, rest=0.2), 6)  # only age 0 measured: taken for every age
-        0.2
-        >>> round(kept.cycle_cost(3, age=1, rest=0.3), 6)  # ages 0, 1 measured, age 2 extrapolated: 0.4
+        >>> kept = KeptPreconditioner(build_seconds=0.3)
+        >>> round(kept.cycle_cost(3, age=0, rest=0.2, step=0), 6)   # 0.3 / 3 + 0.2 at every age
         0.3
-        >>> round(kept.cycle_cost(3, age=0, rest=0.26), 6)  # age 0 again: (0.26 + 0.3 + 0.34) / 3
-        0.3
-        >>> round(kept.cycle_cost(1, age=0, rest=0.25), 6)  # rebuilt every step: the step itself
-        0.25
+        >>> round(kept.cycle_cost(3, age=1, rest=0.3, step=1, own_setup=0.03), 6)  # 0.1 + 2/3 0.03 + (0.2 + 0.3 + 0.3) / 3
+        0.386667
+        >>> round(kept.cycle_cost(3, age=2, rest=0.4, step=2, own_setup=0.03), 6)  # ages 0, 1, 2 measured
+        0.42
+        >>> round(kept.cycle_cost(10, age=2, rest=0.4, step=2, own_setup=0.03), 6)  # ages 3-9: 0.5 .. 1.1
+        0.707
         """
-        self.rest_by_age[int(age)] = float(rest)
-        life = int(round(self.expected_life(rule)))
-        oldest = max(self.rest_by_age)
-        first = self.rest_by_age.get(0, self.rest_by_age[min(self.rest_by_age)])
-        slope = max((self.rest_by_age[oldest] - first) / oldest, 0.0) if oldest > 0 else 0.0
-        total = 0.0
-        for a in range(life):
-            if a in self.rest_by_age:
-                total += self.rest_by_age[a]
-            elif a > oldest:
-                total += self.rest_by_age[oldest] + slope * (a - oldest)
-            else:  # a gap below the oldest age measured: the nearest younger measurement
-                total += self.rest_by_age[max(b for b in self.rest_by_age if b < a)] if a > min(self.rest_by_age) \
-                    else first
-        return total / life
+        self.rest_by_age[int(age)] = (float(rest), int(step))
+        if age > 0:
+            self.kept_setup = float(own_setup)
+        life = max(int(round(self.expected_life(rule))), int(age) + 1)
+        for a in [a for a, (_, at) in self.rest_by_age.items() if at < step - 2 * life]:
+            del self.rest_by_age[a]
+        known = {a: r for a, (r, _) in self.rest_by_age.items()}
+        ages = sorted(known)
+        young, oldest = ages[0], ages[-1]
+        slope = 0.0
+        if len(ages) >= 3:  # least squares, in plain Python: a handful of points, every step
+            mean_a, mean_r = sum(ages) / len(ages), sum(known.values()) / len(ages)
+            slope = max(sum((a - mean_a) * (known[a] - mean_r) for a in ages)
+                        / sum((a - mean_a) ** 2 for a in ages), 0.0)
+
+        def cost_at(a: int) -> float:
+            if a in known:
+                return known[a]
+            if a > oldest:
+                return known[oldest] + slope * (a - oldest)
+            if a < young:
+                return known[young]
+            return known[max(b for b in ages if b < a)]
+
+        mean_rest = sum(cost_at(a) for a in range(life)) / life
+        return self.setup_share(rule) + (life - 1) / life * self.kept_setup + mean_rest
 
     def charged_setup(self, rule: int | str, rebuilt: bool, setup_seconds: float) -> float:
         """The set-up seconds to charge the step just recorded in place of its ``setup_seconds``: the
@@ -281,8 +299,8 @@ class ConfigRunner:
         entry = self.cache.get(config.pc_key)
         if entry is None or entry.solver.pc is None:
             return None
-        rest = cost - (info["setup_seconds"] if info["rebuilt"] else 0.0)
-        return entry.setup_share(config.rebuild) + entry.cycle_cost(config.rebuild, info["pc_age"], rest)
+        own = 0.0 if info["rebuilt"] else info["setup_seconds"]  # at a build, set-up is the build's (its share)
+        return entry.cycle_cost(config.rebuild, info["pc_age"], cost - info["setup_seconds"], entry.last_step, own)
 
     def run(self, arm: int, A: Any, b: Any, rebuild: bool = False, time_limit: float | None = None,
             advance: bool = True, **solve_options: Any) -> tuple[solvers.SolveResult, dict[str, Any]]:

@@ -345,7 +345,8 @@ class Tuner:
         elapsed = t3 - t0
         cost, charged = self._costs(res, info, elapsed)
         if self.charge == "cycle" and res.converged:
-            charged = self.runner.cycle_cost(arm, info, cost) or charged
+            cycle = self.runner.cycle_cost(arm, info, cost)
+            charged = charged if cycle is None else cycle
         if trial and res.converged:
             self.runner.step += 1  # the step the trial began is done (before due(): the next step's rule)
         self.policy.observe(arm, res)

@@ -13,54 +13,98 @@ from pde_examples.drifting import DriftingDiffusion
 
 
 def _expected_cycle(rest_by_age: dict[int, float], life: int) -> float:
-    """The rule of KeptPreconditioner.cycle_cost written out for the ages this test meets (age 0 always
-    measured, the ages measured contiguous from 0): measured ages as measured, older ones on the line from
-    age 0 to the oldest measured, never downwards."""
+    """The mean over ages 0..life-1 as KeptPreconditioner.cycle_cost takes it, for the ages this test
+    meets (age 0 measured, the ages measured contiguous from 0, at most three): measured ages as
+    measured, older ones at the oldest's cost (no slope before three ages are measured)."""
     oldest = max(rest_by_age)
-    slope = max((rest_by_age[oldest] - rest_by_age[0]) / oldest, 0.0) if oldest else 0.0
-    return float(np.mean([rest_by_age[a] if a in rest_by_age else rest_by_age[oldest] + slope * (a - oldest)
-                          for a in range(life)]))
+    return float(np.mean([rest_by_age.get(a, rest_by_age[oldest]) for a in range(life)]))
 
 
-def test_cycle_cost_fills_unmeasured_ages_and_follows_the_amortized_life():
-    kept = KeptPreconditioner()
-    for step, (rebuilt, its) in enumerate([(True, 10), (False, 12), (False, 14), (False, 16), (True, 10)]):
-        kept.record(rebuilt, step, setup_seconds=0.5 if rebuilt else 0.0, solve_seconds=0.01 * its, iterations=its)
-    assert kept.lifetimes == [4] and kept.expected_life("amortized") == 4.0
-    kept.rest_by_age.clear()
-    assert kept.cycle_cost("amortized", age=0, rest=0.20) == pytest.approx(0.20)
-    # ages 0 and 2 measured: age 1 takes age 0's cost (the nearest younger), age 3 lies on the line 0 -> 2
-    got = kept.cycle_cost("amortized", age=2, rest=0.30)
-    assert got == pytest.approx((0.20 + 0.20 + 0.30 + 0.35) / 4, rel=1e-12)
-    # a cost that fell with age is not extrapolated downwards
-    kept.rest_by_age.clear()
-    kept.cycle_cost(4, age=0, rest=0.30)
-    assert kept.cycle_cost(4, age=1, rest=0.20) == pytest.approx((0.30 + 0.20 + 0.20 + 0.20) / 4, rel=1e-12)
+def test_cycle_cost_fills_unmeasured_ages_and_drops_old_measurements():
+    kept = KeptPreconditioner(build_seconds=0.4, lifetimes=[4], served=1)
+    assert kept.expected_life("amortized") == 4.0
+    # ages 0 and 2 measured: age 1 takes age 0's cost (the nearest younger), age 3 the oldest's (no slope
+    # from two ages)
+    kept.cycle_cost("amortized", age=0, rest=0.20, step=10)
+    got = kept.cycle_cost("amortized", age=2, rest=0.30, step=12, own_setup=0.02)
+    assert got == pytest.approx(0.1 + 0.75 * 0.02 + (0.20 + 0.20 + 0.30 + 0.30) / 4, rel=1e-12)
+    # a third age: least-squares slope over ages 0, 2, 3 (0.2, 0.3, 0.45) carried beyond the oldest
+    slope = np.polyfit([0, 2, 3], [0.20, 0.30, 0.45], 1)[0]
+    got = kept.cycle_cost(6, age=3, rest=0.45, step=13, own_setup=0.02)
+    rest = [0.20, 0.20, 0.30, 0.45, 0.45 + slope, 0.45 + 2 * slope]
+    assert got == pytest.approx(0.4 / 6 + 5 / 6 * 0.02 + np.mean(rest), rel=1e-12)
+    # a cost falling with age is not extrapolated downwards
+    falling = KeptPreconditioner(build_seconds=0.0)
+    for age, r in enumerate([0.3, 0.25, 0.2]):
+        got = falling.cycle_cost(5, age=age, rest=r, step=age)
+    assert got == pytest.approx((0.3 + 0.25 + 0.2 * 3) / 5, rel=1e-12)
+    # measurements more than two lives old are dropped: the matrix has drifted since
+    falling.cycle_cost(1, age=0, rest=0.5, step=40)
+    assert set(falling.rest_by_age) == {0} and falling.rest_by_age[0] == (0.5, 40)
+    # a step older than the expected life counts: the mean covers its age
+    young = KeptPreconditioner(build_seconds=0.0)
+    assert young.cycle_cost(2, age=0, rest=0.1, step=0) == pytest.approx(0.1)
+    assert young.cycle_cost(2, age=3, rest=0.5, step=3) == pytest.approx((0.1 + 0.1 + 0.1 + 0.5) / 4)
 
 
-def test_tuner_charges_each_step_the_cycle_mean_of_its_rule():
-    """Recomputed from the history: the build's share of its set-up plus the mean over ages 0..2 of the
-    latest step cost (set-up left out) measured at each age, the ages not yet measured extrapolated."""
-    space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3])
-    tuner = Tuner(space=space, policy="fixed", policy_options={"arm": 1}, rtol=1e-9, charge="cycle")
-    sim = DriftingDiffusion(32, "fast", seed=0)
-    for _ in range(9):
+def _run(tuner: Tuner, n: int, steps: int, drift: str = "fast") -> None:
+    sim = DriftingDiffusion(n, drift, seed=0)
+    for _ in range(steps):
         p = sim.system()
         res = tuner.solve(p.A, p.b, x0=sim.u)
         assert res.converged
         sim.advance(res.x)
+
+
+def test_tuner_charges_each_step_the_cycle_mean_of_its_rule():
+    """Recomputed from the history: the build's share of its set-up, the kept steps' own set-up on two
+    of three steps, and the mean over ages 0..2 of the latest step cost without set-up at each age."""
+    space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3])
+    tuner = Tuner(space=space, policy="fixed", policy_options={"arm": 1}, rtol=1e-9, charge="cycle")
+    _run(tuner, 32, 9)
     rest: dict[int, float] = {}
-    build = None
+    build, own = None, 0.0
     for h in tuner.history:
         assert not h["fallback"] and h["converged"]
         if h["rebuilt"]:
             build = h["setup_seconds"]
-        rest[h["pc_age"]] = h["cost"] - (h["setup_seconds"] if h["rebuilt"] else 0.0)
-        assert h["charged"] == pytest.approx(build / 3 + _expected_cycle(rest, 3), rel=1e-9), h["t"]
+        else:
+            own = h["setup_seconds"]
+        rest[h["pc_age"]] = h["cost"] - h["setup_seconds"]
+        expected = build / 3 + 2 / 3 * own + _expected_cycle(rest, 3)
+        assert h["charged"] == pytest.approx(expected, rel=1e-9), h["t"]
     assert [h["pc_age"] for h in tuner.history] == [0, 1, 2] * 3
-    # the step charge would have been the step's own cost with the set-up share: different from the cycle's
-    own = [h["cost"] - h["setup_seconds"] + h["setup_charged"] for h in tuner.history]
-    assert not np.allclose(own, [h["charged"] for h in tuner.history], rtol=1e-6)
+
+
+def test_amortized_rules_and_a_capped_trial_under_the_cycle_charge():
+    """An amortized rule over a drifting loop with a capped trial of another configuration: the trial is
+    charged as a failed step and leaves no measurement in its build's cycle, nor does the finish in
+    the incumbent's; every step the amortized rule chose does."""
+    from collections import deque
+
+    space = ConfigSpace.grid("cg", "amg", rebuild=["amortized"]) + ConfigSpace.grid("cg", "ic", rebuild=[1])
+    tuner = Tuner(space=space, policy="thompson", seed=0, rtol=1e-9, charge="cycle", cap=4.0)
+    choices = iter([0] * 6 + [1] + [0] * 2)
+    tuner.policy.select = lambda context=None: next(choices)
+    sim = DriftingDiffusion(32, "fast", seed=0)
+    for t in range(9):
+        if t == 6:  # a stand-in for a trial many times slower than the incumbent: capped at its first iterate
+            tuner.recent.costs[0] = deque([1e-9])
+        p = sim.system()
+        res = tuner.solve(p.A, p.b, x0=sim.u)
+        assert res.converged
+        sim.advance(res.x)
+    chosen = [h for h in tuner.history if not h["fallback"]]
+    trial = chosen[6]
+    assert trial["arm"] == 1 and trial["capped"] and not trial["converged"]
+    plain = trial["cost"] - trial["setup_seconds"] + trial["setup_charged"]
+    assert trial["charged"] == pytest.approx(10 * plain, rel=1e-12)  # FAILED_SOLVE_FACTOR, as with "step"
+    ic = tuner.runner.cache[space[1].pc_key]
+    assert ic.rest_by_age == {}  # the capped solve measured nothing for IC's cycle
+    # nor did the finish (from the capped iterate, not a whole step) for AMG's: no measurement of step 6
+    amg = tuner.runner.cache[space[0].pc_key]
+    steps = sorted(at for _, at in amg.rest_by_age.values())
+    assert 6 not in steps and set(steps) <= {0, 1, 2, 3, 4, 5, 7, 8} and 8 in steps
 
 
 def test_rebuilt_every_step_the_cycle_is_the_step():
