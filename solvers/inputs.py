@@ -216,19 +216,19 @@ def check_guess(x0: Any, b: Any) -> Any:
 
 def rhs_scale(b: Any, dtype: Any) -> float:
     """1.0, or ``max |b_i|`` where that lies outside ``[tiny^(1/4), max^(1/4)]`` of ``dtype``'s precision
-    (about 1e-77 to 1e77 in float64): there a sum of squares of ``b``'s entries, or of a residual a few
-    orders of magnitude below them, under- or overflows, and a norm computed as ``sqrt(sum r_i^2)`` reads
-    0 or inf. :meth:`solvers.methods.base.Method.solve` then solves with ``b / s`` (``x / s`` the
-    unknown) and scales back.
+    (about 1e-77 to 1e77 in float64), else the power of two nearest to it: there a sum of squares of
+    ``b``'s entries, or of a residual a few orders of magnitude below them, under- or overflows, and a
+    norm computed as ``sqrt(sum r_i^2)`` reads 0 or inf. :meth:`solvers.methods.base.Method.solve` then
+    solves with ``b / s`` (``x / s`` the unknown) and scales back, exactly.
 
     Examples
     --------
     >>> rhs_scale(np.array([1e-3, 2.0]), np.float64), rhs_scale(np.zeros(3), np.float64)
     (1.0, 1.0)
-    >>> rhs_scale(np.array([1e-170, -3e-160]), np.float64)
-    3e-160
-    >>> rhs_scale(np.array([1e12, 1.0], dtype=np.float32), np.float32)   # beyond float32's 1.4e9
-    999999995904.0
+    >>> float(np.log2(rhs_scale(np.array([1e-170, -3e-160]), np.float64)))   # a power of two near 3e-160
+    -529.0
+    >>> rhs_scale(np.array([1e12, 1.0], dtype=np.float32), np.float32) == 2.0 ** 40   # beyond float32's 1.4e9
+    True
     """
     xp = array_namespace(b)
     if b.size == 0:
@@ -237,7 +237,7 @@ def rhs_scale(b: Any, dtype: Any) -> float:
     info = np.finfo(np.dtype(to_numpy_dtype(dtype)).type(0).real.dtype)
     if m == 0.0 or not np.isfinite(m) or float(info.tiny) ** 0.25 <= m <= float(info.max) ** 0.25:
         return 1.0
-    return m
+    return float(2.0 ** round(np.log2(m)))  # a power of two: b / s and x * s are exact
 
 
 def safe_norm(v: np.ndarray) -> float:
@@ -269,17 +269,34 @@ def check_tolerances(rtol: float, atol: float, maxiter: int | None) -> None:
     Traceback (most recent call last):
     ...
     solvers.errors.InvalidInputError: rtol must be a finite number >= 0, got -1.0
+    >>> check_tolerances(np.array(1e-6), np.float32(0.0), np.int64(5))   # NumPy scalars and 0-d arrays
     >>> check_tolerances("1e-6", 0.0, None)
     Traceback (most recent call last):
     ...
     solvers.errors.InvalidInputError: rtol must be a finite number >= 0, got '1e-6'
     """
     for name, tol in (("rtol", rtol), ("atol", atol)):
-        if isinstance(tol, (str, bytes, bool)) or not isinstance(tol, numbers.Real) or not (np.isfinite(tol) and tol >= 0):
+        value = _real_number(tol)
+        if value is None or not (np.isfinite(value) and value >= 0):
             raise InvalidInputError(f"{name} must be a finite number >= 0, got {tol!r}")
-    if maxiter is not None and (isinstance(maxiter, (str, bytes, bool)) or not isinstance(maxiter, numbers.Real)
-                                or not np.isfinite(maxiter) or int(maxiter) != maxiter or maxiter < 0):
-        raise InvalidInputError(f"maxiter must be a whole number >= 0, got {maxiter!r}")
+    if maxiter is not None:
+        value = _real_number(maxiter)
+        if value is None or not np.isfinite(value) or int(value) != value or value < 0:
+            raise InvalidInputError(f"maxiter must be a whole number >= 0, got {maxiter!r}")
+
+
+def _real_number(value: Any) -> float | None:
+    """``value`` as a float where it is a real number (a Python or NumPy scalar, a 0-d array), else None
+    (strings, booleans, arrays, complex numbers)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        return None
+    if not isinstance(value, numbers.Real) and getattr(value, "ndim", None) != 0:
+        return None
+    try:
+        out = complex(value)
+    except (TypeError, ValueError):
+        return None
+    return out.real if out.imag == 0 else None
 
 
 def check_omega(omega: float, low: float = 0.0, high: float = 2.0, what: str = "omega") -> float:

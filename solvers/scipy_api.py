@@ -36,8 +36,8 @@ Where solverkit is deliberately stricter:
   testing it and report ``maxiter``).
 - gmres is right preconditioned (SciPy's is left preconditioned), so ``"pr_norm"`` reports the residual
   of the unpreconditioned system; both are the same without ``M``.
-- cg and minres refuse a matrix that is clearly not symmetric (complex: Hermitian; a relative asymmetry
-  above about 1e-6, so that a matrix written with 8 digits passes), naming gmres/bicgstab; NaN or Inf in
+- cg and minres refuse a matrix that is clearly not symmetric (complex: Hermitian; ``||A - A^H||_F /
+  ||A||_F`` above about 2e-6, so that a matrix written with 8 digits passes), naming gmres/bicgstab; NaN or Inf in
   ``A``, ``b`` or ``x0`` raise ``ValueError``.
 
 Where it differs otherwise:

@@ -50,7 +50,8 @@ class CG(Method):
     needs_matrix = False
     spd_only = True
     #: stop at ``p^H A p <= 0`` or ``r^H z <= 0`` (PETSc's KSPCG); ``False`` iterates on as SciPy's cg does
-    #: (:mod:`solvers.scipy_api`), stopping only where the quotient is zero or not finite
+    #: (:mod:`solvers.scipy_api`), stopping only where the quotient is zero or not finite (the CPU loop;
+    #: the CUDA kernels always stop)
     stop_on_indefinite = True
 
     def _solve(self, b, x, stop):

@@ -115,3 +115,58 @@ def test_column_matrix_b_and_float16_a_are_handled_clearly(system):
     assert res.converged and res.x.shape == b.shape
     with pytest.raises(solvers.InvalidInputError, match="float16"):
         solvers.solve(A.toarray().astype(np.float16), b, method="cg")
+
+
+def test_scaling_keeps_atol_x0_and_the_null_space_in_the_users_units(system):
+    A, b = system
+    s = 1e-170
+    exact = solvers.solve(A, b, method="direct").x
+    # atol alone, in the user's units: met, and said to be met by atol
+    plain = solvers.solve(A, b, method="cg", rtol=0.0, atol=1e-6 * np.linalg.norm(b))
+    res = solvers.solve(A, b * s, method="cg", rtol=0.0, atol=1e-6 * np.linalg.norm(b) * s)
+    assert res.reason == solvers.Reason.CONVERGED_ATOL and res.iterations == plain.iterations
+    assert np.linalg.norm(b - A @ (res.x / s)) <= 1e-6 * np.linalg.norm(b)
+    # a guess that already solves the system: no iteration
+    res = solvers.solve(A, b * s, method="cg", x0=exact * s, rtol=1e-8)
+    assert res.converged and res.iterations == 0
+    # a singular system with its null space: the minimum-norm solution, scaled
+    N = laplacian_delsq(10).tolil()
+    N.setdiag(0)
+    N.setdiag(-np.asarray(N.sum(axis=1)).ravel())
+    N = N.tocsr()
+    c = b - b.mean()
+    ref = solvers.solve(N, c, method="cg", nullspace="constant", rtol=1e-9)
+    res = solvers.solve(N, c * s, method="cg", nullspace="constant", rtol=1e-9)
+    assert ref.converged and res.converged and res.iterations == ref.iterations
+    np.testing.assert_allclose(res.x / s, ref.x, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e12), (np.float32, 1e-12), (np.complex128, 1e-170),
+                                          (np.complex64, 1e12)])
+def test_extreme_scales_in_single_precision_and_complex(system, dtype, scale):
+    A, b = system
+    bb = (b * (1 + 1j) if np.issubdtype(dtype, np.complexfloating) else b).astype(dtype)
+    rtol = 1e-5 if np.finfo(dtype).eps > 1e-10 else 1e-8
+    plain = solvers.solve(A.astype(dtype), bb, method="gmres", rtol=rtol)
+    res = solvers.solve(A.astype(dtype), (bb * scale).astype(dtype), method="gmres", rtol=rtol)
+    assert plain.converged and res.converged and res.x.dtype == dtype
+    true = np.linalg.norm(bb.astype(np.complex128) - A @ (res.x.astype(np.complex128) / scale))
+    assert true <= 1.01 * rtol * np.linalg.norm(bb.astype(np.complex128)) * (1 + 50 * np.finfo(dtype).eps / rtol)
+    assert abs(res.iterations - plain.iterations) <= 1
+
+
+def test_callbacks_are_restored_when_one_raises(system):
+    A, b = system
+    solver = solvers.make_solver("cg", rtol=1e-8).setup(A)
+
+    def boom(x):
+        raise RuntimeError("stop here")
+
+    solver.callback = boom
+    with pytest.raises(RuntimeError, match="stop here"):
+        solver.solve(b * 1e-170)  # scaled: the callback ran wrapped
+    assert solver.callback is boom
+    seen = []
+    solver.callback = seen.append
+    res = solver.solve(b * 1e-170)
+    assert res.converged and np.array_equal(seen[-1], res.x)  # the last callback saw the returned x
