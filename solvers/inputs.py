@@ -226,7 +226,7 @@ def rhs_scale(b: Any, dtype: Any) -> float:
     >>> rhs_scale(np.array([1e-3, 2.0]), np.float64), rhs_scale(np.zeros(3), np.float64)
     (1.0, 1.0)
     >>> float(np.log2(rhs_scale(np.array([1e-170, -3e-160]), np.float64)))   # a power of two near 3e-160
-    -529.0
+    -530.0
     >>> rhs_scale(np.array([1e12, 1.0], dtype=np.float32), np.float32) == 2.0 ** 40   # beyond float32's 1.4e9
     True
     """
