@@ -10,6 +10,7 @@ What follows SciPy, point by point (``tests/solvers/test_scipy_api.py`` checks e
   or ``(n, 1)``; integer ``b`` is taken as float64. Shapes that do not fit raise ``ValueError``.
 - ``x0``: ``None`` (zero), an array of shape ``(n,)`` or ``(n, 1)``, or ``"Mb"`` (the guess ``M @ b``).
 - ``M``: a matrix, a ``LinearOperator`` or (beyond SciPy) a callable ``M(r)``; it approximates ``A^-1``.
+  Without ``M``, an ``A`` that has a ``psolve`` method is preconditioned by it, as in SciPy.
 - ``rtol``/``atol``: converged when ``||b - A x|| <= max(rtol ||b||, atol)``; an ``atol`` that is ``None``,
   negative or ``"legacy"`` raises ``ValueError`` (minres, as SciPy's, has ``rtol`` only).
 - ``info``: ``0`` converged; ``> 0`` not converged, the value is ``maxiter`` (for gmres in the legacy
@@ -53,7 +54,6 @@ Where it differs otherwise:
   minimum-norm solution by default.
 - cg iterates on through ``p^H A p <= 0`` and ``r^H z <= 0``, as SciPy's does (a negative definite ``A``
   is solved); ``solvers.solve`` stops there with ``DIVERGED_INDEFINITE_MAT`` / ``_PC``, as PETSc does.
-- ``A.psolve`` is not used as ``M`` when ``M`` is None (SciPy's ``make_system`` does); pass ``M``.
 """
 from __future__ import annotations
 
@@ -121,6 +121,8 @@ class _System:
         b = np.asarray(b, dtype=self.xtype).ravel()
         work = self.xtype
         Mop = None
+        if M is None and hasattr(A, "psolve"):  # SciPy's make_system takes A.psolve as M when M is None
+            M = LinearOperator((n, n), matvec=A.psolve, dtype=self.xtype)
         if M is not None:
             if callable(M) and not hasattr(M, "shape"):
                 Mop = LinearOperator((n, n), matvec=M, dtype=self.xtype)

@@ -85,3 +85,31 @@ def test_symmetry_check_refuses_clear_asymmetry_only():
     skewed[0, 1] = -1.01  # relative asymmetry 6e-4, far above the 2e-6 refused
     with pytest.raises(InvalidInputError, match="not symmetric"):
         scipy_api.cg(skewed.tocsr(), b)
+
+
+def test_a_psolve_on_a_preconditions_as_in_scipy():
+    """SciPy's make_system takes ``A.psolve`` as M when M is None; so do the drop-ins (same iterations)."""
+    rng = np.random.default_rng(3)
+    d = rng.uniform(1.0, 100.0, 100)
+    K = (sp.diags(d) @ L @ sp.diags(d)).tocsr() + sp.eye(100)  # badly scaled: Jacobi helps a lot
+
+    class WithPsolve(spla.LinearOperator):
+        def __init__(self):
+            super().__init__(np.float64, K.shape)
+
+        def _matvec(self, v):
+            return K @ np.ravel(v)
+
+        def psolve(self, r):
+            return np.ravel(r) / K.diagonal()
+
+    b = np.ones(100)
+    counts = {}
+    for name, f in (("ours", scipy_api.cg), ("scipy", spla.cg)):
+        its = []
+        x, info = f(WithPsolve(), b, rtol=1e-8, maxiter=2000, callback=lambda xk: its.append(1))
+        assert info == 0 and _relres(K, x, b) <= 1e-8
+        counts[name] = len(its)
+    plain = []
+    scipy_api.cg(K, b, rtol=1e-8, maxiter=2000, callback=lambda xk: plain.append(1))
+    assert abs(counts["ours"] - counts["scipy"]) <= 1 and counts["ours"] < len(plain) / 2, (counts, len(plain))
