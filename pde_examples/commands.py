@@ -40,6 +40,8 @@ def register(subparsers) -> None:  # noqa: ANN001
                    "default configuration")
     p.add_argument("--decide", choices=["build", "step"], default="step", help="diffusion: the tuner decides at "
                    "every step (default) or once per reuse cycle (bandits.Tuner's decide)")
+    p.add_argument("--charge", choices=["step", "cycle"], default="step", help="diffusion: the tuner is charged "
+                   "each step's cost (default) or its rule's mean cost over a reuse cycle (bandits.Tuner's charge)")
     p.add_argument("--with-ssor", action="store_true", help="diffusion: add the CG + SSOR configurations "
                    "(slow at large sizes)")
     p.add_argument("--seed", type=int, default=0)

@@ -110,7 +110,7 @@ def run_diffusion(args: Any) -> int:
             raise InvalidInputError(str(exc).replace("pass remap=True", "pass --remap")) from exc
     else:
         tuner = Tuner(space=space, policy=policy, seed=args.seed, problem_signature=label, rtol=1e-8,
-                      decide=args.decide)
+                      decide=args.decide, charge=getattr(args, "charge", "step"))
     warm_up(space)
     runs = {}
     with tqdm(total=steps, desc=f"simulate diffusion {size}^2 ({tuner.policy_name})", unit="step") as bar:

@@ -123,3 +123,19 @@ def test_simulate_diffusion_writes_report_and_warm_starts(tmp_path):
     scale = float(remapped.stderr.split("scaled by ")[1].split()[0])
     assert scale == pytest.approx((5 * 20 ** 2 - 4 * 20) / (5 * 24 ** 2 - 4 * 24), rel=1e-3)
     assert len(json.loads((other / "diffusion_tuner.json").read_text())["history"]) == 24 + 12
+
+
+def test_simulate_diffusion_charge_cycle(tmp_path):
+    """--charge cycle reaches the tuner (saved with it); with --decide build it is refused with a message."""
+    import json
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "solvers", "simulate", "diffusion", "--size", "16", "--steps", "6", "--drift",
+           "fast", "--no-baseline", "--charge", "cycle", "--out", str(tmp_path)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    saved = json.loads((tmp_path / "diffusion_tuner.json").read_text())
+    assert saved["charge"] == "cycle" and len(saved["history"]) == 6
+    bad = subprocess.run(cmd + ["--decide", "build"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "charge='cycle'" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
