@@ -27,11 +27,15 @@ class UnknownComponentError(SolverError, KeyError):
     >>> err = UnknownComponentError("method", "gmers", ["cg", "gmres", "sor"])
     >>> "gmres" in str(err)
     True
+    >>> "Did you mean 'cg'" in str(UnknownComponentError("method", "CG", ["cg", "gmres", "sor"]))
+    True
     """
 
     def __init__(self, kind: str, name: str, known: Iterable[str]):
         known = sorted(known)
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        # case-blind: "CG" or "ILU" suggest "cg" and "ilu" (names are registered in lower case)
+        lower = {k.lower(): k for k in known}
+        close = [lower[c] for c in difflib.get_close_matches(str(name).lower(), list(lower), n=3, cutoff=0.5)]
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         self.kind, self.name, self.known = kind, name, known
         msg = f"unknown {kind} {name!r}.{hint} Known: {', '.join(known) or '(none)'}."
