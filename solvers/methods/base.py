@@ -260,7 +260,6 @@ class Method(Component):
                 self.callback = lambda x_: callback(x_ * scale)
             if inner is not None:
                 self.inner_callback = lambda est: inner(est * scale)
-        detail = ""
         try:
             x, reason, hist, detail = self._dispatch(b, x, b_norm, tol, maxiter, deadline)
         finally:
