@@ -122,6 +122,15 @@ class KSPTuner:
         configuration has converged yet. A solve that may be finished runs with the KSP's
         error-if-not-converged flag off, the finish with the program's setting, so under
         ``-ksp_error_if_not_converged`` only a step nothing known could solve raises.)
+    charge : {"step", "cycle"}
+        With a space, ``decide="step"`` and a time cost: what the policy is charged for a converged step,
+        as :class:`bandits.Tuner`'s ``charge``. ``"step"`` (default): the step's own cost with the set-up
+        replaced by the build's share (:func:`bandits.reuse.charged_cost`). ``"cycle"``: the mean cost per
+        step of the configuration's reuse cycle - the build's share, plus at each age of the kept
+        preconditioner the latest cost measured there (this step's included; unmeasured ages
+        extrapolated) - from the same numbers on every rank
+        (:meth:`bandits.petsc_config.KSPConfigurator.cycle_cost`). A step that did not converge, a capped
+        trial and its finish are charged as with ``"step"``.
 
     Examples
     --------
@@ -148,7 +157,7 @@ class KSPTuner:
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  policy_options: dict | None = None, *, space: PetscSpace | None = None,
                  problem_signature: str | None = None, decide: str = "step", max_stretch: int = 10,
-                 cap: float | None = DEFAULT_CAP):
+                 cap: float | None = DEFAULT_CAP, charge: str = "step"):
         if space is not None:
             if not isinstance(space, PetscSpace):
                 raise InvalidInputError(f"space must be a bandits.petsc_space.PetscSpace, got {type(space).__name__}")
@@ -182,6 +191,14 @@ class KSPTuner:
         if cap is not None and not float(cap) > 1:
             raise InvalidInputError(f"cap must be a cost ratio > 1 (or None), got {cap}")
         self.cap = None if cap is None else float(cap)
+        if charge not in ("step", "cycle"):
+            raise InvalidInputError(f"charge must be 'step' or 'cycle', got {charge!r}")
+        if charge == "cycle" and (space is None or cost == "iterations" or decide != "step"):
+            raise InvalidInputError("charge='cycle' averages a time cost over the reuse cycles of a space's "
+                                    "configurations: it needs a space, a time cost ('wall' or 'time') and "
+                                    f"decide='step' (got space={'a space' if space is not None else None}, "
+                                    f"cost={cost!r}, decide={decide!r})")
+        self.charge = charge
         self._recent: RecentCosts | None = None  # built from the history when first needed
         self._solve_cap = KSPSolveCap()
         self._trial = False  # in solve(): a finish may follow the solve under way
@@ -375,6 +392,9 @@ class KSPTuner:
         cost = (float(its) if self.cost == "iterations" else setup + solve_seconds if self.cost == "time"
                 else seconds)
         charged = charged_cost(self.cost, cost, setup, info["setup_charged"], converged=reason > 0)
+        if self.charge == "cycle" and reason > 0 and not fallback:
+            # the same numbers on every rank (times reduced with max), so the same charge everywhere
+            charged = self.configurator.cycle_cost(self.space[arm].rebuild, info, setup, cost)
         rhs = ksp.getRhs()
         b_norm = float(rhs.norm()) if rhs is not None and rhs.handle else 1.0  # collective: on every rank
         if not fallback:  # the step the policy chose; a fallback's cost is the capped step's, not a choice
@@ -467,7 +487,8 @@ class KSPTuner:
                 "context_range": self.context_range, "policy_options": self.policy_options,
                 "policy_state": self.policy.state_dict(), "history": self.history,
                 "problem_signature": self.problem_signature, "matrix_size": self.matrix_size,
-                "stretches": self.stretches.state_dict(), "cap": self.cap, "remap": self.remap.state_dict()}
+                "stretches": self.stretches.state_dict(), "cap": self.cap, "charge": self.charge,
+                "remap": self.remap.state_dict()}
 
     def save(self, path: str | os.PathLike, comm: Any = None) -> Path:
         """Write the tuner as JSON, atomically, from rank 0 (collective: call it on every rank; an error on
@@ -532,7 +553,8 @@ class KSPTuner:
         tuner = cls(state["option"], state["values"], state["policy"], state["cost"], state["seed"],
                     tuple(cr) if cr is not None else None, state["policy_options"], space=saved_space,
                     problem_signature=problem_signature if problem_signature is not None else saved_label,
-                    cap=state.get("cap", DEFAULT_CAP))
+                    decide=(state.get("stretches") or {}).get("decide", "step"), cap=state.get("cap", DEFAULT_CAP),
+                    charge=state.get("charge", "step"))
         tuner.policy.load_state_dict(state["policy_state"])
         tuner.history = state["history"]
         # a stretch in progress goes on with the same configuration (its preconditioner is set up again)

@@ -165,3 +165,23 @@ class KSPConfigurator:
                 "setup_charged": kept.charged_setup(rule, rebuilt, setup_seconds)}
         self.step += int(bool(advance))
         return info
+
+    def cycle_cost(self, rule: int | str, info: dict[str, Any], setup_seconds: float, cost: float) -> float:
+        """The mean cost per step of the current configuration's reuse cycle under ``rule``
+        (:meth:`~bandits.reuse.KeptPreconditioner.cycle_cost`), after the solve :meth:`record` just booked
+        (``info``, its return) took ``cost`` in all, ``setup_seconds`` of it in ``KSPSetUp``. As
+        :meth:`bandits.reuse.ConfigRunner.cycle_cost`: at a build the set-up is the build's (charged as its
+        share), on a step that kept the PC it is the KSP's own set-up.
+
+        Examples
+        --------
+        >>> from bandits.petsc_space import PetscSpace
+        >>> run = KSPConfigurator(PetscSpace.grid("cg", "gamg", rebuild=[3]))
+        >>> kept, _, _ = run.make_current(run.space[0].pc_key)
+        >>> info = run.record(True, 0.3, 0.2, 10, rule=3)         # a build of 0.3 s, then 0.2 s of solve
+        >>> round(run.cycle_cost(3, info, 0.3, 0.5), 6)          # 0.3 / 3 + 0.2 at every age
+        0.3
+        """
+        kept = self.cache[self.current]
+        own = 0.0 if info["rebuilt"] else float(setup_seconds)
+        return kept.cycle_cost(rule, info["pc_age"], float(cost) - float(setup_seconds), kept.last_step, own)

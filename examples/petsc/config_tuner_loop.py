@@ -11,8 +11,8 @@ steps, or kept until amortized) pays the wall time of set-up plus solve, the slo
 Usage (any PETSc option may follow, e.g. ``-ksp_view``)::
 
     mpiexec -n 2 python examples/petsc/config_tuner_loop.py [--size 128] [--steps 40] [--drift slow]
-        [--policy thompson] [--seed 0] [--state tuner.json] [--fixed ARM] [--compare [--repeats R]] [--list]
-        [--verbose]
+        [--policy thompson] [--charge step] [--seed 0] [--state tuner.json] [--fixed ARM]
+        [--compare [--repeats R]] [--list] [--verbose]
 
 ``--state FILE`` warm-starts from FILE when it exists (a file saved for other arms is refused) and saves
 the tuner there at the end; ``--fixed ARM`` plays one arm throughout; ``--compare`` runs every arm fixed
@@ -22,7 +22,9 @@ longer be the best: ``abandoned=1``; an arm with a solve that did not converge, 
 a candidate). ``--repeats R`` then runs the best fixed arm and a fresh tuner (seeds ``seed+1`` ...) in
 turn R more times, on the same instances, and ``COMPARE`` adds the ratio of the medians: one run of each
 is no verdict on a machine where the same arm doing the same work took 56 s in one run and 71 s in the
-next. Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
+next. ``--charge cycle`` charges the tuner its rule's mean cost per step over a reuse cycle
+(``KSPTuner(charge="cycle")``); with ``--compare``, ``--charge step,cycle`` runs a tuner of each charge
+after the sweep (and in each round), with a ``RESULT``, ``REPEAT`` and ``COMPARE`` line per charge. Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
     RESULT mode=tuned size=128 steps=40 ranks=2 arms=12 total_seconds=1.9 total_its=412 worst_relres=9.9e-09
         best_arm=2 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=10 most_played=2 ranks_agree=1 prior_solves=0
@@ -41,6 +43,9 @@ parser.add_argument("--drift", default="slow", help="slow, fast or an angle per 
 parser.add_argument("--policy", default="thompson", help="a registered tuner policy (default thompson)")
 parser.add_argument("--decide", choices=["build", "step"], default="step",
                     help="the tuner decides at every step (default) or once per reuse cycle")
+parser.add_argument("--charge", default="step",
+                    help="what the tuner is charged: each step's cost (step, default) or its rule's mean cost over "
+                         "a reuse cycle (cycle); with --compare a list (step,cycle) runs one tuner of each")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--rtol", type=float, default=1e-8)
 parser.add_argument("--state", default="", help="warm-start from this file if it exists; save there at the end")
@@ -126,7 +131,7 @@ class DistributedDiffusion:
 
 
 def run(space, policy: str, policy_options: dict | None = None, state: str = "", budget: float = np.inf,
-        tuner_seed: int | None = None) -> dict:
+        tuner_seed: int | None = None, charge: str = "step") -> dict:
     """The whole loop with one tuner; returns the summary (the same on every rank). A run whose tuned seconds
     pass ``budget`` stops there (``abandoned``): with ``--compare`` it can no longer be the best fixed arm.
     ``tuner_seed`` (default ``--seed``) seeds the policy only; the loop's instances stay those of ``--seed``."""
@@ -138,7 +143,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     else:
         tuner = KSPTuner(space=space, policy=policy, seed=args.seed if tuner_seed is None else tuner_seed,
                          policy_options=policy_options,
-                         problem_signature=label, decide=args.decide)
+                         problem_signature=label, decide=args.decide, charge=charge)
     prior = len(tuner.history)
     ksp = PETSc.KSP().create(comm)
     ksp.setTolerances(rtol=args.rtol, max_it=10000)
@@ -217,23 +222,32 @@ def main() -> None:
                  total_its=out["total_its"], rebuilds=out["rebuilds"], converged=out["converged"],
                  steps_run=out["steps_run"],
                  abandoned=out["abandoned"])
-    out = run(space, args.policy, state=args.state)
-    line("RESULT", mode="tuned", **common, **out)
+    charges = [c.strip() for c in args.charge.split(",") if c.strip()]
+    if len(charges) != 1 and (not args.compare or args.state):
+        raise SystemExit(f"--charge {args.charge}: one charge, or a list with --compare and without --state")
+    outs = {}
+    for charge in charges:  # one tuner of each charge, on the same instances
+        outs[charge] = run(space, args.policy, state=args.state, charge=charge)
+        line("RESULT", mode="tuned", **common, charge=charge, **outs[charge])
     if args.compare:
         best = int(np.argmin(fixed))
-        fixed_runs, tuned_runs = [fixed[best]], [out["total_seconds"]]
+        fixed_runs = [fixed[best]]
+        tuned_runs = {c: [outs[c]["total_seconds"]] for c in charges}
         for r in range(1, max(args.repeats, 0) + 1):  # alternated: the machine's drifts hit both alike
             again = run(space, "fixed", {"arm": best})
-            tuned_again = run(space, args.policy, tuner_seed=args.seed + r)
             fixed_runs.append(again["total_seconds"])
-            tuned_runs.append(tuned_again["total_seconds"])
-            line("REPEAT", round=r, fixed_seconds=again["total_seconds"], tuned_seconds=tuned_again["total_seconds"],
-                 fixed_converged=again["converged"], tuned_converged=tuned_again["converged"],
-                 fixed_worst_relres=again["worst_relres"], tuned_worst_relres=tuned_again["worst_relres"],
-                 ranks_agree=tuned_again["ranks_agree"], tuned_distinct_arms=tuned_again["distinct_arms"])
-        line("COMPARE", tuned_seconds=out["total_seconds"], best_fixed_seconds=fixed[best], best_fixed_arm=best,
-             best_fixed=space[best].name, ratio=out["total_seconds"] / fixed[best], rounds=len(tuned_runs),
-             median_ratio=float(np.median(tuned_runs) / np.median(fixed_runs)))
+            for charge in charges:
+                tuned_again = run(space, args.policy, tuner_seed=args.seed + r, charge=charge)
+                tuned_runs[charge].append(tuned_again["total_seconds"])
+                line("REPEAT", round=r, charge=charge, fixed_seconds=again["total_seconds"],
+                     tuned_seconds=tuned_again["total_seconds"], fixed_converged=again["converged"],
+                     tuned_converged=tuned_again["converged"], fixed_worst_relres=again["worst_relres"],
+                     tuned_worst_relres=tuned_again["worst_relres"], ranks_agree=tuned_again["ranks_agree"],
+                     tuned_distinct_arms=tuned_again["distinct_arms"])
+        for charge in charges:
+            line("COMPARE", charge=charge, tuned_seconds=outs[charge]["total_seconds"], best_fixed_seconds=fixed[best],
+                 best_fixed_arm=best, best_fixed=space[best].name, ratio=outs[charge]["total_seconds"] / fixed[best],
+                 rounds=len(fixed_runs), median_ratio=float(np.median(tuned_runs[charge]) / np.median(fixed_runs)))
 
 
 if __name__ == "__main__":

@@ -307,6 +307,30 @@ def capped_run(cap: float | None, n: int = 24) -> dict[str, Any]:
     return {"steps": rows, "policy_updates": tuner.policy.t}
 
 
+def cycle_run(steps: int = 7, n: int = 24, arm: int = 1) -> list[dict[str, Any]]:
+    """``steps`` drifting systems (:func:`drifting_system`) solved with arm ``arm`` of ``cg+gamg`` rebuilt
+    every step / kept 3 steps by a ``KSPTuner(charge="cycle")``; returns the history."""
+    from petsc4py import PETSc
+
+    from bandits.petsc import KSPTuner
+    from bandits.petsc_space import PetscSpace
+
+    da = make_dmda(n)
+    ksp = make_ksp(PETSc.COMM_WORLD, f"cycle{next(_PREFIXES)}_")
+    space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3])
+    tuner = KSPTuner(space=space, policy="fixed", policy_options={"arm": arm}, charge="cycle", cap=None)
+    for step in range(steps):
+        A, b = drifting_system(da, step)
+        x = b.duplicate()
+        ksp.setOperators(A)
+        tuner.solve(ksp, b, x)
+        for obj in (A, b, x):
+            obj.destroy()
+    ksp.destroy()
+    da.destroy()
+    return tuner.history
+
+
 def _mpi_main(folder: str) -> None:
     from petsc4py import PETSc
 
@@ -319,6 +343,7 @@ def _mpi_main(folder: str) -> None:
     reuse = reuse_run((1, 1, 1, 1, 2, 1, 0, 1))
     stretch = reuse_run((1, 0, 1), steps=7, decide="build")
     capped = capped_run(cap=4.0)
+    cycle = cycle_run()
     # a tuned run, saved; every rank loads it back; a changed space is refused on every rank
     space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor", pc_sor_omega=[1.2, 1.6])
     tuner = tuned(space, 6)
@@ -355,6 +380,7 @@ def _mpi_main(folder: str) -> None:
     mine = {"leak": leak["history"], "reuse": reuse["steps"], "stretch": stretch["steps"],
             "stretch_updates": stretch["policy_updates"], "capped": capped["steps"],
             "capped_updates": capped["policy_updates"],
+            "cycle": [[h["arm"], h["rebuilt"], h["pc_age"], h["charged"], h["seconds"]] for h in cycle],
             "tuned": [[h["arm"], h["rebuilt"], h["options"], h["fallback"]] for h in tuner.history],
             "loaded_history": loaded.history == tuner.history, "loaded_policy_state": same_state,
             "refused": refused, "policy_failure": policy_failure}

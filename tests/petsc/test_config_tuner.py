@@ -15,8 +15,9 @@ from bandits.petsc import KSPTuner
 from bandits.petsc_space import PetscSpace, has_external_package, petsc_spd_space
 from solvers import InvalidInputError
 
-from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, capped_run, fresh_iterations, leak_run, leak_space, make_dmda,
-                                  make_ksp, reuse_run, scripted_tuner, solve_step, system, true_relres, tuned)
+from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, capped_run, cycle_run, fresh_iterations, leak_run, leak_space,
+                                  make_dmda, make_ksp, reuse_run, scripted_tuner, solve_step, system, true_relres,
+                                  tuned)
 from .conftest import assert_clean_exit, mpirun, results
 
 SLACK = 1.01  # the true residual against PETSc's stopping test on CG's recursive one
@@ -367,6 +368,49 @@ def test_save_load_round_trip_and_refusals(tmp_path, monkeypatch):
     assert mid.stretches.decide == "build" and mid.stretches.best < float("inf")
 
 
+def _check_cycle_charges(history: list[dict]) -> None:
+    """Recomputed from the history as bandits.reuse.KeptPreconditioner.cycle_cost takes it: the build's
+    third of its set-up, the kept steps' own KSPSetUp on two of three steps, and the mean over ages 0..2
+    of the latest cost without set-up at each age (an age not yet measured at the oldest's cost)."""
+    rest: dict[int, float] = {}
+    build, own = None, 0.0
+    for h in history:
+        assert h["converged"] and not h["fallback"], h
+        if h["rebuilt"]:
+            build = h["setup_seconds"]
+        else:
+            own = h["setup_seconds"]
+        rest[h["pc_age"]] = h["seconds"] - h["setup_seconds"]
+        oldest = max(rest)
+        mean_rest = float(np.mean([rest.get(a, rest[oldest]) for a in range(3)]))
+        assert h["charged"] == pytest.approx(build / 3 + 2 / 3 * own + mean_rest, rel=1e-9), h["t"]
+    assert [h["pc_age"] for h in history] == [0, 1, 2, 0, 1, 2, 0]
+
+
+def test_cycle_charge_is_the_mean_cost_of_the_reuse_cycle():
+    _check_cycle_charges(cycle_run())
+    # rebuilt every step, the cycle is the step: charged its own wall time
+    for h in cycle_run(steps=3, arm=0):
+        assert h["rebuilt"] and h["charged"] == pytest.approx(h["seconds"], rel=1e-12)
+
+
+def test_cycle_charge_refusals_and_persistence(tmp_path):
+    space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3])
+    with pytest.raises(InvalidInputError, match="charge must be"):
+        KSPTuner(space=space, charge="stretch")
+    for bad in (dict(space=space, cost="iterations"), dict(space=space, decide="build"), dict()):
+        with pytest.raises(InvalidInputError, match="charge='cycle'"):
+            KSPTuner(charge="cycle", **bad)
+    tuner = tuned(space, 2, charge="cycle")
+    back = KSPTuner.load(tuner.save(tmp_path / "t.json"), space=space)
+    assert back.charge == "cycle" and back.state_dict() == tuner.state_dict()
+    # a file saved before the option existed loads with the step charge
+    state = json.loads((tmp_path / "t.json").read_text())
+    del state["charge"]
+    (tmp_path / "old.json").write_text(json.dumps(state))
+    assert KSPTuner.load(tmp_path / "old.json", space=space).charge == "step"
+
+
 def test_ranks_agree_and_state_is_shared_on_two_ranks(tmp_path):
     proc = mpirun(2, "tests/petsc/config_tuner_checks.py", str(tmp_path))
     assert_clean_exit(proc)
@@ -374,7 +418,7 @@ def test_ranks_agree_and_state_is_shared_on_two_ranks(tmp_path):
     assert out["size"] == 2
     rank0, rank1 = out["ranks"]
     # every rank applied the same arm, the same reuse decision and the same options at every step
-    for key in ("leak", "reuse", "stretch", "tuned"):
+    for key in ("leak", "reuse", "stretch", "tuned", "cycle"):
         assert rank0[key] == rank1[key], key
     # capped solves stop at the same iterate on both ranks (the elapsed time is reduced with max)
     strip = [[[{k: v for k, v in e.items() if k not in ("charged", "cost")} for e in s["entries"]] for s in r["capped"]]
