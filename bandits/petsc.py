@@ -126,9 +126,10 @@ class KSPTuner:
         With a space, ``decide="step"`` and a time cost: what the policy is charged for a converged step,
         as :class:`bandits.Tuner`'s ``charge``. ``"step"`` (default): the step's own cost with the set-up
         replaced by the build's share (:func:`bandits.reuse.charged_cost`). ``"cycle"``: the mean cost per
-        step of the configuration's reuse cycle - the build's share, plus at each age of the kept
-        preconditioner the latest cost measured there (this step's included; unmeasured ages
-        extrapolated) - from the same numbers on every rank
+        step of the configuration's reuse cycle - the build's share, the latest ``KSPSetUp`` of a step that
+        kept the PC on the steps that keep it, plus at each age of the kept preconditioner the latest cost
+        without set-up measured there (this step's included; unmeasured ages extrapolated) - from the same
+        numbers on every rank
         (:meth:`bandits.petsc_config.KSPConfigurator.cycle_cost`). A step that did not converge, a capped
         trial and its finish are charged as with ``"step"``.
 

@@ -23,10 +23,12 @@ a candidate). ``--repeats R`` then runs the best fixed arm and a fresh tuner (se
 turn R more times, on the same instances, and ``COMPARE`` adds the ratio of the medians: one run of each
 is no verdict on a machine where the same arm doing the same work took 56 s in one run and 71 s in the
 next. ``--charge cycle`` charges the tuner its rule's mean cost per step over a reuse cycle
-(``KSPTuner(charge="cycle")``); with ``--compare``, ``--charge step,cycle`` runs a tuner of each charge
-after the sweep (and in each round), with a ``RESULT``, ``REPEAT`` and ``COMPARE`` line per charge. Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
+(``KSPTuner(charge="cycle")``; a tuner loaded from ``--state`` keeps the charge it was saved with, and
+``RESULT`` says which); with ``--compare``, ``--charge step,cycle`` runs a tuner of each charge after the
+sweep (and in each round, in this order), with a ``RESULT``, ``REPEAT`` and ``COMPARE`` line per charge.
+Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
-    RESULT mode=tuned size=128 steps=40 ranks=2 arms=12 total_seconds=1.9 total_its=412 worst_relres=9.9e-09
+    RESULT mode=tuned size=128 steps=40 ranks=2 arms=12 charge=step total_seconds=1.9 total_its=412 worst_relres=9.9e-09
         best_arm=2 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=10 most_played=2 ranks_agree=1 prior_solves=0
 """
 from __future__ import annotations
@@ -57,6 +59,14 @@ parser.add_argument("--repeats", type=int, default=0,
 parser.add_argument("--list", action="store_true", help="print the arms and exit")
 parser.add_argument("--verbose", action="store_true", help="one STEP line per step")
 args, petsc_args = parser.parse_known_args()
+# checked before any PETSc work (not after a sweep of every fixed arm): known charges, each once
+CHARGES = list(dict.fromkeys(c.strip() for c in args.charge.split(",") if c.strip()))
+if not CHARGES or set(CHARGES) - {"step", "cycle"}:
+    raise SystemExit(f"--charge {args.charge!r}: 'step', 'cycle' or, with --compare, a list of them")
+if len(CHARGES) != 1 and (not args.compare or args.state):
+    raise SystemExit(f"--charge {args.charge}: one charge, or a list with --compare and without --state")
+if "cycle" in CHARGES and args.decide != "step":
+    raise SystemExit("--charge cycle averages each step's cost over its reuse cycle: it needs --decide step")
 
 import petsc4py  # noqa: E402
 
@@ -184,7 +194,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     whole = np.array([not h.get("fallback") and not f for h, f in zip(mine, finished)])  # steps one arm solved
     means = np.array([costs[(arms == a) & whole].mean() if ((arms == a) & whole).any() else np.inf for a in played])
     best = int(played[np.argmin(means)])
-    return {"total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
+    return {"charge": tuner.charge, "total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
             "rebuilds": sum(int(h["rebuilt"]) for h in mine),
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
             "most_played": int(np.bincount(arms[[not h.get("fallback") for h in mine]]).argmax()), "distinct_arms": len(played),
@@ -222,13 +232,11 @@ def main() -> None:
                  total_its=out["total_its"], rebuilds=out["rebuilds"], converged=out["converged"],
                  steps_run=out["steps_run"],
                  abandoned=out["abandoned"])
-    charges = [c.strip() for c in args.charge.split(",") if c.strip()]
-    if len(charges) != 1 and (not args.compare or args.state):
-        raise SystemExit(f"--charge {args.charge}: one charge, or a list with --compare and without --state")
+    charges = CHARGES
     outs = {}
     for charge in charges:  # one tuner of each charge, on the same instances
         outs[charge] = run(space, args.policy, state=args.state, charge=charge)
-        line("RESULT", mode="tuned", **common, charge=charge, **outs[charge])
+        line("RESULT", mode="tuned", **common, **outs[charge])
     if args.compare:
         best = int(np.argmin(fixed))
         fixed_runs = [fixed[best]]

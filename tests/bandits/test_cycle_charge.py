@@ -130,3 +130,24 @@ def test_cycle_charge_refusals_and_persistence(tmp_path):
     tuner.solve(p.A, p.b)
     back = Tuner.load(tuner.save(tmp_path / "t.json"), space=space)
     assert back.charge == "cycle" and back.state_dict() == tuner.state_dict()
+
+
+def test_petsc_configurator_measures_each_age_at_the_step_it_was_solved():
+    """KSPConfigurator.cycle_cost (no PETSc call): each measurement is booked at the step of the solve just
+    recorded (not the next one), so measurements more than two lives old are dropped on time."""
+    from bandits.petsc_config import KSPConfigurator
+    from bandits.petsc_space import PetscSpace
+
+    run = KSPConfigurator(PetscSpace.grid("cg", "gamg", rebuild=[3]))
+    kept, _, _ = run.make_current(run.space[0].pc_key)
+    charges = []
+    for step in range(8):
+        rebuilt = step % 3 == 0
+        info = run.record(rebuilt, 0.3 if rebuilt else 0.01, 0.2 + 0.01 * (step % 3), 10, rule=3)
+        cost = (0.3 if rebuilt else 0.01) + 0.2 + 0.01 * (step % 3)
+        charges.append(run.cycle_cost(3, info, 0.3 if rebuilt else 0.01, cost))
+        assert kept.rest_by_age[info["pc_age"]][1] == step
+    # at step 7 (age 1 of the build at step 6): each age holds its latest measurement
+    assert {a: at for a, (_, at) in kept.rest_by_age.items()} == {0: 6, 1: 7, 2: 5}
+    # the cycle's mean: 0.3 / 3 + 2/3 * 0.01 + (0.20 + 0.21 + 0.22) / 3 once every age is measured
+    assert charges[-1] == pytest.approx(0.1 + 2 / 3 * 0.01 + 0.21, rel=1e-12)

@@ -275,7 +275,7 @@ def solve_step(tuner: Any, ksp: Any, A: Any, b: Any) -> tuple[Any, list[dict[str
     return x, tuner.history[before:]
 
 
-def capped_run(cap: float | None, n: int = 24) -> dict[str, Any]:
+def capped_run(cap: float | None, n: int = 24, **options: Any) -> dict[str, Any]:
     """``cg+gamg`` (arm 0) then ``cg+jacobi`` (arm 1) in CAPPED_SEQUENCE; before step 3 the incumbent's
     recent cost is set to 1 ns, so that with a ``cap`` every solve of arm 1 passes its budget at its
     first iteration on every rank (a deterministic stand-in for an arm many times slower)."""
@@ -286,7 +286,7 @@ def capped_run(cap: float | None, n: int = 24) -> dict[str, Any]:
     from bandits.petsc_space import PetscSpace
 
     space = PetscSpace.grid("cg", "gamg") + PetscSpace.grid("cg", "jacobi")
-    tuner = scripted_tuner(space, CAPPED_SEQUENCE, cap=cap)
+    tuner = scripted_tuner(space, CAPPED_SEQUENCE, cap=cap, **options)
     da = make_dmda(n)
     ksp = make_ksp(PETSc.COMM_WORLD, f"capped{next(_PREFIXES)}_")
     rows = []
@@ -296,8 +296,12 @@ def capped_run(cap: float | None, n: int = 24) -> dict[str, Any]:
         A, b = drifting_system(da, step)
         x, entries = solve_step(tuner, ksp, A, b)
         rows.append({"entries": [{k: h[k] for k in ("arm", "capped", "fallback", "iterations", "reason", "budget",
-                                                   "converged", "charged", "cost")}
+                                                   "converged", "charged", "cost", "setup_seconds",
+                                                   "setup_charged")}
                                  for h in entries],
+                     # the steps of the sequence each configuration's cycle holds a measurement of
+                     "measured": {key: sorted(at for _, at in kept.rest_by_age.values())
+                                  for key, kept in tuner.configurator.cache.items()},
                      "relres": true_relres(A, b, x), "max_it": int(ksp.getTolerances()[3]),
                      "configurator_step": tuner.configurator.step, "guess_nonzero": bool(ksp.getInitialGuessNonzero())})
         for obj in (A, b, x):
@@ -380,7 +384,8 @@ def _mpi_main(folder: str) -> None:
     mine = {"leak": leak["history"], "reuse": reuse["steps"], "stretch": stretch["steps"],
             "stretch_updates": stretch["policy_updates"], "capped": capped["steps"],
             "capped_updates": capped["policy_updates"],
-            "cycle": [[h["arm"], h["rebuilt"], h["pc_age"], h["charged"], h["seconds"]] for h in cycle],
+            "cycle": [{k: h[k] for k in ("t", "arm", "rebuilt", "pc_age", "charged", "seconds", "setup_seconds",
+                                         "converged", "fallback")} for h in cycle],
             "tuned": [[h["arm"], h["rebuilt"], h["options"], h["fallback"]] for h in tuner.history],
             "loaded_history": loaded.history == tuner.history, "loaded_policy_state": same_state,
             "refused": refused, "policy_failure": policy_failure}

@@ -388,10 +388,32 @@ def _check_cycle_charges(history: list[dict]) -> None:
 
 
 def test_cycle_charge_is_the_mean_cost_of_the_reuse_cycle():
-    _check_cycle_charges(cycle_run())
+    history = cycle_run()
+    _check_cycle_charges(history)
+    # not the step charge (the step's own cost with the build's third of its set-up), except at the first
+    # step, when nothing else is measured yet
+    step_charge = [h["seconds"] - h["setup_seconds"] + h["setup_charged"] for h in history]
+    assert history[0]["charged"] == pytest.approx(step_charge[0], rel=1e-12)
+    assert all(h["charged"] != pytest.approx(c, rel=1e-9) for h, c in zip(history[1:], step_charge[1:]))
     # rebuilt every step, the cycle is the step: charged its own wall time
     for h in cycle_run(steps=3, arm=0):
         assert h["rebuilt"] and h["charged"] == pytest.approx(h["seconds"], rel=1e-12)
+
+
+def test_cycle_charge_leaves_capped_trials_and_their_finishes_out_of_the_cycles():
+    """capped_run with charge='cycle': the capped solve (arm 1) is charged as a failed step, the finish is
+    not fed to the policy and neither measures anything for a cycle; arm 0's chosen steps do."""
+    steps = capped_run(cap=4.0, charge="cycle")["steps"]
+    _check_capped_steps(steps)
+    for k, s in enumerate(steps):
+        first = s["entries"][0]
+        if first["capped"]:
+            assert first["charged"] == pytest.approx(10 * first["cost"], rel=1e-9)
+            # nothing measured at this step for any configuration's cycle
+            assert all(k not in at for at in s["measured"].values()), s["measured"]
+        else:  # rebuilt every step: the cycle is the step, measured at this step
+            assert first["charged"] == pytest.approx(first["cost"], rel=1e-9)
+            assert any(at == [k] for at in s["measured"].values()), s["measured"]
 
 
 def test_cycle_charge_refusals_and_persistence(tmp_path):
@@ -420,6 +442,7 @@ def test_ranks_agree_and_state_is_shared_on_two_ranks(tmp_path):
     # every rank applied the same arm, the same reuse decision and the same options at every step
     for key in ("leak", "reuse", "stretch", "tuned", "cycle"):
         assert rank0[key] == rank1[key], key
+    _check_cycle_charges(rank0["cycle"])  # the cycle charge, from the max-reduced times of both ranks
     # capped solves stop at the same iterate on both ranks (the elapsed time is reduced with max)
     strip = [[[{k: v for k, v in e.items() if k not in ("charged", "cost")} for e in s["entries"]] for s in r["capped"]]
              for r in (rank0, rank1)]
@@ -468,3 +491,23 @@ def test_example_program_on_two_ranks_warm_starts_a_second_job(tmp_path):
     saved = json.loads(state.read_text())
     finishes = sum(bool(h["fallback"]) for h in saved["history"])
     assert len(saved["history"]) == 16 + finishes and saved["policy_state"]["t"] == 16
+
+
+@pytest.mark.parametrize("extra, message", [
+    (("--charge", "cycel"), "'step', 'cycle'"),
+    (("--charge", "cycle", "--decide", "build"), "needs --decide step"),
+    (("--charge", "step,cycle"), "a list with --compare"),
+])
+def test_example_refuses_a_bad_charge_before_any_solve(extra, message):
+    proc = mpirun(2, "examples/petsc/config_tuner_loop.py", "--size", "24", "--steps", "8", "--verbose", *extra,
+                  timeout=120)
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+    assert "STEP" not in proc.stdout and "PETSC ERROR" not in proc.stderr  # refused before the loop
+
+
+def test_example_reports_the_charge_a_loaded_tuner_keeps(tmp_path):
+    state = tmp_path / "tuner.json"
+    _, first, _ = _example(state, "--charge", "cycle")
+    _, second, _ = _example(state)  # --charge step by default: the file's charge stays
+    assert first["charge"] == second["charge"] == "cycle"
+    assert json.loads(state.read_text())["charge"] == "cycle"
