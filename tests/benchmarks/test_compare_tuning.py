@@ -26,3 +26,16 @@ def test_no_authors_figure_no_ratio():
 def test_authors_comparators_are_the_20_arm_ones():
     for figures in AUTHORS_RERUN.values():
         assert "best fixed (20 arms)" in figures and "instance-optimal (20 arms)" in figures
+
+
+def test_seeds_note_extrapolates_the_per_seed_time_to_the_authors_40_seeds():
+    import re
+
+    from benchmarks.compare_tuning import AUTHORS_SEEDS, seeds_note
+
+    note = seeds_note(3, 2595.0, 681.0)
+    per_seed, once, hours = (float(v) for v in re.search(
+        r"\((\d+) s per seed, (\d+) s once\), so 40 seeds would take about ([\d.]+) h", note).groups())
+    assert AUTHORS_SEEDS == 40 and per_seed == round((2595 - 681) / 3) and once == 681
+    assert hours == round((681 + 40 * (2595 - 681) / 3) / 3600, 1)  # 7.3 h
+    assert note.endswith("hence 3 (run_tuning(seeds=N) runs N).")
