@@ -133,7 +133,9 @@ What the numbers mean:
   the authors' learners, every row outside 5% of it flagged.
 - **tuning-loops**: tuning whole solver configurations (and when to rebuild the preconditioner) in the
   drifting diffusion loop, from wall-clock costs: the tuner against every fixed configuration run through
-  the same loop, the default (CG + SA-AMG rebuilt every step) and a warm-started second job.
+  the same loop, the default (CG + SA-AMG rebuilt every step) and a warm-started second job; the tuner's and
+  the warm start's goals judged on the medians over that run and rounds of the best fixed configuration
+  again, a tuner of another seed and its warm-started job.
 - **tuning-petsc**: the same loop inside PETSc under `mpiexec -n 2` (`examples/petsc/config_tuner_loop.py
   --compare`): `KSPTuner` over whole PETSc configurations against every one of them fixed.
 - **gp**: the Gaussian-process PDE solver (ours, plain Adam on our loss, and the authors' method) against an SE-kernel GP, finite

@@ -71,3 +71,33 @@ def test_petsc_suite_is_skipped_without_petsc4py(tmp_path, monkeypatch):
     monkeypatch.setattr(compare_petsc_loops, "petsc_available", lambda: False)
     text = compare.run_suite("tuning-petsc", quick=True, repeats=1, out=tmp_path)
     assert text.startswith("tuning-petsc: skipped") and not list(tmp_path.iterdir())
+
+
+def test_rounds_rerun_the_best_fixed_on_the_same_instances_and_tuners_of_other_seeds():
+    """A round re-runs the best fixed configuration on the sweep's instances (the same iterations, step for
+    step), then a tuner of the round's seed and its warm-started second job; the verdicts are ratios of
+    medians over the sweep's run and the rounds'."""
+    from benchmarks.compare_loops import _rounds, median_verdicts
+
+    from benchmarks.compare_loops import RTOL
+    from pde_examples.simulate_diffusion import fixed_tuner, run_loop
+
+    space = ConfigSpace.grid("cg", "amg", amg_type="sa", rebuild=[1, 4]) + ConfigSpace.grid("cg", "jacobi")
+    # the sweep's run of arm 1, whole (a sweep may stop it early on a slow moment: not the reference here)
+    once = [h["iterations"] for h in run_loop(24, 6, "fast", fixed_tuner(space, 1, RTOL), rtol=RTOL)]
+    rounds = _rounds(space, 24, 6, "fast", best_arm=1, repeats=2, k=3)
+    assert [r["round"] for r in rounds] == [1, 2]
+    for r in rounds:
+        assert r["fixed"]["steps"] == 6 and r["tuned"]["steps"] == 6 and r["warm"]["steps"] == 3
+        assert r["fixed"]["iterations"] == sum(once) and r["fixed"]["rebuilds"] == 2
+        assert all(x["converged"] for x in (r["fixed"], r["tuned"], r["warm"]))
+    # the rounds' tuners are seeded by the round (not the sweep's seed 0): the first choice, made before any
+    # (wall-clock, so noisy) cost is known, is the draw of a fresh tuner of that seed
+    from bandits import Tuner
+    from benchmarks.compare_loops import POLICY
+
+    for r in rounds:
+        first = Tuner(space=space, policy=POLICY, seed=r["round"]).policy.select()
+        assert r["tuned"]["history"][0]["arm"] == first
+    v = median_verdicts([10.0, 30.0, 12.0], [10.0, 8.0, 9.0], [2.0, 1.0, 5.0], [1.0, 1.0, 2.0], 24.0)
+    assert np.isclose(v["fixed"], 12.0 / 9.0) and np.isclose(v["default"], 0.5) and np.isclose(v["warm"], 2.0)
