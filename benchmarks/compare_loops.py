@@ -51,7 +51,7 @@ __all__ = ["run_tuning_loops", "loop_space", "overhead_per_step", "fixed_order"]
 RTOL = 1e-8
 POLICY = "thompson"
 CAP = 4.0  # a trial's solve stops at 4x the incumbent's recent cost and is finished (bandits.capping)
-REPEATS = 4  # rounds of (best fixed again, a tuner of another seed, its warm-started second job) at the smaller size
+REPEATS = 3  # rounds of (best fixed again, a tuner of another seed, its warm-started second job) at the smaller size
 GOAL_FIXED, GOAL_DEFAULT, GOAL_WARM = 1.05, 0.6, 1.02
 
 
