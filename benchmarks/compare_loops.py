@@ -157,6 +157,13 @@ def _crossing(tuned: np.ndarray, default: np.ndarray) -> int | str:
     return int(below[0]) + 1 if below.size else "never"
 
 
+def _fixed_whole(space: ConfigSpace, n: int, steps: int, drift: str, arm: int, label: str) -> dict[str, Any]:
+    """Configuration ``arm`` fixed through the whole loop (never stopped early), summarized."""
+    with tqdm(total=steps, desc=f"{n}^2 {drift}: {label}", unit="step", leave=False) as bar:
+        hist = run_loop(n, steps, drift, fixed_tuner(space, arm, RTOL), rtol=RTOL, progress=bar.update)
+    return _summary(space[arm].name, hist)
+
+
 def _rounds(space: ConfigSpace, n: int, steps: int, drift: str, best_arm: int, repeats: int,
             k: int) -> list[dict[str, Any]]:
     """``repeats`` rounds of: ``best_arm`` fixed through the whole loop again, a fresh tuner of seed
@@ -164,14 +171,21 @@ def _rounds(space: ConfigSpace, n: int, steps: int, drift: str, best_arm: int, r
     round's ``{"round", "fixed", "tuned", "warm"}`` summaries."""
     out = []
     for r in range(1, int(repeats) + 1):
-        with tqdm(total=steps, desc=f"{n}^2 {drift}: round {r}, fixed {space[best_arm].name}", unit="step",
-                  leave=False) as bar:
-            fixed = _summary(space[best_arm].name, run_loop(n, steps, drift, fixed_tuner(space, best_arm, RTOL),
-                                                            rtol=RTOL, progress=bar.update))
+        fixed = _fixed_whole(space, n, steps, drift, best_arm, f"round {r}, fixed {space[best_arm].name}")
         tuned, first_job = _tuned(space, n, steps, drift, seed=r)
         warm, _ = _tuned(space, n, k, drift, tuner=_next_job(first_job, space))
         out.append({"round": r, "fixed": fixed, "tuned": tuned, "warm": warm})
     return out
+
+
+def _round_row(case: str, label: str, fixed_seconds: float, run: dict[str, Any], default_seconds: float) -> dict:
+    """A report row of one round's pair: the best fixed configuration's ``fixed_seconds`` against ``run`` (a
+    tuner's or warm-started job's summary) over the same steps; the counts are ``run``'s."""
+    seconds = run["total [s]"]
+    return {"case": case, "run": f"{label}, most played {run['most played']}",
+            "total [s]": f"{fixed_seconds:.1f} / {seconds:.1f}", "/ default": f"{seconds / default_seconds:.3f}",
+            "/ best fixed": f"{seconds / fixed_seconds:.3f}", "iterations": run["iterations"],
+            "rebuilds": run["rebuilds"], "goal": ""}
 
 
 def median_verdicts(tuned: list[float], fixed: list[float], warm: list[float], fixed_first: list[float],
@@ -274,19 +288,12 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None,
                      "goal": f"median of {runs} runs {verdict['warm']:.3f} <= {GOAL_WARM} best fixed over its first "
                              f"{k} steps ({_met(verdict['warm'] <= GOAL_WARM)})"})
         for r in rounds:
-            fixed_first = r["fixed"]["cumulative"][k - 1]
-            rows.append({"case": case, "run": f"round {r['round']}: best fixed again, then a tuner of seed {r['round']}"
-                                              f" (seconds: fixed / tuned), most played {r['tuned']['most played']}",
-                         "total [s]": f"{r['fixed']['total [s]']:.1f} / {r['tuned']['total [s]']:.1f}",
-                         "/ default": f"{r['tuned']['total [s]'] / default['total [s]']:.3f}",
-                         "/ best fixed": f"{r['tuned']['total [s]'] / r['fixed']['total [s]']:.3f}",
-                         "iterations": r["tuned"]["iterations"], "rebuilds": r["tuned"]["rebuilds"], "goal": ""})
-            rows.append({"case": case, "run": f"round {r['round']}: its warm-started second job, first {k} steps "
-                                              f"(seconds: fixed / warm), most played {r['warm']['most played']}",
-                         "total [s]": f"{fixed_first:.1f} / {r['warm']['total [s]']:.1f}",
-                         "/ default": f"{r['warm']['total [s]'] / default['cumulative'][k - 1]:.3f}",
-                         "/ best fixed": f"{r['warm']['total [s]'] / fixed_first:.3f}",
-                         "iterations": r["warm"]["iterations"], "rebuilds": r["warm"]["rebuilds"], "goal": ""})
+            rows.append(_round_row(case, f"round {r['round']}: best fixed again, then a tuner of seed {r['round']} "
+                                         "(seconds: fixed / tuned)", r["fixed"]["total [s]"], r["tuned"],
+                                   default["total [s]"]))
+            rows.append(_round_row(case, f"round {r['round']}: its warm-started second job, first {k} steps "
+                                         "(seconds: fixed / warm)", r["fixed"]["cumulative"][k - 1], r["warm"],
+                                   default["cumulative"][k - 1]))
         # the larger loop: the tuner against the default and the best fixed configuration of the smaller
         case = f"{n_large}^2, {steps_large} steps, drift {drift}"
         big = {}
@@ -294,10 +301,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None,
             if label.startswith("best") and arm == default_arm(space):
                 big[label] = big["default"]
                 continue
-            with tqdm(total=steps_large, desc=f"{n_large}^2 {drift}: {label}", unit="step", leave=False) as bar:
-                hist = run_loop(n_large, steps_large, drift, fixed_tuner(space, arm, RTOL), rtol=RTOL,
-                                progress=bar.update)
-            big[label] = _summary(space[arm].name, hist)
+            big[label] = _fixed_whole(space, n_large, steps_large, drift, arm, label)
         # the larger job warm-started from the smaller one's tuner (re-mapped: its costs scaled by the ratio of
         # entries at the first solve), as the best fixed configuration of the smaller size is carried over
         grown = _next_job(first_job, space, remap=True)
