@@ -72,10 +72,7 @@ class Hierarchy:
         prolongators: only the values (spectral radii, smoothed prolongators, coarse operators) are
         recomputed. Returns a new :class:`Hierarchy`; this one is unchanged.
         """
-        old = self.levels[0].A
-        same = (A.shape == old.shape and A.nnz == old.nnz and bool((A.indptr == old.indptr).all())
-                and bool((A.indices == old.indices).all()))
-        if not same:
+        if not same_pattern(A, self.levels[0].A):
             raise InvalidInputError("amg resetup: the new matrix must have the sparsity pattern of the one the "
                                     "hierarchy was set up for (same shape, indptr and indices); set up afresh")
         levels = []
@@ -89,6 +86,21 @@ class Hierarchy:
             new.P = smooth_prolongator(A, lvl.T, dinv, new.rho, self.omega)
             new.R, A = galerkin(A, new.P)
         return Hierarchy(levels, self.theta, self.omega, self.seed)
+
+
+def same_pattern(A: Any, B: Any) -> bool:
+    """Whether CSR matrices ``A`` and ``B`` have the same shape and sparsity pattern (indptr, indices).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> A = sp.eye(3, format="csr")
+    >>> same_pattern(A, 2.0 * A), same_pattern(A, sp.csr_matrix(np.ones((3, 3))))
+    (True, False)
+    """
+    A, B = (M if M.format == "csr" else M.tocsr() for M in (A, B))
+    return (A.shape == B.shape and A.nnz == B.nnz and bool((A.indptr == B.indptr).all())
+            and bool((A.indices == B.indices).all()))
 
 
 def _positive_diagonal_inverse(A: Any, level: int) -> Any:
