@@ -91,6 +91,9 @@ class PetscSpace(ConfigSpace):
             solvers.registry.get("pc", registry_name)  # UnknownComponentError with a did-you-mean
         if config.pc == "none" and config.rebuild != 1:
             raise InvalidInputError(f"{name}: rebuild={config.rebuild!r} needs a preconditioner to keep")
+        if config.refresh:
+            raise InvalidInputError(f"{name}: refresh=True is not offered for PETSc arms yet (GAMG's "
+                                    "-pc_gamg_reuse_interpolation is its counterpart); give rebuild rules only")
         own = (f"ksp_{config.method}_",) + _PC_PREFIXES + (("registry_pc_",) if registry_name else ())
         for key, value in config.options.items():
             if key in _FIELDS:

@@ -232,7 +232,8 @@ class ConfigRunner:
     ``Config.pc_key`` (so configurations that differ only in their reuse rule share the preconditioner).
 
     Before each solve the configuration's rule decides whether the preconditioner is set up on this
-    matrix or kept from an earlier one: ``rebuild=k`` rebuilds once it is ``k`` steps old (steps of the
+    matrix or kept from an earlier one (kept as it is, or refreshed on this matrix where the configuration
+    says ``refresh=True``): ``rebuild=k`` rebuilds once it is ``k`` steps old (steps of the
     sequence, whoever used it in between); ``"amortized"`` rebuilds once the extra solve time the kept
     preconditioner has cost (iterations above those right after its build, at the seconds per iteration
     measured) reaches its set-up time. At most ``max_cached`` solvers are kept (least recently used
@@ -322,7 +323,7 @@ class ConfigRunner:
         if not rebuild and diag is not None and entry.diag is not None:
             drift = drift_statistic(diag, entry.diag)
         solver = entry.solver
-        solver.setup(matrix, pc_reuse="rebuild" if rebuild else "keep")
+        solver.setup(matrix, pc_reuse="rebuild" if rebuild else "refresh" if config.refresh else "keep")
         opts = {**{k: v for k, v in self.solve_options.items() if k in ("x0", "backend")}, **solve_options}
         solver.time_limit = time_limit
         try:

@@ -57,6 +57,11 @@ class Config:
         default); ``"amortized"``: keep it until the extra solve time it has cost since it was built
         (iterations above those right after the build, at the measured seconds per iteration) reaches
         its own set-up time, then rebuild (the ski-rental rule). Without a preconditioner it must be 1.
+    refresh : bool
+        On the steps between rebuilds, re-set the kept preconditioner up cheaply on the step's matrix
+        instead of keeping it as it is (``pc_reuse="refresh"`` of :class:`solvers.methods.base.Method`: an
+        AMG hierarchy keeps its interpolation and forms its coarse operators and smoothers again), so
+        that it follows the drift at a fraction of a set-up's cost. Needs ``rebuild`` other than 1.
 
     Examples
     --------
@@ -65,30 +70,44 @@ class Config:
     'cg+amg(amg_type=rs,strength=0.25)/rebuild=5'
     >>> c.factors
     ('method=cg', 'pc=amg', 'amg:amg_type=rs', 'amg:strength=0.25', 'rebuild=5')
+    >>> Config("cg", "amg", {"amg_type": "rs"}, rebuild=10, refresh=True).name
+    'cg+amg(amg_type=rs)/rebuild=10/refresh'
     """
 
     method: str
     pc: str | None = None
     options: dict = field(default_factory=dict)
     rebuild: int | str = 1
+    refresh: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", {k: _plain(v) for k, v in sorted(dict(self.options).items())})
         object.__setattr__(self, "rebuild", _check_rebuild(_plain(self.rebuild)))
+        refresh = _plain(self.refresh)
+        if not isinstance(refresh, bool):
+            raise InvalidInputError(f"refresh must be True or False, got {self.refresh!r}")
+        object.__setattr__(self, "refresh", refresh)
         if self.pc is None and self.rebuild != 1:
             raise InvalidInputError(f"{self.method}: rebuild={self.rebuild!r} needs a preconditioner to keep")
+        if refresh and self.rebuild == 1:
+            raise InvalidInputError(f"{self.method}: refresh=True re-sets up a kept preconditioner between "
+                                    "rebuilds; with rebuild=1 nothing is kept (give rebuild=k > 1 or 'amortized')")
 
     @property
     def name(self) -> str:
         opts = ",".join(f"{k}={v}" for k, v in self.options.items())
         base = self.method + (f"+{self.pc}" if self.pc else "") + (f"({opts})" if opts else "")
-        return base + (f"/rebuild={self.rebuild}" if self.pc else "")
+        return base + (f"/rebuild={self.rebuild}" if self.pc else "") + ("/refresh" if self.refresh else "")
 
     @property
     def pc_key(self) -> str:
-        """What identifies the solver object (method, pc, options): configurations that differ only in
-        ``rebuild`` share it, and with it the preconditioner built by either."""
-        return self.name.split("/rebuild=")[0]
+        """What identifies the solver object (method, pc, options, and whether it is refreshed):
+        configurations that differ only in ``rebuild`` share it, and with it the preconditioner built by
+        either. A refreshed and an unrefreshed configuration do not: a hierarchy whose coarse operators a
+        refresh has just formed on the previous step's matrix is one the unrefreshed rule never makes
+        itself, and a policy that let it solve with one saw it cheaper than it is (in development on the
+        512^2 fast loop the tuner then played ``rebuild=10`` without refresh in a fifth of its steps)."""
+        return self.name.split("/rebuild=")[0] + ("/refresh" if self.refresh else "")
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -97,14 +116,17 @@ class Config:
         owner = self.pc or self.method
         out = [f"method={self.method}"] + ([f"pc={self.pc}"] if self.pc else [])
         out += [f"{owner}:{k}={v}" for k, v in self.options.items()]
-        return tuple(out + ([f"rebuild={self.rebuild}"] if self.pc else []))
+        return tuple(out + ([f"rebuild={self.rebuild}"] if self.pc else []) + (["refresh"] if self.refresh else []))
 
     def solve_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`solvers.make_solver` for this configuration."""
         return {"method": self.method, "pc": self.pc, **self.options}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "pc": self.pc, "options": dict(self.options), "rebuild": self.rebuild}
+        out = {"method": self.method, "pc": self.pc, "options": dict(self.options), "rebuild": self.rebuild}
+        if self.refresh:  # only where set: the signatures of spaces without it stay as they were
+            out["refresh"] = True
+        return out
 
     def __hash__(self) -> int:
         return hash(self.name)
@@ -149,15 +171,19 @@ class ConfigSpace:
 
     @classmethod
     def grid(cls, method: str | list[str], pc: str | None | list = None, *, rebuild: Any = 1,
-             **options: Any) -> "ConfigSpace":
-        """Every combination of the values given (a list means "each of these"; a scalar, one value)."""
-        axes = {"method": method, "pc": pc, "rebuild": rebuild, **options}
+             refresh: Any = False, **options: Any) -> "ConfigSpace":
+        """Every combination of the values given (a list means "each of these"; a scalar, one value);
+        combinations of ``refresh=True`` with ``rebuild=1`` (nothing kept to refresh) are left out."""
+        axes = {"method": method, "pc": pc, "rebuild": rebuild, "refresh": refresh, **options}
         names = list(axes)
         values = [v if isinstance(v, (list, tuple)) else [v] for v in axes.values()]
         configs = []
         for combo in itertools.product(*values):
             d = dict(zip(names, combo))
-            configs.append(Config(d.pop("method"), d.pop("pc"), rebuild=d.pop("rebuild"), options=d))
+            if d["refresh"] is True and d["rebuild"] == 1:
+                continue
+            configs.append(Config(d.pop("method"), d.pop("pc"), rebuild=d.pop("rebuild"), refresh=d.pop("refresh"),
+                                  options=d))
         return cls(configs)
 
     def __add__(self, other: "ConfigSpace") -> "ConfigSpace":
@@ -193,7 +219,7 @@ class ConfigSpace:
 
     @classmethod
     def from_list(cls, items: list[dict[str, Any]]) -> "ConfigSpace":
-        return cls(Config(d["method"], d["pc"], d["options"], d["rebuild"]) for d in items)
+        return cls(Config(d["method"], d["pc"], d["options"], d["rebuild"], d.get("refresh", False)) for d in items)
 
     def signature(self) -> str:
         """A short hash of the arms, in order (two spaces with the same signature are the same arms)."""
@@ -221,15 +247,16 @@ def _validate(c: Config) -> None:
     solvers.make_solver(c.method, pc=c.pc, **c.options)
 
 
-def spd_space(amg: bool = True, ic: bool = True, ssor: bool = True) -> ConfigSpace:
+def spd_space(amg: bool = True, ic: bool = True, ssor: bool = True, refresh: bool = True) -> ConfigSpace:
     """A space for symmetric positive definite systems from diffusion: CG with smoothed-aggregation and
     classical AMG at several strength thresholds, with IC and with SSOR, and preconditioner reuse rules
-    (rebuild every step, every 3 or 10 steps, or amortized).
+    (rebuild every step, every 3 or 10 steps, or amortized); with ``refresh``, classical AMG also
+    refreshed between rebuilds (every 10 steps or amortized; :class:`Config`).
 
     Examples
     --------
-    >>> len(spd_space())
-    27
+    >>> len(spd_space()), len(spd_space(refresh=False))
+    (31, 27)
     """
     parts = []
     if amg:
@@ -237,6 +264,9 @@ def spd_space(amg: bool = True, ic: bool = True, ssor: bool = True) -> ConfigSpa
                                       rebuild=[1, 3, 10, "amortized"]))
         parts.append(ConfigSpace.grid("cg", "amg", amg_type="rs", strength=[0.25, 0.5],
                                       rebuild=[1, 3, 10, "amortized"]))
+        if refresh:
+            parts.append(ConfigSpace.grid("cg", "amg", amg_type="rs", strength=[0.25, 0.5],
+                                          rebuild=[10, "amortized"], refresh=True))
     if ic:
         parts.append(ConfigSpace.grid("cg", "ic", shift=1e-3, rebuild=[1, 10, "amortized"]))
     if ssor:

@@ -34,6 +34,8 @@ def test_pc_names_reuse_rules_and_registry_preconditioners():
         PetscSpace.grid("fcg", "registry:amgg")
     with pytest.raises(InvalidInputError, match="give the PC type"):
         PetscSpace.grid("cg", None)
+    with pytest.raises(InvalidInputError, match="refresh=True is not offered for PETSc arms"):
+        PetscSpace.grid("cg", "gamg", rebuild=10, refresh=True)
     space = PetscSpace.grid("fcg", "registry:ssor", registry_pc_omega=1.3, rebuild="amortized")
     assert space.petsc_options(0) == {"ksp_type": "fcg", "pc_type": "python",
                                       "pc_python_type": "solvers.petsc.RegistryPC", "registry_pc_type": "ssor",

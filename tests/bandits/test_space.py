@@ -14,6 +14,7 @@ from bandits.policies.thompson import SharedThompson
 from bandits.reuse import ConfigRunner
 from bandits.space import Config, ConfigSpace, spd_space
 from pde_examples import diffusion, poisson
+from tests.conftest import true_relres
 
 
 def test_space_refuses_bad_configurations_up_front():
@@ -168,6 +169,40 @@ def test_reuse_rules_in_the_runner():
             rebuilt_at = t
             break
     assert rebuilt_at is not None
+
+
+def test_refresh_arms_re_set_up_the_kept_hierarchy_between_rebuilds():
+    """``refresh=True``: between the rule's rebuilds the kept hierarchy gets the step's matrix (a cheap
+    re-set-up, paid by the step and charged to it), and the preconditioner follows the drift; its age
+    counts from the full build. Spaces without it keep their names and signatures."""
+    from pde_examples.drifting import DriftingDiffusion
+
+    space = ConfigSpace.grid("cg", "amg", amg_type="rs", rebuild=[1, 10], refresh=[False, True])
+    assert space.names == ["cg+amg(amg_type=rs)/rebuild=1", "cg+amg(amg_type=rs)/rebuild=10",
+                           "cg+amg(amg_type=rs)/rebuild=10/refresh"]  # rebuild=1 has nothing to refresh
+    assert space[1].pc_key == space[0].pc_key != space[2].pc_key and "refresh" in space[2].factors
+    again = ConfigSpace.from_list(json.loads(json.dumps(space.to_list())))
+    assert again.names == space.names and again.signature() == space.signature()
+    plain = ConfigSpace.grid("cg", "amg", amg_type="rs", rebuild=[1, 10])
+    assert all("refresh" not in d for d in plain.to_list())
+    assert ConfigSpace.grid("cg", "amg", amg_type="rs", rebuild=[1, 10], refresh=False).signature() == plain.signature()
+    with pytest.raises(solvers.InvalidInputError, match="rebuild=1"):
+        Config("cg", "amg", refresh=True)
+    with pytest.raises(solvers.InvalidInputError, match="refresh"):
+        Config("cg", "amg", rebuild=3, refresh="yes")
+    sim = DriftingDiffusion(40, drift="fast", seed=2)
+    kept_run, fresh_run = ConfigRunner(space, rtol=1e-9), ConfigRunner(space, rtol=1e-9)
+    rows = []
+    for step in range(12):
+        A, b = sim.matrix(step + 1), np.ones(sim.n * sim.n)
+        res, info = fresh_run.run(2, A, b)
+        kept, _ = kept_run.run(1, A, b)
+        rows.append((info["rebuilt"], info["pc_age"], res.iterations, kept.iterations, info["setup_seconds"]))
+        assert res.converged and true_relres(A, res.x, b) <= 1e-9
+    assert [r[0] for r in rows] == [True] + [False] * 9 + [True, False]
+    assert [r[1] for r in rows] == list(range(10)) + [0, 1]
+    assert all(r[4] > 0 for r in rows)  # a refresh is a set-up the step pays
+    assert rows[9][2] <= rows[0][2] + 2 and rows[9][3] >= 2 * rows[9][2]  # refreshed vs kept, 9 steps (~2 doublings) on
 
 
 def test_an_amortized_build_left_idle_longer_than_it_served_is_rebuilt():
