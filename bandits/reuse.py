@@ -229,7 +229,8 @@ class _Entry(KeptPreconditioner):
 
 class ConfigRunner:
     """Solves each system with the configuration the tuner chose, keeping one solver per
-    ``Config.pc_key`` (so configurations that differ only in their reuse rule share the preconditioner).
+    ``Config.pc_key`` (so configurations that differ only in their reuse rule share the preconditioner; a
+    refreshed configuration has its own, :attr:`Config.pc_key`).
 
     Before each solve the configuration's rule decides whether the preconditioner is set up on this
     matrix or kept from an earlier one (kept as it is, or refreshed on this matrix where the configuration

@@ -180,10 +180,13 @@ class ConfigSpace:
         configs = []
         for combo in itertools.product(*values):
             d = dict(zip(names, combo))
-            if d["refresh"] is True and d["rebuild"] == 1:
+            if _plain(d["refresh"]) is True and _plain(d["rebuild"]) == 1:
                 continue
             configs.append(Config(d.pop("method"), d.pop("pc"), rebuild=d.pop("rebuild"), refresh=d.pop("refresh"),
                                   options=d))
+        if not configs:
+            raise InvalidInputError("refresh=True re-sets up a kept preconditioner between rebuilds: give rebuild "
+                                    "values other than 1")
         return cls(configs)
 
     def __add__(self, other: "ConfigSpace") -> "ConfigSpace":
@@ -243,8 +246,16 @@ class ConfigSpace:
 
 def _validate(c: Config) -> None:
     """Build the solver once without a matrix: unknown names and bad values are refused by the registry's
-    Component option tables (``InvalidInputError`` / ``UnknownComponentError``)."""
-    solvers.make_solver(c.method, pc=c.pc, **c.options)
+    Component option tables (``InvalidInputError`` / ``UnknownComponentError``); ``refresh=True`` is refused
+    for a preconditioner without a re-set-up cheaper than its set-up (it would be set up on every step
+    while the tuner counts it as kept)."""
+    from solvers.preconditioners.base import Preconditioner
+
+    solver = solvers.make_solver(c.method, pc=c.pc, **c.options)
+    if c.refresh and type(solver.pc).resetup is Preconditioner.resetup:
+        raise InvalidInputError(f"{c.name}: {c.pc!r} has no re-set-up cheaper than its set-up, so refresh=True "
+                                "would set it up on every step; refresh is for preconditioners that keep part "
+                                "of their set-up (amg)")
 
 
 def spd_space(amg: bool = True, ic: bool = True, ssor: bool = True, refresh: bool = True) -> ConfigSpace:

@@ -42,6 +42,8 @@ def register(subparsers) -> None:  # noqa: ANN001
                    "every step (default) or once per reuse cycle (bandits.Tuner's decide)")
     p.add_argument("--charge", choices=["step", "cycle"], default="step", help="diffusion: the tuner is charged "
                    "each step's cost (default) or its rule's mean cost over a reuse cycle (bandits.Tuner's charge)")
+    p.add_argument("--no-refresh", action="store_true", help="diffusion: leave out the refreshed classical-AMG "
+                   "configurations (the space of earlier versions, whose saved tuners --warm-start loads)")
     p.add_argument("--with-ssor", action="store_true", help="diffusion: add the CG + SSOR configurations "
                    "(slow at large sizes)")
     p.add_argument("--seed", type=int, default=0)

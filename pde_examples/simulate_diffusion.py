@@ -98,7 +98,7 @@ def run_diffusion(args: Any) -> int:
     if size < 8 or steps < 1:
         raise InvalidInputError("--size must be >= 8 and --steps >= 1")
     policy = args.policies.split(",")[0].strip() if args.policies_given else "thompson"
-    space = spd_space(ssor=args.with_ssor)
+    space = spd_space(ssor=args.with_ssor, refresh=not getattr(args, "no_refresh", False))
     label = f"drifting-diffusion {size}^2 drift={args.drift}"
     remap = getattr(args, "remap", False)
     if remap and args.warm_start is None:

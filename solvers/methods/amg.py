@@ -38,7 +38,7 @@ class AMG(Method):
 
     def resetup(self, A: Any) -> "AMG":
         """Set up for a matrix with the same sparsity pattern (see :meth:`AMGPC.resetup`): our
-        implementation keeps its aggregates and recomputes values only."""
+        implementation keeps its aggregates, PyAMG's its interpolation, and recompute the rest."""
         if self.A is None:
             return self.setup(A)
         t0 = time.perf_counter()

@@ -36,8 +36,9 @@ class AMGPC(Preconditioner):
     Two implementations: ``"solverkit"``, our smoothed aggregation (``solvers.amg``: MIS(2) aggregation,
     Jacobi-smoothed prolongator, Galerkin coarse operators, V/W cycle with Chebyshev, damped Jacobi or
     multicolour Gauss-Seidel smoothing), which sets up and cycles wherever the matrix lives (NumPy/SciPy
-    or CuPy/cupyx) and can re-set-up a changed matrix (:meth:`resetup`); and ``"pyamg"``, PyAMG's smoothed
-    aggregation or classical Ruge-Stuben hierarchy with its Gauss-Seidel smoothing.
+    or CuPy/cupyx); and ``"pyamg"``, PyAMG's smoothed aggregation or classical Ruge-Stuben hierarchy with
+    its Gauss-Seidel smoothing. Both re-set-up a changed matrix of the same pattern cheaper than a set-up
+    (:meth:`resetup`).
 
     Notes
     -----
@@ -168,6 +169,9 @@ class AMGPC(Preconditioner):
         fresh hierarchy's 7 iterations 20 steps of the fast drift later, where the hierarchy kept as it is
         needs 194.
 
+        A matrix of another sparsity pattern, or on another backend, gets a full set-up (a refresh has
+        nothing to keep there).
+
         Examples
         --------
         >>> import numpy as np
@@ -180,11 +184,14 @@ class AMGPC(Preconditioner):
         >>> bool(np.allclose(pc.hierarchy.levels[1].A.toarray(), 2.0 * h.levels[1].A.toarray()))
         True
         """
-        if self.A is None:
-            return self.setup(A)
+        from ..amg.hierarchy import same_pattern
         from ..inputs import as_matrix, is_gpu_matrix
 
+        if self.A is None or is_gpu_matrix(A) != (self.backend == "cupy"):
+            return self.setup(A)
         new = as_matrix(A, allow_gpu=is_gpu_matrix(A))
+        if not same_pattern(new, self.A):
+            return self.setup(A)
         if self.options["implementation"] == "solverkit":
             previous = self.hierarchy
             self.A = new
@@ -231,13 +238,8 @@ class AMGPC(Preconditioner):
         import pyamg
         from pyamg.relaxation.smoothing import change_smoothers
 
-        from ..amg.hierarchy import same_pattern
-
         host = A.get() if self.backend == "cupy" else A
         old = self.ml.levels[0].A
-        if not same_pattern(host, old):
-            raise InvalidInputError("amg resetup: the new matrix must have the sparsity pattern of the one the "
-                                    "hierarchy was set up for (same shape, indptr and indices); set up afresh")
         operators = [host.asformat(old.format)]
         for level in self.ml.levels[:-1]:
             nxt = self.ml.levels[len(operators)].A
@@ -245,8 +247,9 @@ class AMGPC(Preconditioner):
             operators.append((level.R @ operators[-1] @ level.P).asformat(nxt.format))
         for level, op in zip(self.ml.levels, operators):  # all formed: nothing half-replaced on an error
             level.A = op
-        smoother = PYAMG_SMOOTHERS[self.options["amg_type"]]
-        change_smoothers(self.ml, smoother, smoother)
+        if not (self.backend == "cupy" or self.options["smoother"] == "jacobi"):  # the Jacobi cycle has its own
+            smoother = PYAMG_SMOOTHERS[self.options["amg_type"]]
+            change_smoothers(self.ml, smoother, smoother)
         self.ml.coarse_solver = pyamg.multilevel.coarse_grid_solver(PYAMG_COARSE_SOLVER)
         self.A = A
         self._pyamg_cycle()

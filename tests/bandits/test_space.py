@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import solvers
 from bandits import Tuner
@@ -190,6 +191,11 @@ def test_refresh_arms_re_set_up_the_kept_hierarchy_between_rebuilds():
         Config("cg", "amg", refresh=True)
     with pytest.raises(solvers.InvalidInputError, match="refresh"):
         Config("cg", "amg", rebuild=3, refresh="yes")
+    with pytest.raises(solvers.InvalidInputError, match="no re-set-up cheaper"):
+        ConfigSpace.grid("cg", "ic", rebuild=10, refresh=True)  # IC's resetup is its set-up
+    with pytest.raises(solvers.InvalidInputError, match="other than 1"):
+        ConfigSpace.grid("cg", "amg", rebuild=1, refresh=True)
+    assert len(ConfigSpace.grid("cg", "amg", rebuild=[1, 3], refresh=[np.False_, np.True_])) == 3
     sim = DriftingDiffusion(40, drift="fast", seed=2)
     kept_run, fresh_run = ConfigRunner(space, rtol=1e-9), ConfigRunner(space, rtol=1e-9)
     rows = []
@@ -201,7 +207,14 @@ def test_refresh_arms_re_set_up_the_kept_hierarchy_between_rebuilds():
         assert res.converged and true_relres(A, res.x, b) <= 1e-9
     assert [r[0] for r in rows] == [True] + [False] * 9 + [True, False]
     assert [r[1] for r in rows] == list(range(10)) + [0, 1]
-    assert all(r[4] > 0 for r in rows)  # a refresh is a set-up the step pays
+    # the kept hierarchy's coarse operator is that of the last step's matrix, with the build's interpolation
+    ml = fresh_run.cache[space[2].pc_key].solver.pc.ml
+    Ac = (ml.levels[0].R @ A @ ml.levels[0].P).tocsr()
+    assert abs(ml.levels[1].A.tocsr() - Ac).max() <= 1e-12 * abs(Ac).max()
+    # a matrix of another pattern (same size) is set up afresh, not refused
+    other = (A + 1e-3 * sp.diags([1.0, 1.0], [-7, 7], shape=A.shape)).tocsr()
+    res, info = fresh_run.run(2, other, b)
+    assert res.converged and true_relres(other, res.x, b) <= 1e-9 and fresh_run.cache[space[2].pc_key].solver.pc.ml is not ml
     assert rows[9][2] <= rows[0][2] + 2 and rows[9][3] >= 2 * rows[9][2]  # refreshed vs kept, 9 steps (~2 doublings) on
 
 

@@ -137,5 +137,11 @@ def test_simulate_diffusion_charge_cycle(tmp_path):
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     saved = json.loads((tmp_path / "diffusion_tuner.json").read_text())
     assert saved["charge"] == "cycle" and len(saved["history"]) == 6
+    assert len(saved["space"]) == 27 and sum(bool(c.get("refresh")) for c in saved["space"]) == 4  # SSOR left out
+    # --no-refresh: the space of earlier versions (23 arms here), whose saved tuners it warm-starts from
+    old = tmp_path / "old"
+    done = subprocess.run(cmd[:-1] + [str(old), "--no-refresh"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert len(json.loads((old / "diffusion_tuner.json").read_text())["space"]) == 23
     bad = subprocess.run(cmd + ["--decide", "build"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "charge='cycle'" in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
