@@ -104,6 +104,17 @@ class KeptPreconditioner:
     rest_by_age: dict[int, tuple[float, int]] = field(default_factory=dict)
     #: the method's own set-up on the latest step that kept the build (:meth:`cycle_cost`)
     kept_setup: float = 0.0
+    #: what the latest refresh of the build cost (its step's set-up seconds); negative before any
+    #: (:meth:`refresh_due`)
+    refresh_seconds: float = -1.0
+    #: the iterations right after the latest refresh (or the build, before any)
+    refresh_iterations: int = 0
+    #: the extra solve time since the latest refresh (or the build): iterations above
+    #: :attr:`refresh_iterations` at the measured seconds per iteration
+    refresh_excess: float = 0.0
+    #: the ``Config.refresh`` of the configurations sharing this build (``"amortized"`` changes what
+    #: :attr:`excess_seconds` counts: :meth:`record`)
+    refresh_rule: bool | str = False
 
     def due(self, rule: int | str, step: int) -> bool:
         """Whether a configuration with reuse ``rule`` (``k`` or ``"amortized"``) rebuilds at ``step``:
@@ -112,20 +123,62 @@ class KeptPreconditioner:
         solved by other configurations) for more steps than it has served: the ski-rental rule of
         ``"amortized"`` sees the extra cost only of the steps it solves, and a hierarchy left for a hundred
         steps of a drifting matrix is no longer the one it measured (a 114-step-old GAMG hierarchy took 402
-        iterations against 14 fresh in the PETSc loop before this rule)."""
+        iterations against 14 fresh in the PETSc loop before this rule). A build that is refreshed on reuse
+        (:attr:`refresh_rule`) is not rebuilt for sitting idle: the refresh forms it on the step's matrix,
+        and the wear of its interpolation shows in the first solve's iterations. Rebuilt for idling, the
+        refreshed arm paid a full set-up on each of its first plays while a tuner tried the others, looked
+        dearer than the unrefreshed one, and was dropped in two of three development runs (512^2 slow loop:
+        90 s against 81 s where it was kept)."""
         if self.built_step < 0 or self.failed:
             return True
         if rule == "amortized":
             idle = step - self.last_step - 1
-            return self.excess_seconds >= self.build_seconds or idle > self.served
+            return self.excess_seconds >= self.build_seconds or (idle > self.served and not self.refresh_rule)
         return step - self.built_step >= int(rule)
 
+    def refresh_due(self, step: int) -> bool:
+        """Whether a build kept under ``refresh="amortized"`` is refreshed at sequence ``step``: once the
+        extra solve time since its latest refresh (or its build) has reached what that refresh cost; before
+        any refresh has been measured, at the first step with any extra time (which measures one); and
+        after it sat idle (steps solved by other configurations), whose drift it never measured.
+
+        Examples
+        --------
+        >>> kept = KeptPreconditioner()
+        >>> kept.record(True, step=0, setup_seconds=0.6, solve_seconds=0.2, iterations=10)
+        >>> kept.refresh_due(1)                                  # no extra iterations yet
+        False
+        >>> kept.record(False, step=1, setup_seconds=0.0, solve_seconds=0.22, iterations=11)
+        >>> kept.refresh_due(2)                                  # unmeasured: refresh to measure it
+        True
+        >>> kept.record(False, step=2, setup_seconds=0.05, solve_seconds=0.2, iterations=10, refreshed=True)
+        >>> kept.record(False, step=3, setup_seconds=0.0, solve_seconds=0.22, iterations=11)
+        >>> kept.refresh_due(4), round(kept.refresh_excess, 3)   # 0.02 s extra against a 0.05 s refresh
+        (False, 0.02)
+        >>> kept.refresh_due(5)                                  # step 4 was solved by another configuration
+        True
+        >>> kept.record(False, step=4, setup_seconds=0.0, solve_seconds=0.24, iterations=12)
+        >>> kept.refresh_due(5), round(kept.refresh_excess, 3)
+        (True, 0.06)
+        """
+        idle = step - self.last_step - 1
+        return idle > 0 or (self.refresh_excess > 0.0 and self.refresh_excess >= self.refresh_seconds)
+
     def record(self, rebuilt: bool, step: int, setup_seconds: float, solve_seconds: float, iterations: int,
-               converged: bool = True) -> None:
+               converged: bool = True, refreshed: bool = False) -> None:
         """Book one solve: a new build (its set-up time, its iterations as the fresh reference), or a solve
-        with the kept one (the iterations above the fresh ones, at the measured seconds per iteration). A
-        solve that did not converge makes the build due (:meth:`due`): a kept preconditioner that failed
-        once (GAMG's stale eigenvalue bounds giving an indefinite preconditioner, say) is not kept on."""
+        with the kept one (the iterations above the fresh ones, at the measured seconds per iteration);
+        ``refreshed``: the kept one was refreshed on this step's matrix first (its set-up seconds are the
+        refresh's cost, its iterations the new reference of :meth:`refresh_due`). A solve that did not
+        converge makes the build due (:meth:`due`): a kept preconditioner that failed once (GAMG's stale
+        eigenvalue bounds giving an indefinite preconditioner, say) is not kept on.
+
+        Under :attr:`refresh_rule` ``"amortized"`` a step that neither rebuilt nor refreshed adds to
+        :attr:`excess_seconds` (the rebuild's ski-rental account) only the iterations the latest refresh
+        left above the fresh ones, not its own: the rest is drift since that refresh, which the next
+        refresh removes at a fraction of a build's cost. Counted in full, it made the build look worn out
+        and rebuilt 50 times in the 512^2 fast loop against 13 when refreshed on every step (development
+        run, 91.8 s against 80.4 s)."""
         self.failed = not converged
         self.last_step = int(step)
         if rebuilt:
@@ -133,9 +186,16 @@ class KeptPreconditioner:
                 self.lifetimes.append(self.served)
             self.built_step, self.build_seconds = int(step), float(setup_seconds)
             self.fresh_iterations, self.excess_seconds, self.served = int(iterations), 0.0, 0
+            self.refresh_iterations, self.refresh_excess = int(iterations), 0.0
         else:
             per_iteration = solve_seconds / max(iterations, 1)
-            self.excess_seconds += max(iterations - self.fresh_iterations, 0) * per_iteration
+            if refreshed:
+                self.refresh_seconds = float(setup_seconds)
+                self.refresh_iterations, self.refresh_excess = int(iterations), 0.0
+            else:
+                self.refresh_excess += max(iterations - self.refresh_iterations, 0) * per_iteration
+            worn = self.refresh_iterations if self.refresh_rule == "amortized" and not refreshed else iterations
+            self.excess_seconds += max(worn - self.fresh_iterations, 0) * per_iteration
         self.served += 1
 
     def expected_life(self, rule: int | str) -> float:
@@ -234,9 +294,9 @@ class ConfigRunner:
 
     Before each solve the configuration's rule decides whether the preconditioner is set up on this
     matrix or kept from an earlier one (kept as it is, or refreshed on this matrix where the configuration
-    says ``refresh=True``): ``rebuild=k`` rebuilds once it is ``k`` steps old (steps of the
-    sequence, whoever used it in between); ``"amortized"`` rebuilds once the extra solve time the kept
-    preconditioner has cost (iterations above those right after its build, at the seconds per iteration
+    says ``refresh=True``, or ``refresh="amortized"`` and :meth:`KeptPreconditioner.refresh_due`):
+    ``rebuild=k`` rebuilds once it is ``k`` steps old (steps of the sequence, whoever used it in between);
+    ``"amortized"`` rebuilds once the extra solve time the kept preconditioner has cost (iterations above those right after its build, at the seconds per iteration
     measured) reaches its set-up time. At most ``max_cached`` solvers are kept (least recently used
     dropped), as each holds a preconditioner.
 
@@ -262,7 +322,8 @@ class ConfigRunner:
         entry = self.cache.get(config.pc_key)
         if entry is None:
             opts = {k: v for k, v in self.solve_options.items() if k not in ("x0", "backend")}
-            entry = _Entry(solver=solvers.make_solver(config.method, pc=config.pc, **config.options, **opts))
+            entry = _Entry(solver=solvers.make_solver(config.method, pc=config.pc, **config.options, **opts),
+                           refresh_rule=config.refresh)
             self.cache[config.pc_key] = entry
             while len(self.cache) > self.max_cached:
                 self.cache.popitem(last=False)
@@ -324,7 +385,8 @@ class ConfigRunner:
         if not rebuild and diag is not None and entry.diag is not None:
             drift = drift_statistic(diag, entry.diag)
         solver = entry.solver
-        solver.setup(matrix, pc_reuse="rebuild" if rebuild else "refresh" if config.refresh else "keep")
+        refresh = not rebuild and (config.refresh is True or (config.refresh == "amortized" and entry.refresh_due(self.step)))
+        solver.setup(matrix, pc_reuse="rebuild" if rebuild else "refresh" if refresh else "keep")
         opts = {**{k: v for k, v in self.solve_options.items() if k in ("x0", "backend")}, **solve_options}
         solver.time_limit = time_limit
         try:
@@ -333,11 +395,13 @@ class ConfigRunner:
             solver.time_limit = None
         charged = res.setup_time  # the set-up seconds a policy is charged for this step (KeptPreconditioner.setup_share)
         if solver.pc is not None:
-            entry.record(rebuild, self.step, res.setup_time, res.solve_time, res.iterations, bool(res.converged))
+            entry.record(rebuild, self.step, res.setup_time, res.solve_time, res.iterations, bool(res.converged),
+                         refreshed=refresh)
             if rebuild:
                 entry.diag = diag
             charged = entry.charged_setup(config.rebuild, rebuild, res.setup_time)
-        info = {"rebuilt": bool(rebuild), "pc_age": 0 if solver.pc is None else self.step - entry.built_step,
+        info = {"rebuilt": bool(rebuild), "refreshed": bool(refresh),
+                "pc_age": 0 if solver.pc is None else self.step - entry.built_step,
                 "drift": drift, "setup_seconds": res.setup_time, "solve_seconds": res.solve_time,
                 "setup_charged": charged, "capped": bool(solver.timed_out)}
         self.step += bool(advance)

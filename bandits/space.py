@@ -16,10 +16,12 @@ from typing import Any
 import solvers
 from solvers import InvalidInputError
 
-__all__ = ["Config", "ConfigSpace", "REBUILD_RULES", "spd_space"]
+__all__ = ["Config", "ConfigSpace", "REBUILD_RULES", "REFRESH_RULES", "spd_space"]
 
 #: the reuse rules besides "rebuild when the preconditioner is ``k`` steps old" (a positive int)
 REBUILD_RULES = ("amortized",)
+#: the values of ``Config.refresh``: never, on every step a build is kept, or when it pays (amortized)
+REFRESH_RULES = (False, True, "amortized")
 
 
 def _check_rebuild(value: Any) -> int | str:
@@ -57,11 +59,15 @@ class Config:
         default); ``"amortized"``: keep it until the extra solve time it has cost since it was built
         (iterations above those right after the build, at the measured seconds per iteration) reaches
         its own set-up time, then rebuild (the ski-rental rule). Without a preconditioner it must be 1.
-    refresh : bool
-        On the steps between rebuilds, re-set the kept preconditioner up cheaply on the step's matrix
-        instead of keeping it as it is (``pc_reuse="refresh"`` of :class:`solvers.methods.base.Method`: an
-        AMG hierarchy keeps its interpolation and forms its coarse operators and smoothers again), so
-        that it follows the drift at a fraction of a set-up's cost. Needs ``rebuild`` other than 1.
+    refresh : bool or "amortized"
+        ``True``: on the steps between rebuilds, re-set the kept preconditioner up cheaply on the step's
+        matrix instead of keeping it as it is (``pc_reuse="refresh"`` of :class:`solvers.methods.base.Method`:
+        an AMG hierarchy keeps its interpolation and forms its coarse operators and smoothers again), so
+        that it follows the drift at a fraction of a set-up's cost. ``"amortized"``: refresh only once the
+        extra solve time since the last refresh (iterations above those right after it, at the measured
+        seconds per iteration) reaches what that refresh cost - the ski-rental rule of
+        ``rebuild="amortized"`` one level down, so that a slowly drifting matrix is not refreshed on
+        every step. Needs ``rebuild`` other than 1.
 
     Examples
     --------
@@ -72,32 +78,38 @@ class Config:
     ('method=cg', 'pc=amg', 'amg:amg_type=rs', 'amg:strength=0.25', 'rebuild=5')
     >>> Config("cg", "amg", {"amg_type": "rs"}, rebuild=10, refresh=True).name
     'cg+amg(amg_type=rs)/rebuild=10/refresh'
+    >>> Config("cg", "amg", {"amg_type": "rs"}, rebuild="amortized", refresh="amortized").name
+    'cg+amg(amg_type=rs)/rebuild=amortized/refresh=amortized'
     """
 
     method: str
     pc: str | None = None
     options: dict = field(default_factory=dict)
     rebuild: int | str = 1
-    refresh: bool = False
+    refresh: bool | str = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", {k: _plain(v) for k, v in sorted(dict(self.options).items())})
         object.__setattr__(self, "rebuild", _check_rebuild(_plain(self.rebuild)))
         refresh = _plain(self.refresh)
-        if not isinstance(refresh, bool):
-            raise InvalidInputError(f"refresh must be True or False, got {self.refresh!r}")
+        if not (isinstance(refresh, bool) or refresh == "amortized"):
+            raise InvalidInputError(f"refresh must be one of {REFRESH_RULES}, got {self.refresh!r}")
         object.__setattr__(self, "refresh", refresh)
         if self.pc is None and self.rebuild != 1:
             raise InvalidInputError(f"{self.method}: rebuild={self.rebuild!r} needs a preconditioner to keep")
         if refresh and self.rebuild == 1:
-            raise InvalidInputError(f"{self.method}: refresh=True re-sets up a kept preconditioner between "
+            raise InvalidInputError(f"{self.method}: refresh={refresh!r} re-sets up a kept preconditioner between "
                                     "rebuilds; with rebuild=1 nothing is kept (give rebuild=k > 1 or 'amortized')")
 
     @property
     def name(self) -> str:
         opts = ",".join(f"{k}={v}" for k, v in self.options.items())
         base = self.method + (f"+{self.pc}" if self.pc else "") + (f"({opts})" if opts else "")
-        return base + (f"/rebuild={self.rebuild}" if self.pc else "") + ("/refresh" if self.refresh else "")
+        return base + (f"/rebuild={self.rebuild}" if self.pc else "") + self._refresh_suffix
+
+    @property
+    def _refresh_suffix(self) -> str:
+        return {False: "", True: "/refresh"}.get(self.refresh, f"/refresh={self.refresh}")
 
     @property
     def pc_key(self) -> str:
@@ -106,8 +118,9 @@ class Config:
         either. A refreshed and an unrefreshed configuration do not: a hierarchy whose coarse operators a
         refresh has just formed on the previous step's matrix is one the unrefreshed rule never makes
         itself, and a policy that let it solve with one saw it cheaper than it is (in development on the
-        512^2 fast loop the tuner then played ``rebuild=10`` without refresh in a fifth of its steps)."""
-        return self.name.split("/rebuild=")[0] + ("/refresh" if self.refresh else "")
+        512^2 fast loop the tuner then played ``rebuild=10`` without refresh in a fifth of its steps). For
+        the same reason ``refresh="amortized"`` has its own."""
+        return self.name.split("/rebuild=")[0] + self._refresh_suffix
 
     @property
     def factors(self) -> tuple[str, ...]:
@@ -116,7 +129,7 @@ class Config:
         owner = self.pc or self.method
         out = [f"method={self.method}"] + ([f"pc={self.pc}"] if self.pc else [])
         out += [f"{owner}:{k}={v}" for k, v in self.options.items()]
-        return tuple(out + ([f"rebuild={self.rebuild}"] if self.pc else []) + (["refresh"] if self.refresh else []))
+        return tuple(out + ([f"rebuild={self.rebuild}"] if self.pc else []) + ([self._refresh_suffix[1:]] if self.refresh else []))
 
     def solve_options(self) -> dict[str, Any]:
         """The keyword arguments of :func:`solvers.make_solver` for this configuration."""
@@ -125,7 +138,7 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         out = {"method": self.method, "pc": self.pc, "options": dict(self.options), "rebuild": self.rebuild}
         if self.refresh:  # only where set: the signatures of spaces without it stay as they were
-            out["refresh"] = True
+            out["refresh"] = self.refresh
         return out
 
     def __hash__(self) -> int:
@@ -173,19 +186,20 @@ class ConfigSpace:
     def grid(cls, method: str | list[str], pc: str | None | list = None, *, rebuild: Any = 1,
              refresh: Any = False, **options: Any) -> "ConfigSpace":
         """Every combination of the values given (a list means "each of these"; a scalar, one value);
-        combinations of ``refresh=True`` with ``rebuild=1`` (nothing kept to refresh) are left out."""
+        combinations of a refresh (``True``, ``"amortized"``) with ``rebuild=1`` (nothing kept to refresh)
+        are left out."""
         axes = {"method": method, "pc": pc, "rebuild": rebuild, "refresh": refresh, **options}
         names = list(axes)
         values = [v if isinstance(v, (list, tuple)) else [v] for v in axes.values()]
         configs = []
         for combo in itertools.product(*values):
             d = dict(zip(names, combo))
-            if _plain(d["refresh"]) is True and _plain(d["rebuild"]) == 1:
+            if _plain(d["refresh"]) in (True, "amortized") and _plain(d["rebuild"]) == 1:
                 continue
             configs.append(Config(d.pop("method"), d.pop("pc"), rebuild=d.pop("rebuild"), refresh=d.pop("refresh"),
                                   options=d))
         if not configs:
-            raise InvalidInputError("refresh=True re-sets up a kept preconditioner between rebuilds: give rebuild "
+            raise InvalidInputError("a refresh re-sets up a kept preconditioner between rebuilds: give rebuild "
                                     "values other than 1")
         return cls(configs)
 
@@ -253,7 +267,7 @@ def _validate(c: Config) -> None:
 
     solver = solvers.make_solver(c.method, pc=c.pc, **c.options)
     if c.refresh and type(solver.pc).resetup is Preconditioner.resetup:
-        raise InvalidInputError(f"{c.name}: {c.pc!r} has no re-set-up cheaper than its set-up, so refresh=True "
+        raise InvalidInputError(f"{c.name}: {c.pc!r} has no re-set-up cheaper than its set-up, so refresh={c.refresh!r} "
                                 "would set it up on every step; refresh is for preconditioners that keep part "
                                 "of their set-up (amg)")
 

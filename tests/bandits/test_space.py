@@ -236,6 +236,23 @@ def test_an_amortized_build_left_idle_longer_than_it_served_is_rebuilt():
         assert info["rebuilt"] is rebuilt and info["pc_age"] == (0 if rebuilt else 2 + idle)
 
 
+@pytest.mark.parametrize("refresh", [True, "amortized"])
+def test_a_refreshed_amortized_build_left_idle_is_refreshed_not_rebuilt(refresh):
+    """A build refreshed on reuse is re-formed on the step's matrix when it comes back from sitting idle,
+    so idling alone does not rebuild it (the unrefreshed rule above does); ``refresh="amortized"``
+    refreshes on that return even with no extra solve time measured, as the idle steps' drift was not."""
+    A = diffusion((24, 24), sigma=1.0, seed=1).A.tocsr()
+    b = np.ones(A.shape[0])
+    space = ConfigSpace.grid("cg", "amg", amg_type="rs", rebuild="amortized", refresh=refresh) + ConfigSpace.grid("cg", "jacobi")
+    run = ConfigRunner(space, rtol=1e-9)
+    run.run(0, A, b), run.run(0, A, b)
+    for _ in range(5):
+        run.run(1, A, b)  # idle for 5 steps after serving 2
+    assert not run.due(0)
+    _, info = run.run(0, A, b)
+    assert not info["rebuilt"] and info["refreshed"] and info["pc_age"] == 7
+
+
 def test_set_up_is_charged_over_the_steps_it_serves():
     A = diffusion((32, 32), sigma=1.0, seed=1).A.tocsr()
     b = np.ones(A.shape[0])
@@ -444,3 +461,73 @@ def test_stretches_state_round_trip_and_files_from_before_them():
     assert back.state_dict() == s.state_dict() and back.current == {"arm": 0, "steps": 0, "charged": 0.0}
     # a cut stretch does not set the best; a tuner file written before stretches decides at every step
     assert s.best == float("inf") and Stretches.from_state(None).decide == "step"
+
+
+def test_amortized_refresh_names_and_round_trip():
+    """``refresh="amortized"``: its own name, factor and ``pc_key`` (neither the refreshed-every-step nor
+    the unrefreshed arm's hierarchy), saved as such and read back; bad values refused."""
+    space = ConfigSpace.grid("cg", "amg", amg_type="rs", rebuild=[1, 10], refresh=[False, True, "amortized"])
+    assert space.names[-1] == "cg+amg(amg_type=rs)/rebuild=10/refresh=amortized" and len(space) == 4
+    assert len({c.pc_key for c in space}) == 3 and "refresh=amortized" in space[3].factors
+    assert space.to_list()[3]["refresh"] == "amortized"
+    again = ConfigSpace.from_list(json.loads(json.dumps(space.to_list())))
+    assert again.names == space.names and again.signature() == space.signature()
+    with pytest.raises(solvers.InvalidInputError, match="refresh must be one of"):
+        Config("cg", "amg", rebuild=3, refresh="sometimes")
+    with pytest.raises(solvers.InvalidInputError, match="rebuild=1"):
+        Config("cg", "amg", refresh="amortized")
+    with pytest.raises(solvers.InvalidInputError, match="no re-set-up cheaper"):
+        ConfigSpace.grid("cg", "ic", rebuild=10, refresh="amortized")
+
+
+def test_amortized_refresh_refreshes_when_the_extra_solve_time_has_paid_for_it():
+    """On a drifting loop the kept hierarchy is refreshed on some kept steps, not all: on each refreshed
+    step the extra solve time since the previous refresh (iterations above those right after it, at the
+    step's seconds per iteration, recomputed here from the runner's reports) has reached what that
+    refresh cost, and on each step kept as it is it has not; a refreshed step solves in the iterations of
+    the arm refreshed on every step."""
+    from pde_examples.drifting import DriftingDiffusion
+
+    space = ConfigSpace.grid("cg", "amg", amg_type="rs", rebuild=40, refresh="amortized")
+    sim = DriftingDiffusion(48, drift="fast", seed=3)
+    run = ConfigRunner(space, rtol=1e-9)
+    rows = []
+    for step in range(30):
+        A, b = sim.matrix(step + 1), np.ones(sim.n * sim.n)
+        res, info = run.run(0, A, b)
+        assert res.converged and true_relres(A, res.x, b) <= 1e-9
+        rows.append((info["rebuilt"], info["refreshed"], res.iterations, info["solve_seconds"], info["setup_seconds"]))
+    assert rows[0][0] and not any(r[0] for r in rows[1:])
+    refreshed = [t for t, r in enumerate(rows) if r[1]]
+    assert 2 <= len(refreshed) <= 20, refreshed  # neither never nor on every kept step
+    base, cost, excess = rows[0][2], -1.0, 0.0
+    for t in range(1, len(rows)):
+        due = excess > 0 and excess >= cost
+        assert rows[t][1] == due, (t, excess, cost)
+        _, was_refreshed, its, solve_s, setup_s = rows[t]
+        if was_refreshed:
+            base, cost, excess = its, setup_s, 0.0
+        else:
+            excess += max(its - base, 0) * solve_s / max(its, 1)
+    # a refreshed step solves exactly as the arm refreshed on every step does (the same build and matrix),
+    # and on average below the steps kept as they were just before it
+    every = ConfigRunner(ConfigSpace.grid("cg", "amg", amg_type="rs", rebuild=40, refresh=True), rtol=1e-9)
+    sim = DriftingDiffusion(48, drift="fast", seed=3)
+    its_every = [every.run(0, sim.matrix(step + 1), np.ones(sim.n * sim.n))[0].iterations for step in range(30)]
+    assert [rows[t][2] for t in refreshed] == [its_every[t] for t in refreshed]
+    assert np.mean([rows[t][2] for t in refreshed]) < np.mean([rows[t - 1][2] for t in refreshed])
+
+
+def test_amortized_refresh_charges_the_rebuild_account_only_what_a_refresh_cannot_remove():
+    """Under ``refresh="amortized"`` a step kept as it is adds to the rebuild's ski-rental account the
+    iterations the latest refresh left above the build's, not its own; other rules count their own."""
+    from bandits.reuse import KeptPreconditioner
+
+    for rule, expected in (("amortized", 0.02 * 1 * 3), (False, 0.02 * (1 + 3 + 5))):
+        kept = KeptPreconditioner(refresh_rule=rule)
+        kept.record(True, step=0, setup_seconds=0.5, solve_seconds=0.2, iterations=10)
+        kept.record(False, step=1, setup_seconds=0.05, solve_seconds=0.22, iterations=11, refreshed=True)
+        kept.record(False, step=2, setup_seconds=0.0, solve_seconds=0.26, iterations=13)
+        kept.record(False, step=3, setup_seconds=0.0, solve_seconds=0.30, iterations=15)
+        assert kept.excess_seconds == pytest.approx(expected, rel=1e-12), rule
+        assert kept.refresh_excess == pytest.approx(0.02 * (2 + 4), rel=1e-12)
