@@ -132,8 +132,10 @@ What the numbers mean:
   golden-section search for the heat problem), the 20-arm versions beside them, and next to a re-run of
   the authors' learners, every row outside 5% of it flagged.
 - **tuning-loops**: tuning whole solver configurations (and when to rebuild the preconditioner) in the
-  drifting diffusion loop, from wall-clock costs: the tuner against every fixed configuration run through
-  the same loop, the default (CG + SA-AMG rebuilt every step) and a warm-started second job; the tuner's and
+  drifting diffusion loop, from wall-clock costs: the tuner (over the preconditioner families, each with a
+  reuse rule that decides per step) against every fixed configuration (reuse schedules included) run
+  through the same loop, the default (CG + SA-AMG rebuilt every step), a tuner with every fixed
+  configuration as an arm, and a warm-started second job; the tuner's and
   the warm start's goals judged on the medians over that run and rounds of the best fixed configuration
   again, a tuner of another seed and its warm-started job.
 - **tuning-petsc**: the same loop inside PETSc under `mpiexec -n 2` (`examples/petsc/config_tuner_loop.py
