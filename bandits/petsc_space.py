@@ -92,7 +92,7 @@ class PetscSpace(ConfigSpace):
         if config.pc == "none" and config.rebuild != 1:
             raise InvalidInputError(f"{name}: rebuild={config.rebuild!r} needs a preconditioner to keep")
         if config.refresh:
-            raise InvalidInputError(f"{name}: refresh=True is not offered for PETSc arms yet (GAMG's "
+            raise InvalidInputError(f"{name}: refresh={config.refresh!r} is not offered for PETSc arms yet (GAMG's "
                                     "-pc_gamg_reuse_interpolation is its counterpart); give rebuild rules only")
         own = (f"ksp_{config.method}_",) + _PC_PREFIXES + (("registry_pc_",) if registry_name else ())
         for key, value in config.options.items():

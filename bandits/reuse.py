@@ -296,9 +296,9 @@ class ConfigRunner:
     matrix or kept from an earlier one (kept as it is, or refreshed on this matrix where the configuration
     says ``refresh=True``, or ``refresh="amortized"`` and :meth:`KeptPreconditioner.refresh_due`):
     ``rebuild=k`` rebuilds once it is ``k`` steps old (steps of the sequence, whoever used it in between);
-    ``"amortized"`` rebuilds once the extra solve time the kept preconditioner has cost (iterations above those right after its build, at the seconds per iteration
-    measured) reaches its set-up time. At most ``max_cached`` solvers are kept (least recently used
-    dropped), as each holds a preconditioner.
+    ``"amortized"`` rebuilds once the extra solve time the kept preconditioner has cost (iterations above
+    those right after its build, at the seconds per iteration measured) reaches its set-up time. At most
+    ``max_cached`` solvers are kept (least recently used dropped), as each holds a preconditioner.
 
     Examples
     --------
@@ -385,7 +385,8 @@ class ConfigRunner:
         if not rebuild and diag is not None and entry.diag is not None:
             drift = drift_statistic(diag, entry.diag)
         solver = entry.solver
-        refresh = not rebuild and (config.refresh is True or (config.refresh == "amortized" and entry.refresh_due(self.step)))
+        refresh = not rebuild and (config.refresh is True
+                                   or (config.refresh == "amortized" and entry.refresh_due(self.step)))
         solver.setup(matrix, pc_reuse="rebuild" if rebuild else "refresh" if refresh else "keep")
         opts = {**{k: v for k, v in self.solve_options.items() if k in ("x0", "backend")}, **solve_options}
         solver.time_limit = time_limit
