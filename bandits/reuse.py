@@ -132,9 +132,18 @@ class KeptPreconditioner:
         if self.built_step < 0 or self.failed:
             return True
         if rule == "amortized":
-            idle = step - self.last_step - 1
-            return self.excess_seconds >= self.build_seconds or (idle > self.served and not self.refresh_rule)
+            return self.excess_seconds >= self.build_seconds or (self._idle(step) > self.served
+                                                                  and not self.refresh_rule)
         return step - self.built_step >= int(rule)
+
+    def _idle(self, step: int) -> int:
+        """Steps of the sequence before ``step`` solved by other configurations since this build's last."""
+        return step - self.last_step - 1
+
+    def refreshes(self, step: int) -> bool:
+        """Whether a build kept at ``step`` (not rebuilt) is refreshed first, by its :attr:`refresh_rule`:
+        always (``True``), never (``False``), or when :meth:`refresh_due` (``"amortized"``)."""
+        return self.refresh_rule is True or (self.refresh_rule == "amortized" and self.refresh_due(step))
 
     def refresh_due(self, step: int) -> bool:
         """Whether a build kept under ``refresh="amortized"`` is refreshed at sequence ``step``: once the
@@ -161,8 +170,7 @@ class KeptPreconditioner:
         >>> kept.refresh_due(5), round(kept.refresh_excess, 3)
         (True, 0.06)
         """
-        idle = step - self.last_step - 1
-        return idle > 0 or (self.refresh_excess > 0.0 and self.refresh_excess >= self.refresh_seconds)
+        return self._idle(step) > 0 or (self.refresh_excess > 0.0 and self.refresh_excess >= self.refresh_seconds)
 
     def record(self, rebuilt: bool, step: int, setup_seconds: float, solve_seconds: float, iterations: int,
                converged: bool = True, refreshed: bool = False) -> None:
@@ -385,8 +393,7 @@ class ConfigRunner:
         if not rebuild and diag is not None and entry.diag is not None:
             drift = drift_statistic(diag, entry.diag)
         solver = entry.solver
-        refresh = not rebuild and (config.refresh is True
-                                   or (config.refresh == "amortized" and entry.refresh_due(self.step)))
+        refresh = not rebuild and entry.refreshes(self.step)  # the entry's rule is its pc_key's: config.refresh
         solver.setup(matrix, pc_reuse="rebuild" if rebuild else "refresh" if refresh else "keep")
         opts = {**{k: v for k, v in self.solve_options.items() if k in ("x0", "backend")}, **solve_options}
         solver.time_limit = time_limit
