@@ -16,6 +16,13 @@ discounted plays still gives such an arm a draw now and then (the PETSc loop rep
 hierarchy at 6 s and SOR at 1.2 s after a hundred steps). A pruned arm returns when the cheapest
 played arm's modelled cost rises to within that factor of it; an arm charged for a failed or capped
 solve (ten times its time, :data:`bandits.reuse.FAILED_SOLVE_FACTOR`) is in practice out for good.
+
+With ``try_each=True`` every arm is played once before any is played twice (the untried arm whose drawn
+cost is lowest first), for small spaces of distinct configurations (one per preconditioner family). There
+the sampler's failure is the other way round: after one play of the first arm it met, every other arm's
+cost is the prior's guess, and a dear first arm (SSOR at 9x the best step's cost in the PETSc loop) was
+drawn again and again before the others were tried, while a tuner that caps trial solves
+(:mod:`bandits.capping`) tries each of them for at most a few of the incumbent's steps.
 """
 from __future__ import annotations
 
@@ -46,6 +53,8 @@ class SharedThompson(Policy):
     prune : float or None
         Ratio of modelled costs beyond which a played arm is no longer drawn (module docstring); ``None``
         draws every arm.
+    try_each : bool
+        Play every arm once before any twice (module docstring); for spaces of a few arms.
     seed : int, optional
 
     Notes
@@ -80,8 +89,12 @@ class SharedThompson(Policy):
     _state_fields = ("G", "h", "count", "sums", "sse", "nobs")
 
     def __init__(self, n_arms: int, *, factor_scale: float = 1.0, arm_scale: float = 0.1, discount: float = 0.995,
-                 noise: float = 0.3, prune: float | None = 4.0, seed: int | None = None, context_range=None):
+                 noise: float = 0.3, prune: float | None = 4.0, try_each: bool = False, seed: int | None = None,
+                 context_range=None):
         super().__init__(n_arms, seed=seed)
+        if not isinstance(try_each, (bool, np.bool_)):
+            raise InvalidInputError(f"try_each must be True or False, got {try_each!r}")
+        self.try_each = bool(try_each)
         if prune is not None and not prune > 1:
             raise InvalidInputError(f"prune must be a cost ratio > 1 (or None), got {prune}")
         self.log_prune = None if prune is None else float(np.log(prune))
@@ -168,6 +181,9 @@ class SharedThompson(Policy):
         part = self.X @ w
         score = part + self._arm_effects(part, draw=True)
         score[self.pruned()] = np.inf
+        untried = self.count == 0  # discounting scales a played arm's count, never to 0
+        if self.try_each and untried.any():
+            return int(np.flatnonzero(untried)[0])
         return int(np.argmin(score))
 
     def update(self, arm: int, loss: float) -> None:
