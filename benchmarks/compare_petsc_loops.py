@@ -4,11 +4,12 @@ For each drift rate ("slow", "fast") it runs ``examples/petsc/config_tuner_loop.
 ``mpiexec -n 2`` on the drifting diffusion loop at 512^2 for 300 steps (``--quick``: 48^2, 30 steps):
 every arm of ``bandits.petsc_space.petsc_spd_space()`` fixed through the whole loop (an arm whose time
 passes that of the best complete one so far is stopped there; one with a solve that did not converge is
-no candidate for the best), then ``KSPTuner`` (Thompson sampling, ``decide="step"``) of each charge in
-``CHARGES`` (``charge="step"``, the default, and ``"cycle"``, the reuse cycle's mean cost) on the same
-instances; then the best fixed arm and a fresh tuner of each charge (other seeds) in turn ``REPEATS`` more
-times (``--quick``: once), and the verdict is the ratio of the medians, as one run of each lies inside
-this machine's noise; the goal is judged on the first charge listed (the default, ``"step"``). The program's exit status and standard error are checked
+no candidate for the best), then a ``KSPTuner`` (Thompson sampling, ``decide="step"``, ``charge="step"``)
+over each space in ``SPACES`` on the same instances: the preconditioner families each kept until amortized
+(``petsc_family_space()``, each tried once before any is replayed), and beside it every configuration of
+the sweep as an arm; then the best fixed arm and a fresh tuner over each space (other seeds) in turn
+``REPEATS`` more times (``--quick``: once), and the verdict is the ratio of the medians, as one run of each
+lies inside this machine's noise; the goal is judged on the first space listed (the families). The program's exit status and standard error are checked
 (a failed or noisy run raises, and no report is written); its ``FIXED``/``RESULT``/``REPEAT``/``COMPARE`` lines,
 printed in the same run, are the rows. Run it with the interpreter of ``.venv-petsc`` (``make
 venv-petsc``): ``.venv-petsc/bin/python -m benchmarks.compare tuning-petsc``; elsewhere it is skipped.
@@ -30,11 +31,11 @@ PROGRAM = "examples/petsc/config_tuner_loop.py"
 RANKS = 2
 #: the issue's goal for the PETSc loop: tuned total over the best fixed arm's
 GOAL = 1.05
-#: extra alternated runs of the best fixed arm and the tuner after the sweep (the full preset)
-REPEATS = 6
-#: the KSPTuner charges run (``KSPTuner(charge=...)``): the default, judged against the goal, and the reuse
-#: cycle's mean measured beside it
-CHARGES = ("step", "cycle")
+#: extra alternated runs of the best fixed arm and the tuners after the sweep (the full preset)
+REPEATS = 4
+#: the tuners' spaces (the program's ``--space``): the families, judged against the goal, and every
+#: configuration of the sweep as an arm beside it
+SPACES = ("families", "all")
 
 
 def petsc_available() -> bool:
@@ -58,12 +59,12 @@ def parse_lines(stdout: str, tag: str) -> list[dict[str, str]]:
 
 
 def _run_program(size: int, steps: int, drift: str, timeout: float, repeats: int = 0,
-                 charges: tuple[str, ...] = ("step",)) -> str:
+                 spaces: tuple[str, ...] = ("families",)) -> str:
     """One ``--compare`` run under ``mpiexec``; its standard output, after checking that it ended cleanly."""
     env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
            "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [shutil.which("mpiexec") or "mpiexec", "-n", str(RANKS), sys.executable, PROGRAM, "--size", str(size),
-           "--steps", str(steps), "--drift", drift, "--compare", "--repeats", str(repeats), "--charge", ",".join(charges)]
+           "--steps", str(steps), "--drift", drift, "--compare", "--repeats", str(repeats), "--space", ",".join(spaces)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     noise = [line for line in proc.stderr.splitlines() if line.strip()]
     if proc.returncode != 0 or noise:
@@ -73,7 +74,7 @@ def _run_program(size: int, steps: int, drift: str, timeout: float, repeats: int
 
 
 def _rows(case: str, stdout: str) -> tuple[list[dict[str, Any]], list[dict[str, str]], list[dict[str, str]]]:
-    """The report's rows for one drift, and the program's RESULT and COMPARE lines (one per charge)."""
+    """The report's rows for one drift, and the program's RESULT and COMPARE lines (one per tuner space)."""
     fixed = parse_lines(stdout, "FIXED")
     # the best fixed arm ran the whole loop and converged at every step (the program's own rule too)
     complete = [f for f in fixed if f["abandoned"] == "0" and f["converged"] == "1"]
@@ -90,29 +91,29 @@ def _rows(case: str, stdout: str) -> tuple[list[dict[str, Any]], list[dict[str, 
                      "/ best fixed": "" if stopped or failed else f"{seconds / ref:.3f}",
                      "/ gamg every step": "" if stopped or failed else f"{seconds / base:.3f}",
                      "iterations": f["total_its"], "rebuilds": f["rebuilds"], "converged": "yes" if f["converged"] == "1" else "NO", "goal": ""})
-    names = {f["arm"]: f["name"] for f in fixed}
     results, compares, repeats = parse_lines(stdout, "RESULT"), parse_lines(stdout, "COMPARE"), parse_lines(stdout, "REPEAT")
-    by_charge = {c.get("charge", "step"): c for c in compares}
+    by_space = {c["space"]: c for c in compares}
     for i, tuned in enumerate(results):
-        charge = tuned.get("charge", "step")
-        compare = by_charge[charge]
-        mine = [r for r in repeats if r.get("charge", "step") == charge]
+        space = tuned["space"]
+        compare = by_space[space]
+        mine = [r for r in repeats if r["space"] == space]
         seconds, verdict = float(tuned["total_seconds"]), float(compare["median_ratio"])
         agree = tuned["ranks_agree"] == "1" and all(r["ranks_agree"] == "1" for r in mine)
         verdict_text = f"median of {1 + len(mine)} runs {verdict:.3f}"
-        rows.append({"case": case, "run": f"KSPTuner (thompson, decide=step, charge={charge}), most played "
-                                          f"{names[tuned['most_played']]}",
+        rows.append({"case": case, "run": f"KSPTuner over {_SPACE_LABEL.get(space, space)} ({tuned['arms']} arms; "
+                                          f"thompson, charge={tuned['charge']}), most played {tuned['most_played_name']}",
                      "total [s]": f"{seconds:.4g}", "/ best fixed": f"{seconds / ref:.3f}",
                      "/ gamg every step": f"{seconds / base:.3f}", "iterations": tuned["total_its"],
                      "rebuilds": tuned["rebuilds"],
                      "converged": "yes" if tuned["converged"] == "1" else "NO",
-                     # the goal is judged on the first charge run (CHARGES: the default); the others beside it
+                     # the goal is judged on the first space run (SPACES: the families); the others beside it
                      "goal": (f"{verdict_text} <= {GOAL} best fixed ({'met' if verdict <= GOAL else 'missed'}); "
                               f"ranks agree ({'yes' if agree else 'NO'}); clean exit (yes)") if i == 0 else
-                             f"{verdict_text} best fixed (not the default charge); ranks agree ({'yes' if agree else 'NO'})"})
+                             f"{verdict_text} best fixed (beside the goal); ranks agree ({'yes' if agree else 'NO'})"})
     for r in repeats:
         rows.append({"case": case, "run": f"round {r['round']}: {best['name']} again, then a tuner of seed "
-                                          f"{r['round']}, charge={r.get('charge', 'step')} (seconds: fixed / tuned)",
+                                          f"{r['round']} over {_SPACE_LABEL.get(r['space'], r['space'])} "
+                                          "(seconds: fixed / tuned)",
                      "total [s]": f"{float(r['fixed_seconds']):.4g} / {float(r['tuned_seconds']):.4g}",
                      "/ best fixed": f"{float(r['tuned_seconds']) / float(r['fixed_seconds']):.3f}",
                      "/ gamg every step": "", "iterations": "", "rebuilds": "",
@@ -121,13 +122,17 @@ def _rows(case: str, stdout: str) -> tuple[list[dict[str, Any]], list[dict[str, 
     return rows, results, compares
 
 
+#: the report's words for the program's ``--space`` values
+_SPACE_LABEL = {"families": "the families", "all": "every configuration"}
+
+
 def run_tuning_petsc(quick: bool = False, out: Path | None = None, size: int | None = None,
                      steps: int | None = None, drifts: tuple[str, ...] = ("slow", "fast"),
                      timeout: float = 4 * 3600.0, repeats: int | None = None,
-                     charges: tuple[str, ...] = CHARGES) -> tuple[list[dict], list[str]]:
+                     spaces: tuple[str, ...] = SPACES) -> tuple[list[dict], list[str]]:
     """Rows of the PETSc tuning-loop report and its notes; ``size``/``steps``/``repeats`` override the preset
-    (512^2, 300 steps, 6 repeats; ``quick`` 48^2, 30 steps, 1 repeat); ``charges``: a tuner of each
-    ``KSPTuner`` charge after the sweep and in each round (the goal is judged on the first)."""
+    (512^2, 300 steps, 4 repeats; ``quick`` 48^2, 30 steps, 1 repeat); ``spaces``: a tuner over each of the
+    program's ``--space`` values after the sweep and in each round (the goal is judged on the first)."""
     import petsc4py
 
     size = size or (48 if quick else 512)
@@ -135,27 +140,29 @@ def run_tuning_petsc(quick: bool = False, out: Path | None = None, size: int | N
     repeats = (1 if quick else REPEATS) if repeats is None else int(repeats)
     rows: list[dict[str, Any]] = []
     notes = [f"`mpiexec -n {RANKS} python {PROGRAM} --size {size} --steps {steps} --drift DRIFT --compare "
-             f"--repeats {repeats} --charge {','.join(charges)}` for each "
+             f"--repeats {repeats} --space {','.join(spaces)}` for each "
              "drift, run by this suite; exit status 0 and an empty standard error checked. Each arm of "
              "`petsc_spd_space()` runs fixed through the whole loop (in arm order; an arm stops once its time "
-             "passes that of the best complete one so far), then a KSPTuner of each charge; seconds are the wall time of each "
+             "passes that of the best complete one so far), then a KSPTuner over each space (`families`: "
+             "`petsc_family_space()`, one arm per preconditioner family kept until amortized, each tried once, in the "
+             "space's order, before any is replayed; `all`: every configuration of the sweep); seconds are the wall time of each "
              "whole step (options, KSPSetUp, KSPSolve; the tuner's own time in its run), the slowest rank's, summed; "
-             f"then {repeats} rounds of the best fixed arm again and a fresh tuner of each charge (seeds 1..{repeats}), "
+             f"then {repeats} rounds of the best fixed arm again and a fresh tuner over each space (seeds 1..{repeats}), "
              "alternated, and the goal is judged on the ratio of the medians (the sweep's runs included) of the "
-             f"default charge ({charges[0]}); "
+             f"tuner over {_SPACE_LABEL.get(spaces[0], spaces[0])}; "
              "an arm with converged NO had a solve that stopped short of the tolerance (e.g. DIVERGED_INDEFINITE_PC) "
              "and is no candidate for the best fixed arm, its ratios are left out. "
              "rtol 1e-8 on the unpreconditioned residual, initial guess the previous state, OMP_NUM_THREADS=1; "
              f"petsc4py {petsc4py.__version__}."]
     for drift in drifts:
-        stdout = _run_program(size, steps, drift, timeout, repeats, charges)
+        stdout = _run_program(size, steps, drift, timeout, repeats, spaces)
         case = f"{size}^2, {steps} steps, drift {drift}, {RANKS} ranks"
         drift_rows, results, compares = _rows(case, stdout)
         rows += drift_rows
         for tuned in results:
-            compare = next(c for c in compares if c.get("charge", "step") == tuned.get("charge", "step"))
-            notes.append(f"drift {drift}, charge={tuned.get('charge', 'step')}: the tuner played "
-                         f"{tuned['distinct_arms']} distinct arms, most often arm {tuned['most_played']}; its cheapest "
+            compare = next(c for c in compares if c["space"] == tuned["space"])
+            notes.append(f"drift {drift}, tuner over {_SPACE_LABEL.get(tuned['space'], tuned['space'])}: it played "
+                         f"{tuned['distinct_arms']} distinct arms of {tuned['arms']}, most often {tuned['most_played_name']}; its cheapest "
                          f"arm on average was {tuned['best']}; worst relative residual "
                          f"{float(tuned['worst_relres']):.1e}; COMPARE ratio {float(compare['ratio']):.3f} (first runs), "
                          f"{float(compare['median_ratio']):.3f} (medians of {compare['rounds']}) against "

@@ -3,21 +3,25 @@
 The loop of :class:`pde_examples.drifting.DriftingDiffusion` (implicit Euler for
 ``u_t = div(k grad u) + f``, log-normal conductivity ``k`` that turns a little every step, a source
 circling the domain), assembled on a distributed DMDA: every rank builds its own rows. Each step solves
-with the tuned KSP from the previous state; the tuner (``bandits.petsc.KSPTuner`` over
-``bandits.petsc_space.petsc_spd_space()``: CG with GAMG, with hypre's BoomerAMG where this PETSc has it,
-with SSOR, FCG with solverkit's AMG through RegistryPC; the preconditioner rebuilt every step, kept 10
-steps, or kept until amortized) pays the wall time of set-up plus solve, the slowest rank's.
+with the tuned KSP from the previous state; the tuner (``bandits.petsc.KSPTuner``) pays the wall time of
+set-up plus solve, the slowest rank's. Its arms (``--space``) are by default the preconditioner families,
+``bandits.petsc_space.petsc_family_space()``: CG with GAMG (two thresholds), with hypre's BoomerAMG where
+this PETSc has it, with SSOR, FCG with solverkit's AMG through RegistryPC, each kept until amortized;
+``--space all`` offers every configuration of ``petsc_spd_space()``, the reuse schedules (set up every
+step, kept 10 steps, kept until amortized) as arms. Over the families, Thompson sampling tries each arm
+once (``try_each``, each trial capped at a few of the incumbent's steps) before it replays any.
 
 Usage (any PETSc option may follow, e.g. ``-ksp_view``)::
 
     mpiexec -n 2 python examples/petsc/config_tuner_loop.py [--size 128] [--steps 40] [--drift slow]
-        [--policy thompson] [--charge step] [--seed 0] [--state tuner.json] [--fixed ARM]
-        [--compare [--repeats R]] [--list] [--verbose]
+        [--policy thompson] [--space families] [--charge step] [--seed 0] [--state tuner.json]
+        [--fixed ARM] [--compare [--repeats R]] [--list] [--verbose]
 
 ``--state FILE`` warm-starts from FILE when it exists (a file saved for other arms is refused) and saves
-the tuner there at the end; ``--fixed ARM`` plays one arm throughout; ``--compare`` runs every arm fixed
-through the whole loop, then the tuner, on the same instances, and prints the ratio to the best fixed
-arm (a fixed arm whose time passes that of the best complete one so far is stopped there, as it can no
+the tuner there at the end; ``--fixed ARM`` plays one configuration of ``petsc_spd_space()`` (``--list``
+numbers them) throughout; ``--compare`` runs every configuration of ``petsc_spd_space()`` fixed (a
+superset of either tuner space) through the whole loop, then the tuner, on the same instances, and
+prints the ratio to the best fixed arm (a fixed arm whose time passes that of the best complete one so far is stopped there, as it can no
 longer be the best: ``abandoned=1``; an arm with a solve that did not converge, ``converged=0``, is not
 a candidate). ``--repeats R`` then runs the best fixed arm and a fresh tuner (seeds ``seed+1`` ...) in
 turn R more times, on the same instances, and ``COMPARE`` adds the ratio of the medians: one run of each
@@ -25,11 +29,15 @@ is no verdict on a machine where the same arm doing the same work took 56 s in o
 next. ``--charge cycle`` charges the tuner its rule's mean cost per step over a reuse cycle
 (``KSPTuner(charge="cycle")``; a tuner loaded from ``--state`` keeps the charge it was saved with, and
 ``RESULT`` says which); with ``--compare``, ``--charge step,cycle`` runs a tuner of each charge after the
-sweep (and in each round, in this order), with a ``RESULT``, ``REPEAT`` and ``COMPARE`` line per charge.
+sweep (and in each round, in this order), with a ``RESULT``, ``REPEAT`` and ``COMPARE`` line per charge;
+likewise ``--space families,all`` runs a tuner over each space (every space with every charge, spaces
+first).
 Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
-    RESULT mode=tuned size=128 steps=40 ranks=2 arms=12 charge=step total_seconds=1.9 total_its=412 worst_relres=9.9e-09
-        best_arm=2 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=10 most_played=2 ranks_agree=1 prior_solves=0
+    RESULT mode=tuned size=128 steps=40 ranks=2 space=families arms=5 charge=step total_seconds=1.9
+        total_its=412 worst_relres=9.9e-09 best_arm=0 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized
+        most_played=0 most_played_name=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized ranks_agree=1
+        prior_solves=0
 """
 from __future__ import annotations
 
@@ -48,6 +56,10 @@ parser.add_argument("--decide", choices=["build", "step"], default="step",
 parser.add_argument("--charge", default="step",
                     help="what the tuner is charged: each step's cost (step, default) or its rule's mean cost over "
                          "a reuse cycle (cycle); with --compare a list (step,cycle) runs one tuner of each")
+parser.add_argument("--space", default="families",
+                    help="the tuner's arms: the preconditioner families, each kept until amortized (families, "
+                         "default) or every configuration, reuse schedules as arms (all); with --compare a list "
+                         "(families,all) runs one tuner over each")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--rtol", type=float, default=1e-8)
 parser.add_argument("--state", default="", help="warm-start from this file if it exists; save there at the end")
@@ -65,6 +77,11 @@ if not CHARGES or set(CHARGES) - {"step", "cycle"}:
     raise SystemExit(f"--charge {args.charge!r}: 'step', 'cycle' or, with --compare, a list of them")
 if len(CHARGES) != 1 and (not args.compare or args.state):
     raise SystemExit(f"--charge {args.charge}: one charge, or a list with --compare and without --state")
+SPACES = list(dict.fromkeys(c.strip() for c in args.space.split(",") if c.strip()))
+if not SPACES or set(SPACES) - {"families", "all"}:
+    raise SystemExit(f"--space {args.space!r}: 'families', 'all' or, with --compare, a list of them")
+if len(SPACES) != 1 and (not args.compare or args.state):
+    raise SystemExit(f"--space {args.space}: one space, or a list with --compare and without --state")
 if "cycle" in CHARGES and args.decide != "step":
     raise SystemExit("--charge cycle averages each step's cost over its reuse cycle: it needs --decide step")
 
@@ -75,7 +92,7 @@ import numpy as np  # noqa: E402
 from petsc4py import PETSc  # noqa: E402
 
 from bandits.petsc import KSPTuner  # noqa: E402
-from bandits.petsc_space import petsc_spd_space  # noqa: E402
+from bandits.petsc_space import petsc_family_space, petsc_spd_space  # noqa: E402
 from pde_examples.drifting import DriftingDiffusion  # noqa: E402
 from pde_examples.sequences import bump  # noqa: E402
 from pde_examples.stencils import diffusion_stencil  # noqa: E402
@@ -195,9 +212,10 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     means = np.array([costs[(arms == a) & whole].mean() if ((arms == a) & whole).any() else np.inf for a in played])
     best = int(played[np.argmin(means)])
     return {"charge": tuner.charge, "total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
-            "rebuilds": sum(int(h["rebuilt"]) for h in mine),
+            "rebuilds": sum(int(h["rebuilt"]) for h in mine), "arms": len(space),
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
-            "most_played": int(np.bincount(arms[[not h.get("fallback") for h in mine]]).argmax()), "distinct_arms": len(played),
+            "most_played": (most := int(np.bincount(arms[[not h.get("fallback") for h in mine]]).argmax())),
+            "most_played_name": space[most].name, "distinct_arms": len(played),
             "ranks_agree": int(all(e == everyone[0] for e in everyone)), "prior_solves": prior,
             # a step's outcome is its last entry: a capped or failed solve is followed by its finish
             "converged": int(all(h["converged"] for h, after in zip(mine, mine[1:] + [{}]) if not after.get("fallback"))),
@@ -210,52 +228,59 @@ def line(tag: str, **fields) -> None:
 
 
 def main() -> None:
-    space = petsc_spd_space()
+    sweep = petsc_spd_space()  # the fixed configurations: --fixed, --list and the --compare sweep
+    spaces = {"families": petsc_family_space, "all": petsc_spd_space}
     ranks = PETSc.COMM_WORLD.getSize()
-    common = {"size": args.size, "steps": args.steps, "ranks": ranks, "arms": len(space)}
+    common = {"size": args.size, "steps": args.steps, "ranks": ranks}
     if args.list:
-        for i, c in enumerate(space):
-            PETSc.Sys.Print(f"ARM {i} {c.name}")
+        tuned = set(petsc_family_space().names)
+        for i, c in enumerate(sweep):
+            PETSc.Sys.Print(f"ARM {i} {c.name}" + (" (a family arm)" if c.name in tuned else ""))
         return
     if args.fixed is not None:
-        arm = int(args.fixed) if args.fixed.isdigit() else space.index(args.fixed)
-        line("RESULT", mode="fixed", **common, **run(space, "fixed", {"arm": arm}))
+        arm = int(args.fixed) if args.fixed.isdigit() else sweep.index(args.fixed)
+        line("RESULT", mode="fixed", **common, space="fixed", **run(sweep, "fixed", {"arm": arm}))
         return
     if args.compare:
         fixed = []
-        for arm in range(len(space)):
+        for arm in range(len(sweep)):
             complete = [t for t in fixed if np.isfinite(t)]
-            out = run(space, "fixed", {"arm": arm}, budget=min(complete, default=np.inf))
+            out = run(sweep, "fixed", {"arm": arm}, budget=min(complete, default=np.inf))
             # only an arm that ran the whole loop, every solve converged, can be the best fixed one
             fixed.append(np.inf if out["abandoned"] or not out["converged"] else out["total_seconds"])
-            line("FIXED", arm=arm, name=space[arm].name, total_seconds=out["total_seconds"],
+            line("FIXED", arm=arm, name=sweep[arm].name, total_seconds=out["total_seconds"],
                  total_its=out["total_its"], rebuilds=out["rebuilds"], converged=out["converged"],
                  steps_run=out["steps_run"],
                  abandoned=out["abandoned"])
-    charges = CHARGES
+    variants = [(name, charge) for name in SPACES for charge in CHARGES]  # one tuner of each, same instances
+
+    def options(name: str) -> dict | None:
+        """Over the few families, Thompson sampling tries each once (capped) before it replays any."""
+        return {"try_each": True} if name == "families" and args.policy == "thompson" else None
     outs = {}
-    for charge in charges:  # one tuner of each charge, on the same instances
-        outs[charge] = run(space, args.policy, state=args.state, charge=charge)
-        line("RESULT", mode="tuned", **common, **outs[charge])
+    for name, charge in variants:
+        outs[name, charge] = run(spaces[name](), args.policy, options(name), state=args.state, charge=charge)
+        line("RESULT", mode="tuned", **common, space=name, **outs[name, charge])
     if args.compare:
         best = int(np.argmin(fixed))
         fixed_runs = [fixed[best]]
-        tuned_runs = {c: [outs[c]["total_seconds"]] for c in charges}
+        tuned_runs = {v: [outs[v]["total_seconds"]] for v in variants}
         for r in range(1, max(args.repeats, 0) + 1):  # alternated: the machine's drifts hit both alike
-            again = run(space, "fixed", {"arm": best})
+            again = run(sweep, "fixed", {"arm": best})
             fixed_runs.append(again["total_seconds"])
-            for charge in charges:
-                tuned_again = run(space, args.policy, tuner_seed=args.seed + r, charge=charge)
-                tuned_runs[charge].append(tuned_again["total_seconds"])
-                line("REPEAT", round=r, charge=charge, fixed_seconds=again["total_seconds"],
+            for name, charge in variants:
+                tuned_again = run(spaces[name](), args.policy, options(name), tuner_seed=args.seed + r, charge=charge)
+                tuned_runs[name, charge].append(tuned_again["total_seconds"])
+                line("REPEAT", round=r, space=name, charge=charge, fixed_seconds=again["total_seconds"],
                      tuned_seconds=tuned_again["total_seconds"], fixed_converged=again["converged"],
                      tuned_converged=tuned_again["converged"], fixed_worst_relres=again["worst_relres"],
                      tuned_worst_relres=tuned_again["worst_relres"], ranks_agree=tuned_again["ranks_agree"],
                      tuned_distinct_arms=tuned_again["distinct_arms"])
-        for charge in charges:
-            line("COMPARE", charge=charge, tuned_seconds=outs[charge]["total_seconds"], best_fixed_seconds=fixed[best],
-                 best_fixed_arm=best, best_fixed=space[best].name, ratio=outs[charge]["total_seconds"] / fixed[best],
-                 rounds=len(fixed_runs), median_ratio=float(np.median(tuned_runs[charge]) / np.median(fixed_runs)))
+        for name, charge in variants:
+            line("COMPARE", space=name, charge=charge, tuned_seconds=outs[name, charge]["total_seconds"],
+                 best_fixed_seconds=fixed[best], best_fixed_arm=best, best_fixed=sweep[best].name,
+                 ratio=outs[name, charge]["total_seconds"] / fixed[best], rounds=len(fixed_runs),
+                 median_ratio=float(np.median(tuned_runs[name, charge]) / np.median(fixed_runs)))
 
 
 if __name__ == "__main__":

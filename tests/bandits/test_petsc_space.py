@@ -46,7 +46,7 @@ def test_pc_names_reuse_rules_and_registry_preconditioners():
 
 def test_spaces_join_save_and_compare_like_config_spaces():
     space = petsc_spd_space(hypre=True)
-    assert isinstance(space, PetscSpace) and len(space) == 12
+    assert isinstance(space, PetscSpace) and len(space) == 13
     assert [c.name for c in space if c.pc == "hypre"] == [f"cg+hypre(pc_hypre_type=boomeramg)/rebuild={r}"
                                                           for r in (1, 10, "amortized")]
     again = PetscSpace.from_list(space.to_list())

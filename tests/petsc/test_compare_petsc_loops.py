@@ -9,16 +9,18 @@ import pytest
 
 from benchmarks import compare
 from benchmarks.compare_petsc_loops import parse_lines, run_tuning_petsc
-from bandits.petsc_space import petsc_spd_space
+from bandits.petsc_space import petsc_family_space, petsc_spd_space
 
 
 def test_rows_cover_every_arm_and_ratios_follow_the_totals():
     rows, notes = run_tuning_petsc(size=24, steps=8, drifts=("fast",), timeout=300, repeats=2)
     n_arms = len(petsc_spd_space())
     fixed, tuners, rounds = rows[:n_arms], rows[n_arms:n_arms + 2], rows[n_arms + 2:]
-    # a tuner of each charge, then per round the best fixed arm and a tuner of each charge
+    # a tuner over each space, then per round the best fixed arm and a tuner over each space
     assert len(rows) == n_arms + 2 + 4
-    assert [t["run"].split(",")[2].split(")")[0].strip() for t in tuners] == ["charge=step", "charge=cycle"]
+    assert [t["run"].split(" (")[0] for t in tuners] == ["KSPTuner over the families", "KSPTuner over every configuration"]
+    assert f"({len(petsc_family_space())} arms;" in tuners[0]["run"] and f"({n_arms} arms;" in tuners[1]["run"]
+    assert tuners[0]["run"].split("most played ")[1] in set(petsc_family_space().names)
     assert [r["run"].split(":")[0] for r in rounds] == ["round 1", "round 1", "round 2", "round 2"]
     assert {r["run"].split(": ")[-1] for r in fixed} == set(petsc_spd_space().names)
     complete = [r for r in fixed if not r["total [s]"].startswith(">") and r["converged"] == "yes"]
@@ -32,11 +34,11 @@ def test_rows_cover_every_arm_and_ratios_follow_the_totals():
         elif r not in complete:  # stopped: fewer steps than the loop, after its time passed the best complete arm's so far
             assert 1 <= int(re.search(r"stopped at step (\d+)", r["total [s]"]).group(1)) < 8
             assert float(r["total [s]"].split()[1]) >= best_seconds
-    for tuned, charge in zip(tuners, ("step", "cycle")):
+    for tuned, space in zip(tuners, ("the families", "every configuration")):
         ratio = float(tuned["total [s]"]) / best_seconds
         assert float(tuned["/ best fixed"]) == pytest.approx(ratio, rel=2e-3)
         # the verdict: medians of the first runs and the alternated rounds (the best fixed arm, then a fresh tuner)
-        mine = [r for r in rounds if f"charge={charge} " in r["run"]]
+        mine = [r for r in rounds if f" over {space} (" in r["run"]]
         assert len(mine) == 2
         pairs = [[float(v) for v in r["total [s]"].split(" / ")] for r in mine]
         assert all(r["converged"] == "yes / yes" and r["run"].startswith(f"round {i + 1}: {best[0]['run'][12:]} again")
@@ -47,14 +49,14 @@ def test_rows_cover_every_arm_and_ratios_follow_the_totals():
         assert verdict == pytest.approx(median, rel=2e-3)
         assert "ranks agree (yes)" in tuned["goal"] and tuned["converged"] == "yes"
         assert int(tuned["iterations"]) > 0 and 1 <= int(tuned["rebuilds"]) <= 8
-    # the same fixed run in a round serves both charges
+    # the same fixed run in a round serves both tuners
     assert rounds[0]["total [s]"].split(" / ")[0] == rounds[1]["total [s]"].split(" / ")[0]
-    # the goal is judged on the default charge only
+    # the goal is judged on the families' tuner only
     verdict = float(re.search(r"median of 3 runs (\S+) <=", tuners[0]["goal"]).group(1))
     assert ("met" if verdict <= 1.05 else "missed") in tuners[0]["goal"]
-    assert "not the default charge" in tuners[1]["goal"] and "met" not in tuners[1]["goal"]
+    assert "beside the goal" in tuners[1]["goal"] and "met" not in tuners[1]["goal"]
     assert sum("COMPARE ratio" in n and "(medians of 3)" in n for n in notes) == 2
-    assert any("charge=cycle" in n for n in notes)
+    assert any("tuner over every configuration" in n for n in notes)
 
 
 def test_report_written_by_the_compare_command(tmp_path):

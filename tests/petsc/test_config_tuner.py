@@ -497,6 +497,8 @@ def test_example_program_on_two_ranks_warm_starts_a_second_job(tmp_path):
     (("--charge", "cycel"), "'step', 'cycle'"),
     (("--charge", "cycle", "--decide", "build"), "needs --decide step"),
     (("--charge", "step,cycle"), "a list with --compare"),
+    (("--space", "famlies"), "'families', 'all'"),
+    (("--space", "families,all"), "a list with --compare"),
 ])
 def test_example_refuses_a_bad_charge_before_any_solve(extra, message):
     proc = mpirun(2, "examples/petsc/config_tuner_loop.py", "--size", "24", "--steps", "8", "--verbose", *extra,
