@@ -319,7 +319,7 @@ class ConfigRunner:
     [0, 1, 2, 0, 1]
     """
 
-    def __init__(self, space: ConfigSpace, max_cached: int = 4, **solve_options: Any):
+    def __init__(self, space: ConfigSpace, max_cached: int = 8, **solve_options: Any):
         self.space = space
         self.max_cached = int(max_cached)
         self.solve_options = dict(solve_options)

@@ -152,7 +152,9 @@ class Tuner:
         refuses a file saved with another label, and a loaded tuner refuses a first system whose size,
         stored entries or dtype differ from those it learned on (see :meth:`load` to re-map instead).
     max_cached : int
-        With a ``space``: how many solvers (each holding a preconditioner) are kept (default 4).
+        With a ``space``: how many solvers (each holding a preconditioner) are kept (default 8, so that
+        the families of :func:`~bandits.space.family_space` all keep theirs: with 4, the fifth family
+        tried dropped the least recently used one's hierarchy, rebuilt when that family came back).
     decide : {"build", "step"}
         With a ``space``: when the policy chooses. ``"step"`` (default): a choice and an update at every
         step; a reuse rule then runs on whatever build the configurations sharing its preconditioner
@@ -220,7 +222,7 @@ class Tuner:
     def __init__(self, method: str = "sor", param: str = "omega", values: Any = None, policy: str = "tsallis-inf",
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  *, pc: str | None = None, policy_options: dict | None = None, space: ConfigSpace | None = None,
-                 problem_signature: str | None = None, max_cached: int = 4, decide: str = "step",
+                 problem_signature: str | None = None, max_cached: int = 8, decide: str = "step",
                  max_stretch: int = 10, cap: float | None = None, charge: str = "step", **solve_options: Any):
         if space is not None and not isinstance(space, ConfigSpace):
             raise InvalidInputError(f"space must be a bandits.space.ConfigSpace, got {type(space).__name__}")
