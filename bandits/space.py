@@ -16,7 +16,7 @@ from typing import Any
 import solvers
 from solvers import InvalidInputError
 
-__all__ = ["Config", "ConfigSpace", "REBUILD_RULES", "REFRESH_RULES", "spd_space"]
+__all__ = ["Config", "ConfigSpace", "REBUILD_RULES", "REFRESH_RULES", "spd_space", "family_space"]
 
 #: the reuse rules besides "rebuild when the preconditioner is ``k`` steps old" (a positive int)
 REBUILD_RULES = ("amortized",)
@@ -300,6 +300,51 @@ def spd_space(amg: bool = True, ic: bool = True, ssor: bool = True, refresh: boo
         parts.append(ConfigSpace.grid("cg", "ssor", omega=[1.2, 1.5, 1.8, 1.9]))
     if not parts:
         raise InvalidInputError("spd_space: ask for at least one preconditioner family")
+    space = parts[0]
+    for p in parts[1:]:
+        space = space + p
+    return space
+
+
+def family_space(amg: bool = True, ic: bool = True, ssor: bool = True, refresh: bool = True) -> ConfigSpace:
+    """The preconditioner families of :func:`spd_space`, each once, with the reuse rule that decides at
+    every step from measured costs: the arms for a :class:`~bandits.Tuner` in a time-stepping loop. The
+    bandit learns *which* configuration; ``rebuild="amortized"`` (rebuild once the extra solve time the kept
+    preconditioner has cost reaches its set-up time) learns *when* to set it up again. CG with SA-AMG at
+    strength 0 and 0.08, classical AMG at 0.25 (with ``refresh``, also refreshed on every reuse), IC; SSOR
+    (omega 1.5) has no set-up to keep and stays ``rebuild=1``.
+
+    Every arm is one of :func:`spd_space`, so that space run fixed (the every-step and every-k-steps
+    schedules included) measures the best fixed configuration in hindsight over a superset. With the
+    schedules as arms the tuner pays twice: a rule's cost depends on the hierarchy it shares with the
+    other rules of its family, and arms 5 % apart cannot be told apart in a few hundred noisy steps
+    (``benchmarks.compare_loops``: 1.17-1.22x the best fixed over 16 such arms, 1.06-1.10x over these
+    families).
+
+    Examples
+    --------
+    >>> for c in family_space():
+    ...     print(c.name)
+    cg+amg(amg_type=sa,strength=0.0)/rebuild=amortized
+    cg+amg(amg_type=sa,strength=0.08)/rebuild=amortized
+    cg+amg(amg_type=rs,strength=0.25)/rebuild=amortized
+    cg+amg(amg_type=rs,strength=0.25)/rebuild=amortized/refresh
+    cg+ic(shift=0.001)/rebuild=amortized
+    cg+ssor(omega=1.5)/rebuild=1
+    >>> set(family_space().names) <= set(spd_space().names), len(family_space(ssor=False, refresh=False))
+    (True, 4)
+    """
+    parts = []
+    if amg:
+        parts.append(ConfigSpace.grid("cg", "amg", amg_type="sa", strength=[0.0, 0.08], rebuild="amortized"))
+        parts.append(ConfigSpace.grid("cg", "amg", amg_type="rs", strength=0.25, rebuild="amortized",
+                                      refresh=[False, True] if refresh else False))
+    if ic:
+        parts.append(ConfigSpace.grid("cg", "ic", shift=1e-3, rebuild="amortized"))
+    if ssor:
+        parts.append(ConfigSpace.grid("cg", "ssor", omega=1.5))
+    if not parts:
+        raise InvalidInputError("family_space: ask for at least one preconditioner family")
     space = parts[0]
     for p in parts[1:]:
         space = space + p

@@ -468,7 +468,7 @@ class Tuner:
         values = saved_space if saved_space is not None else state["values"]
         kwargs = dict(pc=state["pc"], policy_options=state["policy_options"], space=saved_space,
                       problem_signature=problem_signature if problem_signature is not None else saved_label,
-                      max_cached=state.get("max_cached", 4), cap=state.get("cap"), charge=state.get("charge", "step"),
+                      max_cached=state.get("max_cached", 8), cap=state.get("cap"), charge=state.get("charge", "step"),
                       **state["solve_options"])
         tuner = cls(state["method"], state["param"], None if saved_space is not None else values, state["policy"],
                     state["cost"], state["seed"], tuple(cr) if cr is not None else None, **kwargs)

@@ -44,7 +44,7 @@ import numpy as np
 from tqdm import tqdm
 
 from bandits import Tuner
-from bandits.space import ConfigSpace
+from bandits.space import ConfigSpace, family_space
 from pde_examples.drifting import DOUBLING_ANGLE, DRIFTS, drift_effect
 from pde_examples.simulate_diffusion import default_arm, fixed_tuner, run_loop, warm_up
 
@@ -71,18 +71,13 @@ def loop_space() -> ConfigSpace:
 
 
 def tuner_space() -> ConfigSpace:
-    """The configurations the tuner chooses among: each preconditioner family of :func:`loop_space` once,
-    with the reuse rule that decides at every step from measured costs - ``rebuild="amortized"`` (rebuild
-    once the extra solve time the kept preconditioner has cost reaches its set-up time), and classical AMG
-    also with the kept hierarchy refreshed on every step it is reused. Each is a configuration of
-    :func:`loop_space`, so the best fixed configuration in hindsight is taken over a superset of the
-    tuner's arms, the fixed reuse schedules included.
-
-    With the schedules as arms (all sixteen) the tuner pays twice: a rule's cost depends on the history of
-    the hierarchy it shares with the other rules of its family (``rebuild=3`` played on a hierarchy that
-    ``rebuild=10`` built pays full builds at a third's charge), and arms 5 % apart in cost cannot be told
-    apart in 300 noisy steps. Its median over four runs at 5c14926 was 1.17-1.18x the best fixed; five
-    families with adaptive rules, in development (seeds 0-2, 512^2, 300 steps), 1.05-1.10x.
+    """The configurations the tuner chooses among: :func:`bandits.space.family_space` without SSOR, each
+    preconditioner family of :func:`loop_space` once with the reuse rule that decides at every step from
+    measured costs (``rebuild="amortized"``; classical AMG also refreshed on every reuse). Each is a
+    configuration of :func:`loop_space`, so the best fixed configuration in hindsight is taken over a
+    superset of the tuner's arms, the fixed reuse schedules included. (Over all sixteen, schedules as
+    arms, the tuner's median over four runs at 5c14926 was 1.17-1.18x the best fixed; over these families
+    at 959e4c5, 1.06-1.10x.)
 
     Examples
     --------
@@ -96,9 +91,7 @@ def tuner_space() -> ConfigSpace:
     >>> set(tuner_space().names) <= set(loop_space().names)
     True
     """
-    return (ConfigSpace.grid("cg", "amg", amg_type="sa", strength=[0.0, 0.08], rebuild="amortized")
-            + ConfigSpace.grid("cg", "amg", amg_type="rs", strength=0.25, rebuild="amortized", refresh=[False, True])
-            + ConfigSpace.grid("cg", "ic", shift=1e-3, rebuild="amortized"))
+    return family_space(ssor=False)
 
 
 def overhead_per_step(n_arms: int = 100, steps: int = 300) -> dict[str, float]:

@@ -42,10 +42,14 @@ def register(subparsers) -> None:  # noqa: ANN001
                    "every step (default) or once per reuse cycle (bandits.Tuner's decide)")
     p.add_argument("--charge", choices=["step", "cycle"], default="step", help="diffusion: the tuner is charged "
                    "each step's cost (default) or its rule's mean cost over a reuse cycle (bandits.Tuner's charge)")
+    p.add_argument("--space", choices=["families", "all"], default="families", help="diffusion: the tuner's "
+                   "arms: one per preconditioner family, each rebuilt when amortized (families, default; "
+                   "bandits.space.family_space) or every configuration, reuse schedules as arms (all; spd_space)")
     p.add_argument("--no-refresh", action="store_true", help="diffusion: leave out the refreshed classical-AMG "
-                   "configurations (the space of earlier versions, whose saved tuners --warm-start loads)")
-    p.add_argument("--with-ssor", action="store_true", help="diffusion: add the CG + SSOR configurations "
-                   "(slow at large sizes)")
+                   "configurations (with --space all: the space of earlier versions, whose saved tuners "
+                   "--warm-start loads)")
+    p.add_argument("--with-ssor", action="store_true", help="diffusion: offer CG + SSOR too (one arm over "
+                   "the families, four omegas with --space all; slow at large sizes)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("out"), help="report directory (default out/)")
     p.set_defaults(func=run_simulate)

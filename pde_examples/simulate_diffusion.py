@@ -91,14 +91,16 @@ def run_diffusion(args: Any) -> int:
     from tqdm import tqdm
 
     from bandits import Tuner
-    from bandits.space import spd_space
+    from bandits.space import family_space, spd_space
     from solvers import InvalidInputError
 
     size, steps = args.size, args.steps or 100
     if size < 8 or steps < 1:
         raise InvalidInputError("--size must be >= 8 and --steps >= 1")
     policy = args.policies.split(",")[0].strip() if args.policies_given else "thompson"
-    space = spd_space(ssor=args.with_ssor, refresh=not getattr(args, "no_refresh", False))
+    offered = dict(ssor=args.with_ssor, refresh=not getattr(args, "no_refresh", False))
+    every = spd_space(**offered)  # the default configuration (the baseline) is one of these
+    space = every if getattr(args, "space", "families") == "all" else family_space(**offered)
     label = f"drifting-diffusion {size}^2 drift={args.drift}"
     remap = getattr(args, "remap", False)
     if remap and args.warm_start is None:
@@ -107,7 +109,10 @@ def run_diffusion(args: Any) -> int:
         try:
             tuner = Tuner.load(args.warm_start, space=space, problem_signature=label, remap=remap)
         except InvalidInputError as exc:
-            raise InvalidInputError(str(exc).replace("pass remap=True", "pass --remap")) from exc
+            message = str(exc).replace("pass remap=True", "pass --remap")
+            if "saved for another configuration space" in message:
+                message += "; give the --space, --with-ssor and --no-refresh the file was saved with"
+            raise InvalidInputError(message) from exc
     else:
         tuner = Tuner(space=space, policy=policy, seed=args.seed, problem_signature=label, rtol=1e-8,
                       decide=args.decide, charge=getattr(args, "charge", "step"))
@@ -123,7 +128,7 @@ def run_diffusion(args: Any) -> int:
     saved = tuner.save(args.out / "diffusion_tuner.json")
     if args.baseline:
         with tqdm(total=steps, desc="default: cg + SA-AMG rebuilt every step", unit="step") as bar:
-            runs["default"] = run_loop(size, steps, args.drift, fixed_tuner(space, default_arm(space)),
+            runs["default"] = run_loop(size, steps, args.drift, fixed_tuner(every, default_arm(every)),
                                        seed=args.seed, progress=bar.update)
     report = _write_report(args, runs, saved)
     print(report)
@@ -159,7 +164,8 @@ def _write_report(args: Any, runs: dict[str, list[dict[str, Any]]], saved: Path)
             "default: CG with PyAMG's smoothed-aggregation AMG rebuilt every step. rebuilds: steps on which "
             "the preconditioner was set up (the others kept one built on an earlier matrix).",
             f"\nTuner state (for a warm start: `--warm-start {saved}`): `{saved}`"]
-    cmd = f"solverkit simulate diffusion --size {args.size} --steps {args.steps or 100} --drift {args.drift}"
+    cmd = (f"solverkit simulate diffusion --size {args.size} --steps {args.steps or 100} --drift {args.drift} "
+           f"--space {getattr(args, 'space', 'families')}")
     return write_report(out, "diffusion", text, lambda: plot_loop(runs, out, title), cmd)
 
 

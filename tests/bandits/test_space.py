@@ -13,7 +13,7 @@ from bandits import Tuner
 from bandits.policies.base import TuningTarget
 from bandits.policies.thompson import SharedThompson
 from bandits.reuse import ConfigRunner
-from bandits.space import Config, ConfigSpace, spd_space
+from bandits.space import Config, ConfigSpace, family_space, spd_space
 from pde_examples import diffusion, poisson
 from tests.conftest import true_relres
 
@@ -180,6 +180,26 @@ def test_thompson_try_each_plays_every_arm_once_in_order_then_samples():
     assert early_replays >= 6, early_replays
     with pytest.raises(solvers.InvalidInputError, match="try_each"):
         SharedThompson(3, try_each="yes")
+
+
+def test_a_tuner_over_the_families_keeps_every_familys_preconditioner(tmp_path):
+    """family_space: each preconditioner family once, rebuilt when amortized. Tried once each (try_each),
+    all five keep their preconditioner (max_cached 8; with 4 the fifth dropped the first one's); a saved
+    and loaded tuner keeps the cache size."""
+    space = family_space(ssor=False)
+    assert len(space) == 5 and {c.rebuild for c in space} == {"amortized"}
+    assert set(space.names) <= set(spd_space().names)
+    tuner = Tuner(space=space, policy="thompson", seed=0, rtol=1e-8, policy_options={"try_each": True})
+    assert tuner.max_cached == 8
+    for k in range(5):
+        p = diffusion((24, 24), sigma=1.0, seed=k)
+        res = tuner.solve(p.A, p.b)
+        assert res.converged and true_relres(p.A, res.x, p.b) <= 1e-8 * 1.01
+    assert [h["arm"] for h in tuner.history] == [0, 1, 2, 3, 4] and all(h["rebuilt"] for h in tuner.history)
+    assert len(tuner.runner.cache) == len({c.pc_key for c in space}) == 5
+    tuner.save(tmp_path / "t.json")
+    again = Tuner.load(tmp_path / "t.json", space=space)
+    assert again.max_cached == 8 and again.policy.try_each
 
 
 def test_reuse_rules_in_the_runner():

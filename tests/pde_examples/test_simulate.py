@@ -132,12 +132,25 @@ def test_simulate_diffusion_charge_cycle(tmp_path):
     import sys
 
     cmd = [sys.executable, "-m", "solvers", "simulate", "diffusion", "--size", "16", "--steps", "6", "--drift",
-           "fast", "--no-baseline", "--charge", "cycle", "--out", str(tmp_path)]
+           "fast", "--no-baseline", "--charge", "cycle", "--space", "all", "--out", str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     saved = json.loads((tmp_path / "diffusion_tuner.json").read_text())
     assert saved["charge"] == "cycle" and len(saved["history"]) == 6
     assert len(saved["space"]) == 27 and sum(bool(c.get("refresh")) for c in saved["space"]) == 4  # SSOR left out
+    # by default the tuner's arms are the families (SSOR left out), each rebuilt when amortized
+    families = tmp_path / "families"
+    done = subprocess.run([c for c in cmd if c not in ("--space", "all")][:-1] + [str(families)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    from bandits.space import ConfigSpace, family_space
+
+    arms = ConfigSpace.from_list(json.loads((families / "diffusion_tuner.json").read_text())["space"])
+    assert arms.names == family_space(ssor=False).names and {c.rebuild for c in arms} == {"amortized"}
+    # a file saved over the families is refused for --space all, with what to give
+    refused = subprocess.run(cmd + ["--warm-start", str(families / "diffusion_tuner.json")], capture_output=True,
+                             text=True, timeout=300)
+    assert refused.returncode == 2 and "give the --space" in refused.stderr, refused.stderr
     # --no-refresh: the space of earlier versions (23 arms here), whose saved tuners it warm-starts from
     old = tmp_path / "old"
     done = subprocess.run(cmd[:-1] + [str(old), "--no-refresh"], capture_output=True, text=True, timeout=300)
