@@ -144,9 +144,10 @@ class KSPTuner:
 
     Over configurations; a later job warm-starts from the file the first one saved (second line):
 
-    >>> from bandits.petsc_space import petsc_spd_space
-    >>> space = petsc_spd_space()                            # hypre arms only where the build has it
-    >>> tuner = KSPTuner(space=space, policy="thompson", seed=0)     # doctest: +SKIP
+    >>> from bandits.petsc_space import petsc_family_space
+    >>> space = petsc_family_space()                         # hypre only where the build has it
+    >>> tuner = KSPTuner(space=space, policy="thompson", seed=0,
+    ...                  policy_options={"try_each": True})  # doctest: +SKIP
     >>> tuner = KSPTuner.load("tuner.json", space=space)    # doctest: +SKIP
     >>> ksp = tuner.wrap(ksp)                                # doctest: +SKIP
     >>> for step in range(100):                              # doctest: +SKIP

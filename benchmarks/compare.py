@@ -139,7 +139,8 @@ What the numbers mean:
   the warm start's goals judged on the medians over that run and rounds of the best fixed configuration
   again, a tuner of another seed and its warm-started job.
 - **tuning-petsc**: the same loop inside PETSc under `mpiexec -n 2` (`examples/petsc/config_tuner_loop.py
-  --compare`): `KSPTuner` over whole PETSc configurations against every one of them fixed.
+  --compare`): `KSPTuner` over the PETSc preconditioner families (each kept until amortized), and beside it
+  one over every configuration, against every configuration fixed (reuse schedules included).
 - **gp**: the Gaussian-process PDE solver (ours, plain Adam on our loss, and the authors' method) against an SE-kernel GP, finite
   differences and Chebyshev collocation: relative L2 error on a 300 (300 x 300) test grid and wall time.
 - **dcdm**: the deep conjugate-direction solver (the paper's and our FCG variant, with a symmetric

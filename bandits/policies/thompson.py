@@ -17,8 +17,8 @@ hierarchy at 6 s and SOR at 1.2 s after a hundred steps). A pruned arm returns w
 played arm's modelled cost rises to within that factor of it; an arm charged for a failed or capped
 solve (ten times its time, :data:`bandits.reuse.FAILED_SOLVE_FACTOR`) is in practice out for good.
 
-With ``try_each=True`` every arm is played once before any is played twice (the untried arm whose drawn
-cost is lowest first), for small spaces of distinct configurations (one per preconditioner family). There
+With ``try_each=True`` every arm is played once before any is played twice (in the space's order: put
+the configuration you would have used first), for small spaces of distinct configurations (one per preconditioner family). There
 the sampler's failure is the other way round: after one play of the first arm it met, every other arm's
 cost is the prior's guess, and a dear first arm (SSOR at 9x the best step's cost in the PETSc loop) was
 drawn again and again before the others were tried, while a tuner that caps trial solves
@@ -181,7 +181,8 @@ class SharedThompson(Policy):
         part = self.X @ w
         score = part + self._arm_effects(part, draw=True)
         score[self.pruned()] = np.inf
-        untried = self.count == 0  # discounting scales a played arm's count, never to 0
+        # discounting scales a played arm's count (to 0 only after ~1.5e5 rounds unplayed: then one more try)
+        untried = self.count == 0
         if self.try_each and untried.any():
             return int(np.flatnonzero(untried)[0])
         return int(np.argmin(score))

@@ -34,10 +34,13 @@ likewise ``--space families,all`` runs a tuner over each space (every space with
 first).
 Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
-    RESULT mode=tuned size=128 steps=40 ranks=2 space=families arms=5 charge=step total_seconds=1.9
-        total_its=412 worst_relres=9.9e-09 best_arm=0 best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized
-        most_played=0 most_played_name=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized ranks_agree=1
-        prior_solves=0
+    RESULT mode=tuned size=128 steps=40 ranks=2 space=families charge=step total_seconds=1.9 loop_seconds=2.4
+        total_its=412 rebuilds=9 arms=5 worst_relres=9.9e-09 best_arm=0
+        best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized most_played=0
+        most_played_name=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized ... ranks_agree=1 prior_solves=0
+
+``best_arm`` and ``most_played`` number the arms of the tuner's space (``arms`` of them); ``FIXED``'s
+``arm`` and ``COMPARE``'s ``best_fixed_arm`` those of ``petsc_spd_space()`` (``--list``).
 """
 from __future__ import annotations
 
@@ -239,7 +242,7 @@ def main() -> None:
         return
     if args.fixed is not None:
         arm = int(args.fixed) if args.fixed.isdigit() else sweep.index(args.fixed)
-        line("RESULT", mode="fixed", **common, space="fixed", **run(sweep, "fixed", {"arm": arm}))
+        line("RESULT", mode="fixed", **common, space="sweep", **run(sweep, "fixed", {"arm": arm}))
         return
     if args.compare:
         fixed = []

@@ -500,7 +500,7 @@ def test_example_program_on_two_ranks_warm_starts_a_second_job(tmp_path):
     (("--space", "famlies"), "'families', 'all'"),
     (("--space", "families,all"), "a list with --compare"),
 ])
-def test_example_refuses_a_bad_charge_before_any_solve(extra, message):
+def test_example_refuses_a_bad_charge_or_space_before_any_solve(extra, message):
     proc = mpirun(2, "examples/petsc/config_tuner_loop.py", "--size", "24", "--steps", "8", "--verbose", *extra,
                   timeout=120)
     assert proc.returncode != 0 and message in proc.stderr, proc.stderr
