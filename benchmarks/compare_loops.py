@@ -160,8 +160,12 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str,
 
 
 def _tuned(space: ConfigSpace, n: int, steps: int, drift: str, seed: int = 0,
-           tuner: Tuner | None = None, decide: str = "step", charge: str = "step") -> tuple[dict[str, Any], Tuner]:
-    tuner = tuner or Tuner(space=space, policy=POLICY, seed=seed, rtol=RTOL, decide=decide, cap=CAP, charge=charge)
+           tuner: Tuner | None = None, decide: str = "step", charge: str = "step",
+           try_each: bool = False) -> tuple[dict[str, Any], Tuner]:
+    """The loop with a tuner (a new one over ``space``, or ``tuner``); ``try_each``: the policy tries every
+    arm once, in the space's order, before it replays any (for the few families of :func:`tuner_space`)."""
+    tuner = tuner or Tuner(space=space, policy=POLICY, seed=seed, rtol=RTOL, decide=decide, cap=CAP, charge=charge,
+                           policy_options={"try_each": True} if try_each else None)
     with tqdm(total=steps, desc=f"{n}^2 {drift}: tuner ({POLICY}, {_variant(tuner)})", unit="step",
               leave=False) as bar:
         hist = run_loop(n, steps, drift, tuner, rtol=RTOL, progress=bar.update)
@@ -207,7 +211,7 @@ def _rounds(space: ConfigSpace, n: int, steps: int, drift: str, best_arm: int, r
     out = []
     for r in range(1, int(repeats) + 1):
         fixed = _fixed_whole(space, n, steps, drift, best_arm, f"round {r}, fixed {space[best_arm].name}")
-        tuned, first_job = _tuned(arms, n, steps, drift, seed=r)
+        tuned, first_job = _tuned(arms, n, steps, drift, seed=r, try_each=True)
         warm, _ = _tuned(arms, n, k, drift, tuner=_next_job(first_job, arms))
         out.append({"round": r, "fixed": fixed, "tuned": tuned, "warm": warm})
     return out
@@ -252,7 +256,8 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None,
     rows: list[dict[str, Any]] = []
     notes = [f"fixed configurations: {len(space)} ({', '.join(space.names)}); the tuner's arms: {len(arms)} "
              f"families with adaptive reuse ({', '.join(arms.names)}; tuner_space), each also a fixed "
-             f"configuration; tuner: policy {POLICY!r}, cap {CAP:g} "
+             f"configuration; tuner: policy {POLICY!r} (over the families with try_each: each tried once, in "
+             f"order, before any is replayed), cap {CAP:g} "
              f"(a trial stopped at {CAP:g}x the incumbent's recent cost is finished by it), cost = wall "
              f"seconds of each whole step (tuner included); rtol {RTOL:g}; drift angle per step = "
              f"{DOUBLING_ANGLE} / 20 (slow), / 5 (fast).",
@@ -270,7 +275,7 @@ def run_tuning_loops(quick: bool = False, out: Path | None = None,
                      f"iterations at step 0 and {its[by]} at step {by} ({its[by] / its[0]:.2f}x; the definition asks "
                      f"2x) [{time.perf_counter() - t0:.0f} s]")
         # the tuner first: its history orders the fixed runs (cheap ones first, so that the others stop sooner)
-        tuned, first_job = _tuned(arms, n_small, steps_small, drift)
+        tuned, first_job = _tuned(arms, n_small, steps_small, drift, try_each=True)
         fixed = _fixed_runs(space, n_small, steps_small, drift, hist=tuned["history"])
         default = fixed[default_arm(space)]
         complete = {a: r for a, r in fixed.items() if not r["stopped"] and r["converged"]}

@@ -114,8 +114,11 @@ def run_diffusion(args: Any) -> int:
                 message += "; give the --space, --with-ssor and --no-refresh the file was saved with"
             raise InvalidInputError(message) from exc
     else:
+        # over the few families Thompson sampling tries each once before it replays any (bandits.policies.thompson)
+        try_each = space is not every and policy == "thompson"
         tuner = Tuner(space=space, policy=policy, seed=args.seed, problem_signature=label, rtol=1e-8,
-                      decide=args.decide, charge=getattr(args, "charge", "step"))
+                      decide=args.decide, charge=getattr(args, "charge", "step"),
+                      policy_options={"try_each": True} if try_each else None)
     warm_up(space)
     runs = {}
     with tqdm(total=steps, desc=f"simulate diffusion {size}^2 ({tuner.policy_name})", unit="step") as bar:

@@ -145,8 +145,11 @@ def test_simulate_diffusion_charge_cycle(tmp_path):
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     from bandits.space import ConfigSpace, family_space
 
-    arms = ConfigSpace.from_list(json.loads((families / "diffusion_tuner.json").read_text())["space"])
+    state = json.loads((families / "diffusion_tuner.json").read_text())
+    arms = ConfigSpace.from_list(state["space"])
     assert arms.names == family_space(ssor=False).names and {c.rebuild for c in arms} == {"amortized"}
+    # Thompson sampling over the families tries each once, in order, before replaying any
+    assert state["policy_options"] == {"try_each": True} and [h["arm"] for h in state["history"][:5]] == [0, 1, 2, 3, 4]
     # a file saved over the families is refused for --space all, with what to give
     refused = subprocess.run(cmd + ["--warm-start", str(families / "diffusion_tuner.json")], capture_output=True,
                              text=True, timeout=300)
