@@ -95,6 +95,7 @@ import numpy as np  # noqa: E402
 from petsc4py import PETSc  # noqa: E402
 
 from bandits.petsc import KSPTuner  # noqa: E402
+from solvers import InvalidInputError  # noqa: E402
 from bandits.petsc_space import petsc_family_space, petsc_spd_space  # noqa: E402
 from pde_examples.drifting import DriftingDiffusion  # noqa: E402
 from pde_examples.sequences import bump  # noqa: E402
@@ -169,7 +170,11 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     loop = DistributedDiffusion(args.size, args.drift, args.seed, comm)
     label = f"drifting-diffusion drift={args.drift} seed={args.seed}"
     if state and os.path.exists(state):
-        tuner = KSPTuner.load(state, space=space, problem_signature=label, remap=args.remap)
+        try:
+            tuner = KSPTuner.load(state, space=space, problem_signature=label, remap=args.remap)
+        except InvalidInputError as exc:  # raised alike on every rank (rank 0 reads, every rank checks)
+            hint = "; give the --space it was saved with" if "another configuration space" in str(exc) else ""
+            raise SystemExit(f"{exc}{hint}") from None
     else:
         tuner = KSPTuner(space=space, policy=policy, seed=args.seed if tuner_seed is None else tuner_seed,
                          policy_options=policy_options,

@@ -507,6 +507,16 @@ def test_example_refuses_a_bad_charge_or_space_before_any_solve(extra, message):
     assert "STEP" not in proc.stdout and "PETSC ERROR" not in proc.stderr  # refused before the loop
 
 
+def test_example_refuses_a_state_saved_over_the_other_space(tmp_path):
+    state = tmp_path / "tuner.json"
+    _example(state)  # over the families (the default)
+    proc = mpirun(2, "examples/petsc/config_tuner_loop.py", "--size", "24", "--steps", "8", "--state", str(state),
+                  "--space", "all", timeout=120)
+    assert proc.returncode != 0 and "another configuration space" in proc.stderr, proc.stderr
+    assert "give the --space it was saved with" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert "STEP" not in proc.stdout and "RESULT" not in proc.stdout
+
+
 def test_example_reports_the_charge_a_loaded_tuner_keeps(tmp_path):
     state = tmp_path / "tuner.json"
     _, first, _ = _example(state, "--charge", "cycle")
