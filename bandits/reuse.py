@@ -36,6 +36,9 @@ def drift_statistic(diag_now: np.ndarray, diag_then: np.ndarray) -> float:
 #: what a step whose solve did not converge costs the policy, as a multiple of its time: a configuration
 #: that stops early (an indefinite preconditioner, a breakdown) must not look cheap for it
 FAILED_SOLVE_FACTOR = 10.0
+#: the weight of the latest kept step in the running mean of a kept step's own set-up
+#: (:attr:`KeptPreconditioner.kept_setup`)
+KEPT_SETUP_WEIGHT = 0.2
 
 
 def charged_cost(kind: str, cost: float, setup_seconds: float, setup_charged: float, converged: bool = True) -> float:
@@ -102,8 +105,12 @@ class KeptPreconditioner:
     #: ``age -> (cost, step)``: the latest cost without set-up of a step at each age of a build, and the
     #: step of the sequence it was measured at (:meth:`cycle_cost`)
     rest_by_age: dict[int, tuple[float, int]] = field(default_factory=dict)
-    #: the method's own set-up on the latest step that kept the build (:meth:`cycle_cost`)
+    #: the method's own set-up on a step that keeps the build: a running mean over such steps (weight
+    #: :data:`KEPT_SETUP_WEIGHT` to the latest), so that a rule refreshing on some kept steps only
+    #: (``refresh="amortized"``) is charged its mean, not the latest step's refresh or none (:meth:`cycle_cost`)
     kept_setup: float = 0.0
+    #: how many kept steps :attr:`kept_setup` has averaged
+    kept_measured: int = 0
     #: what the latest refresh of the build cost (its step's set-up seconds); negative before any
     #: (:meth:`refresh_due`)
     refresh_seconds: float = -1.0
@@ -229,8 +236,9 @@ class KeptPreconditioner:
     def cycle_cost(self, rule: int | str, age: int, rest: float, step: int, own_setup: float = 0.0) -> float:
         """The mean cost per step of a cycle of this build under reuse ``rule``, estimated at a step of
         ``age`` (steps of the sequence since the build) made at sequence ``step``: the build's share of
-        its set-up (:meth:`setup_share`), the method's own set-up of a step that keeps the build (the latest
-        ``own_setup`` measured) on the ``life - 1`` steps that do, and the mean over the ages ``0 .. life - 1``
+        its set-up (:meth:`setup_share`), the method's own set-up of a step that keeps the build (the
+        running mean of the ``own_setup`` measured, :attr:`kept_setup`) on the ``life - 1`` steps that do,
+        and the mean over the ages ``0 .. life - 1``
         of ``rest``, the cost of a step without any set-up, taken at each age from the latest step measured
         there (this one included). ``life`` is :meth:`expected_life` rounded, or ``age + 1`` if larger.
         Ages not measured: above the oldest measured, the oldest's cost plus a least-squares slope over
@@ -257,7 +265,9 @@ class KeptPreconditioner:
         """
         self.rest_by_age[int(age)] = (float(rest), int(step))
         if age > 0:
-            self.kept_setup = float(own_setup)
+            w = 1.0 if not self.kept_measured else KEPT_SETUP_WEIGHT
+            self.kept_setup += w * (float(own_setup) - self.kept_setup)
+            self.kept_measured += 1
         life = max(int(round(self.expected_life(rule))), int(age) + 1)
         for a in [a for a, (_, at) in self.rest_by_age.items() if at < step - 2 * life]:
             del self.rest_by_age[a]

@@ -7,7 +7,7 @@ import pytest
 
 import solvers
 from bandits import Tuner
-from bandits.reuse import KeptPreconditioner
+from bandits.reuse import KEPT_SETUP_WEIGHT, KeptPreconditioner
 from bandits.space import ConfigSpace
 from pde_examples.drifting import DriftingDiffusion
 
@@ -47,6 +47,22 @@ def test_cycle_cost_fills_unmeasured_ages_and_drops_old_measurements():
     assert young.cycle_cost(2, age=3, rest=0.5, step=3) == pytest.approx((0.1 + 0.1 + 0.1 + 0.5) / 4)
 
 
+def test_a_kept_step_set_up_is_charged_as_a_running_mean():
+    """Under refresh="amortized" only some kept steps refresh: the cycle is charged the mean of the kept
+    steps' own set-up, not the latest one's (a refresh, or none), which swung the charge by the whole
+    refresh cost from one step to the next."""
+    kept = KeptPreconditioner(build_seconds=0.3)
+    kept.cycle_cost(4, age=0, rest=0.2, step=0)
+    charges = []
+    for step in range(1, 41):  # a refresh of 0.08 s on every fourth kept step
+        own = 0.08 if step % 4 == 0 else 0.0
+        charges.append(kept.cycle_cost(4, age=1 + (step - 1) % 3, rest=0.2, step=step, own_setup=own))
+    late = np.array(charges[20:])
+    assert abs(kept.kept_setup - 0.02) < 0.02  # about the mean (0.08 / 4), never 0 or 0.08
+    assert np.ptp(late) < 0.5 * 0.75 * 0.08, np.ptp(late)  # with the latest alone: 0.75 * 0.08 = 0.06
+    assert kept.kept_measured == 40
+
+
 def _run(tuner: Tuner, n: int, steps: int, drift: str = "fast") -> None:
     sim = DriftingDiffusion(n, drift, seed=0)
     for _ in range(steps):
@@ -57,19 +73,20 @@ def _run(tuner: Tuner, n: int, steps: int, drift: str = "fast") -> None:
 
 
 def test_tuner_charges_each_step_the_cycle_mean_of_its_rule():
-    """Recomputed from the history: the build's share of its set-up, the kept steps' own set-up on two
-    of three steps, and the mean over ages 0..2 of the latest step cost without set-up at each age."""
+    """Recomputed from the history: the build's share of its set-up, the kept steps' own set-up (a running
+    mean) on two of three steps, and the mean over ages 0..2 of the latest step cost without set-up at each age."""
     space = ConfigSpace.grid("cg", "amg", rebuild=[1, 3])
     tuner = Tuner(space=space, policy="fixed", policy_options={"arm": 1}, rtol=1e-9, charge="cycle")
     _run(tuner, 32, 9)
     rest: dict[int, float] = {}
-    build, own = None, 0.0
+    build, own, kept = None, 0.0, 0
     for h in tuner.history:
         assert not h["fallback"] and h["converged"]
         if h["rebuilt"]:
             build = h["setup_seconds"]
-        else:
-            own = h["setup_seconds"]
+        else:  # the running mean of the kept steps' own set-up
+            own += (1.0 if kept == 0 else KEPT_SETUP_WEIGHT) * (h["setup_seconds"] - own)
+            kept += 1
         rest[h["pc_age"]] = h["cost"] - h["setup_seconds"]
         expected = build / 3 + 2 / 3 * own + _expected_cycle(rest, 3)
         assert h["charged"] == pytest.approx(expected, rel=1e-9), h["t"]

@@ -13,6 +13,7 @@ from petsc4py import PETSc
 
 from bandits.petsc import KSPTuner
 from bandits.petsc_space import PetscSpace, has_external_package, petsc_spd_space
+from bandits.reuse import KEPT_SETUP_WEIGHT
 from solvers import InvalidInputError
 
 from .config_tuner_checks import (LEAK_SEQUENCE, RTOL, capped_run, cycle_run, fresh_iterations, leak_run, leak_space,
@@ -370,16 +371,18 @@ def test_save_load_round_trip_and_refusals(tmp_path, monkeypatch):
 
 def _check_cycle_charges(history: list[dict]) -> None:
     """Recomputed from the history as bandits.reuse.KeptPreconditioner.cycle_cost takes it: the build's
-    third of its set-up, the kept steps' own KSPSetUp on two of three steps, and the mean over ages 0..2
-    of the latest cost without set-up at each age (an age not yet measured at the oldest's cost)."""
+    third of its set-up, the kept steps' own KSPSetUp (a running mean) on two of three steps, and the mean
+    over ages 0..2 of the latest cost without set-up at each age (an age not yet measured at the oldest's
+    cost)."""
     rest: dict[int, float] = {}
-    build, own = None, 0.0
+    build, own, kept = None, 0.0, 0
     for h in history:
         assert h["converged"] and not h["fallback"], h
         if h["rebuilt"]:
             build = h["setup_seconds"]
         else:
-            own = h["setup_seconds"]
+            own += (1.0 if kept == 0 else KEPT_SETUP_WEIGHT) * (h["setup_seconds"] - own)
+            kept += 1
         rest[h["pc_age"]] = h["seconds"] - h["setup_seconds"]
         oldest = max(rest)
         mean_rest = float(np.mean([rest.get(a, rest[oldest]) for a in range(3)]))
