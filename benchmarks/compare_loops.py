@@ -81,13 +81,8 @@ def tuner_space() -> ConfigSpace:
 
     Examples
     --------
-    >>> for c in tuner_space():
-    ...     print(c.name)
-    cg+amg(amg_type=sa,strength=0.0)/rebuild=amortized
-    cg+amg(amg_type=sa,strength=0.08)/rebuild=amortized
-    cg+amg(amg_type=rs,strength=0.25)/rebuild=amortized
-    cg+amg(amg_type=rs,strength=0.25)/rebuild=amortized/refresh
-    cg+ic(shift=0.001)/rebuild=amortized
+    >>> tuner_space().names == family_space().names[:5] and len(tuner_space())   # SSOR, the last, left out
+    5
     >>> set(tuner_space().names) <= set(loop_space().names)
     True
     """
