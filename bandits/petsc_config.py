@@ -22,8 +22,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .petsc_space import PetscSpace
-from .reuse import KeptPreconditioner
+from .reuse import KeptPreconditioner, sunk_setups
 
 __all__ = ["KSPConfigurator"]
 
@@ -82,6 +84,11 @@ class KSPConfigurator:
         config = self.space[arm]
         entry = self.cache.get(config.pc_key)
         return entry is None or entry.due(config.rebuild, self.step)
+
+    def sunk_setups(self) -> np.ndarray:
+        """Each arm's set-up share already paid if it plays the next step: its PC is kept and not due
+        (:func:`bandits.reuse.sunk_setups`; the same on every rank, but only rank 0's policy uses it)."""
+        return sunk_setups(self.space, self.cache, self.step)
 
     def make_current(self, key: str) -> tuple[_Kept, bool, list[_Kept]]:
         """The bookkeeping half of :meth:`apply` (no PETSc call): configuration ``key``'s entry becomes the

@@ -15,7 +15,8 @@ from solvers.inputs import unwrap_problem
 
 from .space import Config, ConfigSpace
 
-__all__ = ["ConfigRunner", "FAILED_SOLVE_FACTOR", "KeptPreconditioner", "charged_cost", "drift_statistic"]
+__all__ = ["ConfigRunner", "FAILED_SOLVE_FACTOR", "KeptPreconditioner", "charged_cost", "check_sunk_setup",
+           "drift_statistic", "sunk_setups"]
 
 
 def drift_statistic(diag_now: np.ndarray, diag_then: np.ndarray) -> float:
@@ -292,11 +293,75 @@ class KeptPreconditioner:
         mean_rest = sum(cost_at(a) for a in range(life)) / life
         return self.setup_share(rule) + (life - 1) / life * self.kept_setup + mean_rest
 
+    def sunk_setup(self, rule: int | str, step: int) -> float:
+        """The set-up seconds per step already paid for a configuration with reuse ``rule`` that plays this
+        build at sequence ``step``: its :meth:`setup_share` if the build is kept there (not :meth:`due`),
+        else 0 (nothing built, or the rule rebuilds: the next step pays a set-up, which its share charges).
+
+        Examples
+        --------
+        >>> kept = KeptPreconditioner()
+        >>> kept.sunk_setup(3, step=0)                           # nothing built
+        0.0
+        >>> kept.record(True, step=0, setup_seconds=0.6, solve_seconds=0.2, iterations=10)
+        >>> round(kept.sunk_setup(3, step=1), 6), kept.sunk_setup(1, step=1)   # kept by rebuild=3, not by 1
+        (0.2, 0.0)
+        """
+        if self.built_step < 0 or self.due(rule, step):
+            return 0.0
+        return self.setup_share(rule)
+
     def charged_setup(self, rule: int | str, rebuilt: bool, setup_seconds: float) -> float:
         """The set-up seconds to charge the step just recorded in place of its ``setup_seconds``: the
         build's share (:meth:`setup_share`), plus, on a step that kept the build, its own set-up (the
         method's, not the preconditioner's), which it paid in full."""
         return self.setup_share(rule) + (0.0 if rebuilt else float(setup_seconds))
+
+
+def sunk_setups(space: ConfigSpace, kept: dict[str, KeptPreconditioner], step: int) -> np.ndarray:
+    """Each configuration's :meth:`KeptPreconditioner.sunk_setup` at sequence ``step``, from the builds
+    ``kept`` by ``Config.pc_key`` (0 where none is kept); what a tuner with ``sunk_setup=True`` credits a
+    kept build with before its policy chooses. Shared by :class:`ConfigRunner` and the PETSc tuner's
+    configurator.
+
+    Examples
+    --------
+    >>> space = ConfigSpace.grid("cg", "ic", rebuild=[1, 4]) + ConfigSpace.grid("cg", "amg", rebuild=[4])
+    >>> kept = KeptPreconditioner()
+    >>> kept.record(True, step=0, setup_seconds=0.8, solve_seconds=0.2, iterations=10)
+    >>> [round(float(s), 6) for s in sunk_setups(space, {space[0].pc_key: kept}, step=1)]  # ic 1 / 4; amg
+    [0.0, 0.2, 0.0]
+    """
+    out = np.zeros(len(space))
+    for arm, config in enumerate(space):
+        entry = kept.get(config.pc_key)
+        if entry is not None:
+            out[arm] = entry.sunk_setup(config.rebuild, step)
+    return out
+
+
+def check_sunk_setup(sunk_setup: Any, has_space: bool, cost: str, policy: Any) -> bool:
+    """Refuse a tuner's ``sunk_setup=True`` where it has no meaning: without a configuration space, with
+    an iteration cost (no set-up is charged), or with a policy whose ``select`` takes no ``sunk`` costs
+    (``weighs_sunk = False``). Shared by :class:`bandits.Tuner` and :class:`bandits.petsc.KSPTuner`.
+
+    Examples
+    --------
+    >>> check_sunk_setup(False, has_space=False, cost="iterations", policy=None)
+    False
+    >>> check_sunk_setup(True, has_space=True, cost="iterations", policy=None)
+    Traceback (most recent call last):
+    ...
+    solvers.errors.InvalidInputError: sunk_setup credits kept preconditioners' set-up: it needs a space, a time cost ('wall' or 'time') and a policy that weighs sunk costs (thompson); got cost='iterations', policy=None
+    """
+    if not isinstance(sunk_setup, (bool, np.bool_)):
+        raise solvers.InvalidInputError(f"sunk_setup must be True or False, got {sunk_setup!r}")
+    if sunk_setup and not (has_space and cost != "iterations" and getattr(policy, "weighs_sunk", False)):
+        raise solvers.InvalidInputError(
+            "sunk_setup credits kept preconditioners' set-up: it needs a space, a time cost ('wall' or 'time') "
+            f"and a policy that weighs sunk costs (thompson); got cost={cost!r}, "
+            f"policy={getattr(policy, 'name', policy)!r}")
+    return bool(sunk_setup)
 
 
 @dataclass
@@ -371,6 +436,12 @@ class ConfigRunner:
         config = self.space[arm]
         entry = self.cache.get(config.pc_key)
         return entry is None or entry.due(config.rebuild, self.step)
+
+    def sunk_setups(self) -> np.ndarray:
+        """Each configuration's set-up share already paid if it plays the next step
+        (:func:`sunk_setups` over the kept solvers that hold a preconditioner)."""
+        built = {key: e for key, e in self.cache.items() if e.solver.pc is not None}
+        return sunk_setups(self.space, built, self.step)
 
     def cycle_cost(self, arm: int, info: dict[str, Any], cost: float) -> float | None:
         """The mean cost per step of configuration ``arm``'s reuse cycle (:meth:`KeptPreconditioner.cycle_cost`)

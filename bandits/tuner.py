@@ -17,7 +17,7 @@ from solvers.inputs import unwrap_problem
 from .capping import RecentCosts
 from .remap import RemapState
 from .policies import TuningTarget, make_policy
-from .reuse import ConfigRunner, charged_cost
+from .reuse import ConfigRunner, charged_cost, check_sunk_setup
 from .space import ConfigSpace
 from .stretch import Stretches
 
@@ -194,6 +194,17 @@ class Tuner:
         cycle. Steps that did not converge are charged as with ``"step"``. One run of ``tuning-loops``
         (9fbb2f5): 1.11x / 1.15x the best fixed configuration at 512^2 (slow / fast drift) against
         1.17x / 1.19x with ``"step"``, within the spread of single runs; ``"step"`` stays the default.
+    sunk_setup : bool
+        With a ``space``, a time cost and the ``thompson`` policy: before each choice, a configuration
+        whose preconditioner is kept for the next step (built, not due under its reuse rule) has its
+        drawn cost lowered by the set-up share its charged costs include, as that set-up is paid
+        (:func:`bandits.reuse.sunk_setups`, :meth:`bandits.policies.thompson.SharedThompson.select`). The
+        policy then switches between configurations within that share of each other where the kept one's
+        build ends, not at every draw (each switch back paying a new set-up). Default ``False``. It pays
+        where near-equal configurations alternate: in the 512^2 PETSc loop (:class:`bandits.petsc.KSPTuner`,
+        whose example turns it on). In this Python loop the tuner switched little without it (13 times in
+        300 steps) and one development run per drift was 5 % slower with it (106.6 / 109.1 s against
+        101.2 / 103.8 s, fast / slow, seed 0, inside the machine's run-to-run noise): not the default here.
     **solve_options
         Passed to every ``solvers.solve`` call (``rtol``, ``maxiter`` ...).
 
@@ -223,7 +234,8 @@ class Tuner:
                  cost: str | None = None, seed: int | None = None, context_range: tuple[float, float] | None = None,
                  *, pc: str | None = None, policy_options: dict | None = None, space: ConfigSpace | None = None,
                  problem_signature: str | None = None, max_cached: int = 8, decide: str = "step",
-                 max_stretch: int = 10, cap: float | None = None, charge: str = "step", **solve_options: Any):
+                 max_stretch: int = 10, cap: float | None = None, charge: str = "step", sunk_setup: bool = False,
+                 **solve_options: Any):
         if space is not None and not isinstance(space, ConfigSpace):
             raise InvalidInputError(f"space must be a bandits.space.ConfigSpace, got {type(space).__name__}")
         cost = cost if cost is not None else ("wall" if space is not None else "iterations")
@@ -267,6 +279,7 @@ class Tuner:
         target = TuningTarget(values=tuple(values), param=param, method=None if param in ("method", "config") else
                               method, pc=pc)
         self.policy = make_policy(policy, target, seed=seed, context_range=context_range, options=self.policy_options)
+        self.sunk_setup = check_sunk_setup(sunk_setup, space is not None, cost, self.policy)
         self.history: list[dict[str, Any]] = []
 
     def _options_for(self, value: Any, check: bool = False) -> dict[str, Any]:
@@ -334,7 +347,8 @@ class Tuner:
         t0 = time.perf_counter()
         arm, fresh = self.stretches.arm, False
         if arm is None:
-            arm = self.policy.select(context)
+            arm = (self.policy.select(context, sunk=self.runner.sunk_setups()) if self.sunk_setup
+                   else self.policy.select(context))
             fresh = self.stretches.begin(arm)
         stretch_step = self.stretches.steps
         capping = self.stretches.decide == "step" and self.cost != "iterations"
@@ -417,7 +431,7 @@ class Tuner:
                 "space_signature": None if self.space is None else self.space.signature(),
                 "problem_signature": self.problem_signature, "matrix_signature": self.matrix_signature,
                 "max_cached": self.max_cached, "stretches": self.stretches.state_dict(), "cap": self.cap,
-                "charge": self.charge,
+                "charge": self.charge, "sunk_setup": self.sunk_setup,
                 "remap": self.remap.state_dict()}
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -469,7 +483,7 @@ class Tuner:
         kwargs = dict(pc=state["pc"], policy_options=state["policy_options"], space=saved_space,
                       problem_signature=problem_signature if problem_signature is not None else saved_label,
                       max_cached=state.get("max_cached", 8), cap=state.get("cap"), charge=state.get("charge", "step"),
-                      **state["solve_options"])
+                      sunk_setup=state.get("sunk_setup", False), **state["solve_options"])
         tuner = cls(state["method"], state["param"], None if saved_space is not None else values, state["policy"],
                     state["cost"], state["seed"], tuple(cr) if cr is not None else None, **kwargs)
         tuner.policy.load_state_dict(state["policy_state"])

@@ -4,7 +4,8 @@ For each drift rate ("slow", "fast") it runs ``examples/petsc/config_tuner_loop.
 ``mpiexec -n 2`` on the drifting diffusion loop at 512^2 for 300 steps (``--quick``: 48^2, 30 steps):
 every arm of ``bandits.petsc_space.petsc_spd_space()`` fixed through the whole loop (an arm whose time
 passes that of the best complete one so far is stopped there; one with a solve that did not converge is
-no candidate for the best), then a ``KSPTuner`` (Thompson sampling, ``decide="step"``, ``charge="step"``)
+no candidate for the best), then a ``KSPTuner`` (Thompson sampling, ``decide="step"``, ``charge="step"``, a kept PC's set-up share
+taken as paid in the draws: ``sunk_setup=True``, the program's default)
 over each space in ``SPACES`` on the same instances: the preconditioner families each kept until amortized
 (``petsc_family_space()``, each tried once before any is replayed), and beside it every configuration of
 the sweep as an arm; then the best fixed arm and a fresh tuner over each space (other seeds) in turn
@@ -145,7 +146,9 @@ def run_tuning_petsc(quick: bool = False, out: Path | None = None, size: int | N
              "`petsc_spd_space()` runs fixed through the whole loop (in arm order; an arm stops once its time "
              "passes that of the best complete one so far), then a KSPTuner over each space (`families`: "
              "`petsc_family_space()`, one arm per preconditioner family kept until amortized, each tried once, in the "
-             "space's order, before any is replayed; `all`: every configuration of the sweep); seconds are the wall time of each "
+             "space's order, before any is replayed; `all`: every configuration of the sweep; both with "
+             "`sunk_setup=True`: a configuration whose PC is kept for the next step is drawn without the set-up share "
+             "already paid); seconds are the wall time of each "
              "whole step (options, KSPSetUp, KSPSolve; the tuner's own time in its run), the slowest rank's, summed; "
              f"then {repeats} rounds of the best fixed arm again and a fresh tuner over each space (seeds 1..{repeats}), "
              "alternated, and the goal is judged on the ratio of the medians (the sweep's runs included) of the "

@@ -110,6 +110,8 @@ class Policy:
     name: ClassVar[str] = ""
     contextual: ClassVar[bool] = False
     needs_matrix: ClassVar[bool] = False
+    #: whether ``select`` takes ``sunk`` (each arm's cost already paid, a tuner's ``sunk_setup``)
+    weighs_sunk: ClassVar[bool] = False
     _state_fields: tuple[str, ...] = ()
 
     def __init__(self, n_arms: int, *, seed: int | None = None, context_range: tuple[float, float] | None = None):

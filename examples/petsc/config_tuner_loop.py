@@ -14,7 +14,7 @@ once (``try_each``, each trial capped at a few of the incumbent's steps) before 
 Usage (any PETSc option may follow, e.g. ``-ksp_view``)::
 
     mpiexec -n 2 python examples/petsc/config_tuner_loop.py [--size 128] [--steps 40] [--drift slow]
-        [--policy thompson] [--space families] [--charge step] [--seed 0] [--state tuner.json]
+        [--policy thompson] [--space families] [--charge step] [--no-sunk-setup] [--seed 0] [--state tuner.json]
         [--fixed ARM] [--compare [--repeats R]] [--list] [--verbose]
 
 ``--state FILE`` warm-starts from FILE when it exists (a file saved for other arms is refused) and saves
@@ -31,10 +31,12 @@ next. ``--charge cycle`` charges the tuner its rule's mean cost per step over a 
 ``RESULT`` says which); with ``--compare``, ``--charge step,cycle`` runs a tuner of each charge after the
 sweep (and in each round, in this order), with a ``RESULT``, ``REPEAT`` and ``COMPARE`` line per charge;
 likewise ``--space families,all`` runs a tuner over each space (every space with every charge, spaces
-first).
+first). A new tuner with Thompson sampling draws a configuration whose PC is kept for the next step without
+the set-up share already paid (``KSPTuner(sunk_setup=True)``); ``--no-sunk-setup`` draws it at its
+charged cost.
 Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
-    RESULT mode=tuned size=128 steps=40 ranks=2 space=families charge=step total_seconds=1.9 loop_seconds=2.4
+    RESULT mode=tuned size=128 steps=40 ranks=2 space=families charge=step sunk_setup=1 total_seconds=1.9 loop_seconds=2.4
         total_its=412 rebuilds=9 arms=5 worst_relres=9.9e-09 best_arm=0
         best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized most_played=0
         most_played_name=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized ... ranks_agree=1 prior_solves=0
@@ -63,6 +65,9 @@ parser.add_argument("--space", default="families",
                     help="the tuner's arms: the preconditioner families, each kept until amortized (families, "
                          "default) or every configuration, reuse schedules as arms (all); with --compare a list "
                          "(families,all) runs one tuner over each")
+parser.add_argument("--no-sunk-setup", action="store_true",
+                    help="draw a configuration whose PC is kept for the next step at its charged cost, set-up "
+                         "share included; by default (thompson) that share counts as paid: KSPTuner(sunk_setup=True)")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--rtol", type=float, default=1e-8)
 parser.add_argument("--state", default="", help="warm-start from this file if it exists; save there at the end")
@@ -178,7 +183,8 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     else:
         tuner = KSPTuner(space=space, policy=policy, seed=args.seed if tuner_seed is None else tuner_seed,
                          policy_options=policy_options,
-                         problem_signature=label, decide=args.decide, charge=charge)
+                         problem_signature=label, decide=args.decide, charge=charge,
+                         sunk_setup=policy == "thompson" and not args.no_sunk_setup)
     prior = len(tuner.history)
     ksp = PETSc.KSP().create(comm)
     ksp.setTolerances(rtol=args.rtol, max_it=10000)
@@ -219,7 +225,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     whole = np.array([not h.get("fallback") and not f for h, f in zip(mine, finished)])  # steps one arm solved
     means = np.array([costs[(arms == a) & whole].mean() if ((arms == a) & whole).any() else np.inf for a in played])
     best = int(played[np.argmin(means)])
-    return {"charge": tuner.charge, "total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
+    return {"charge": tuner.charge, "sunk_setup": int(tuner.sunk_setup), "total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
             "rebuilds": sum(int(h["rebuilt"]) for h in mine), "arms": len(space),
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
             "most_played": (most := int(np.bincount(arms[[not h.get("fallback") for h in mine]]).argmax())),

@@ -520,9 +520,48 @@ def test_example_refuses_a_state_saved_over_the_other_space(tmp_path):
     assert "STEP" not in proc.stdout and "RESULT" not in proc.stdout
 
 
-def test_example_reports_the_charge_a_loaded_tuner_keeps(tmp_path):
+def test_example_reports_the_charge_and_sunk_setup_a_loaded_tuner_keeps(tmp_path):
     state = tmp_path / "tuner.json"
-    _, first, _ = _example(state, "--charge", "cycle")
-    _, second, _ = _example(state)  # --charge step by default: the file's charge stays
+    _, first, _ = _example(state, "--charge", "cycle", "--no-sunk-setup")
+    _, second, _ = _example(state)  # --charge step and sunk set-up by default: the file's settings stay
     assert first["charge"] == second["charge"] == "cycle"
-    assert json.loads(state.read_text())["charge"] == "cycle"
+    assert first["sunk_setup"] == second["sunk_setup"] == "0"
+    saved = json.loads(state.read_text())
+    assert saved["charge"] == "cycle" and saved["sunk_setup"] is False
+    # a new tuner takes the kept PCs' set-up as paid unless told not to
+    _, fresh, _ = _example(tmp_path / "fresh.json")
+    assert fresh["sunk_setup"] == "1" and json.loads((tmp_path / "fresh.json").read_text())["sunk_setup"] is True
+
+
+def test_sunk_setup_hands_rank_zeros_policy_the_kept_pcs_share(tmp_path):
+    """KSPTuner(sunk_setup=True): before each choice the policy receives, per arm, the set-up share of a PC
+    kept for the next step (the build's KSPSetUp seconds over its rule's 3 steps), 0 where the rule
+    rebuilds or nothing is built; refused without a space, with an iteration cost or another policy; saved."""
+    space = PetscSpace.grid("cg", "gamg", rebuild=[1, 3]) + PetscSpace.grid("cg", "sor", pc_sor_omega=[1.5])
+    for bad in (dict(option="pc_sor_omega", values=[1.2, 1.5], policy="thompson"),
+                dict(space=space, cost="iterations", policy="thompson"), dict(space=space, policy="tsallis-inf")):
+        with pytest.raises(InvalidInputError, match="sunk_setup credits"):
+            KSPTuner(sunk_setup=True, **bad)
+    assert KSPTuner(space=space, policy="thompson").sunk_setup is False  # the default
+    tuner = KSPTuner(space=space, policy="thompson", seed=3, cap=None, sunk_setup=True)
+    seen = []
+    draw = tuner.policy.select
+
+    def spy(context=None, sunk=None):
+        seen.append(np.array(sunk))
+        return draw(context, sunk=sunk)
+
+    tuner.policy.select = spy
+    tuned(space, 8, tuner=tuner)
+    h = tuner.history
+    assert len(seen) == len(h) == 8 and seen[0].tolist() == [0.0, 0.0, 0.0]
+    assert all(e["converged"] for e in h)
+    for t in range(1, 8):
+        gamg = [e for e in h[:t] if e["arm"] in (0, 1)]
+        built = max((e["t"] for e in gamg if e["rebuilt"]), default=None)
+        want = h[built]["setup_seconds"] / 3 if built is not None and t - built < 3 else 0.0
+        assert seen[t][1] == pytest.approx(want, rel=1e-12), (t, [(e["arm"], e["rebuilt"]) for e in h[:t]])
+        assert seen[t][0] == 0.0 and seen[t][2] == 0.0  # rebuilt every step; SOR's set-up is its own
+    assert any(s[1] > 0 for s in seen)
+    back = KSPTuner.load(tuner.save(tmp_path / "t.json"), space=space)
+    assert back.sunk_setup is True and back.state_dict() == json.loads(json.dumps(tuner.state_dict()))
