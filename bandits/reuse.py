@@ -347,20 +347,21 @@ def check_sunk_setup(sunk_setup: Any, has_space: bool, cost: str, policy: Any) -
 
     Examples
     --------
-    >>> check_sunk_setup(False, has_space=False, cost="iterations", policy=None)
-    False
-    >>> check_sunk_setup(True, has_space=True, cost="iterations", policy=None)
+    >>> from bandits.policies.thompson import SharedThompson
+    >>> from bandits.policies.tsallis import TsallisINF
+    >>> check_sunk_setup(True, has_space=True, cost="wall", policy=SharedThompson(3))
+    True
+    >>> check_sunk_setup(True, has_space=True, cost="wall", policy=TsallisINF(3))
     Traceback (most recent call last):
     ...
-    solvers.errors.InvalidInputError: sunk_setup credits kept preconditioners' set-up: it needs a space, a time cost ('wall' or 'time') and a policy that weighs sunk costs (thompson); got cost='iterations', policy=None
+    solvers.errors.InvalidInputError: sunk_setup credits kept preconditioners' set-up: it needs a space, a time cost ('wall' or 'time') and a policy that weighs sunk costs (thompson); got cost='wall', policy='tsallis-inf'
     """
     if not isinstance(sunk_setup, (bool, np.bool_)):
         raise solvers.InvalidInputError(f"sunk_setup must be True or False, got {sunk_setup!r}")
-    if sunk_setup and not (has_space and cost != "iterations" and getattr(policy, "weighs_sunk", False)):
+    if sunk_setup and not (has_space and cost != "iterations" and policy.weighs_sunk):
         raise solvers.InvalidInputError(
             "sunk_setup credits kept preconditioners' set-up: it needs a space, a time cost ('wall' or 'time') "
-            f"and a policy that weighs sunk costs (thompson); got cost={cost!r}, "
-            f"policy={getattr(policy, 'name', policy)!r}")
+            f"and a policy that weighs sunk costs (thompson); got cost={cost!r}, policy={policy.name!r}")
     return bool(sunk_setup)
 
 
