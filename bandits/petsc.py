@@ -142,6 +142,7 @@ class KSPTuner:
         2 ranks, 300 steps, one run each): fast drift 54.8 s with it against 67.4 s without (59 switches
         of configuration against 139), 48.9 against 60.2 s with seed 1; slow drift 41.4 against 49.5 s
         (seed 0) and 41.4 against 38.8 s (seed 1, 9 switches against 11).
+
     Examples
     --------
     >>> from petsc4py import PETSc                           # doctest: +SKIP
@@ -307,8 +308,8 @@ class KSPTuner:
         if value is not None:
             raise InvalidInputError(f"policy {self.policy_name!r} chose a continuous value, but a configuration "
                                     "space has only its arms")
-        arm = int(self.policy.select(context, sunk=self.configurator.sunk_setups()) if self.sunk_setup
-                  else self.policy.select(context))
+        arm = int(self.policy.select(context, sunk=self.stretches.kept_credits(self.configurator.sunk_setups()))
+                  if self.sunk_setup else self.policy.select(context))
         if not 0 <= arm < len(self.values):
             raise InvalidInputError(f"policy {self.policy_name!r} selected arm {arm} of {len(self.values)}")
         if self.policy.wants_probe():

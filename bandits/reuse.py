@@ -295,8 +295,11 @@ class KeptPreconditioner:
 
     def sunk_setup(self, rule: int | str, step: int) -> float:
         """The set-up seconds per step already paid for a configuration with reuse ``rule`` that plays this
-        build at sequence ``step``: its :meth:`setup_share` if the build is kept there (not :meth:`due`),
-        else 0 (nothing built, or the rule rebuilds: the next step pays a set-up, which its share charges).
+        build at sequence ``step``: the share of its set-up that step would be charged if the build is kept
+        there (not :meth:`due`), else 0 (nothing built, a failed solve, or the rule rebuilds: the next step
+        pays a set-up, which its share charges). For ``rebuild=k`` that is :meth:`setup_share`; for
+        ``"amortized"`` the step would be the build's ``served + 1``-th, so the share is the set-up over
+        ``max(expected_life, served + 1)``.
 
         Examples
         --------
@@ -306,9 +309,16 @@ class KeptPreconditioner:
         >>> kept.record(True, step=0, setup_seconds=0.6, solve_seconds=0.2, iterations=10)
         >>> round(kept.sunk_setup(3, step=1), 6), kept.sunk_setup(1, step=1)   # kept by rebuild=3, not by 1
         (0.2, 0.0)
+        >>> round(kept.sunk_setup("amortized", step=1), 6)     # its second step: half the set-up
+        0.3
+        >>> kept.record(False, step=1, setup_seconds=0.0, solve_seconds=0.2, iterations=10, converged=False)
+        >>> kept.sunk_setup(3, step=2)                           # it failed: rebuilt at the next step
+        0.0
         """
         if self.built_step < 0 or self.due(rule, step):
             return 0.0
+        if rule == "amortized":
+            return self.build_seconds / max(self.expected_life(rule), self.served + 1.0)
         return self.setup_share(rule)
 
     def charged_setup(self, rule: int | str, rebuilt: bool, setup_seconds: float) -> float:

@@ -87,6 +87,30 @@ class Stretches:
         self.current, self.cut_arm = None, (cur["arm"] if cut else None)
         return mean
 
+    def kept_credits(self, sunk: Any) -> Any:
+        """The sunk set-up credits (:func:`bandits.reuse.sunk_setups`) that hold for the next choice: all
+        of them with ``decide="step"``; with ``"build"`` only the cut stretch's arm's, as every other
+        choice starts its stretch on a fresh build (:meth:`begin`), whatever is kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = Stretches("build", max_stretch=1)
+        >>> s.kept_credits(np.array([0.1, 0.2])).tolist()                   # no stretch cut yet
+        [0.0, 0.0]
+        >>> _ = s.begin(1); _ = s.book(1.0, due=False)                     # cut at max_stretch
+        >>> s.kept_credits(np.array([0.1, 0.2])).tolist()
+        [0.0, 0.2]
+        >>> Stretches("step").kept_credits(np.array([0.1, 0.2])).tolist()
+        [0.1, 0.2]
+        """
+        if self.decide == "step":
+            return sunk
+        out = sunk * 0.0
+        if self.cut_arm is not None:
+            out[self.cut_arm] = sunk[self.cut_arm]
+        return out
+
     def rescale(self, factor: float) -> None:
         """Take the costs booked so far as ``factor`` times larger (a tuner re-mapped to a problem of another
         size, :class:`bandits.remap.RemapState`): the best stretch's mean and the stretch in progress."""

@@ -347,8 +347,8 @@ class Tuner:
         t0 = time.perf_counter()
         arm, fresh = self.stretches.arm, False
         if arm is None:
-            arm = (self.policy.select(context, sunk=self.runner.sunk_setups()) if self.sunk_setup
-                   else self.policy.select(context))
+            arm = (self.policy.select(context, sunk=self.stretches.kept_credits(self.runner.sunk_setups()))
+                   if self.sunk_setup else self.policy.select(context))
             fresh = self.stretches.begin(arm)
         stretch_step = self.stretches.steps
         capping = self.stretches.decide == "step" and self.cost != "iterations"

@@ -156,12 +156,11 @@ def _fixed_runs(space: ConfigSpace, n: int, steps: int, drift: str,
 
 def _tuned(space: ConfigSpace, n: int, steps: int, drift: str, seed: int = 0,
            tuner: Tuner | None = None, decide: str = "step", charge: str = "step",
-           try_each: bool = False, sunk_setup: bool = False) -> tuple[dict[str, Any], Tuner]:
+           try_each: bool = False) -> tuple[dict[str, Any], Tuner]:
     """The loop with a tuner (a new one over ``space``, or ``tuner``); ``try_each``: the policy tries every
-    arm once, in the space's order, before it replays any (for the few families of :func:`tuner_space`);
-    ``sunk_setup``: ``Tuner``'s (default off, as ``Tuner``'s)."""
+    arm once, in the space's order, before it replays any (for the few families of :func:`tuner_space`)."""
     tuner = tuner or Tuner(space=space, policy=POLICY, seed=seed, rtol=RTOL, decide=decide, cap=CAP, charge=charge,
-                           policy_options={"try_each": True} if try_each else None, sunk_setup=sunk_setup)
+                           policy_options={"try_each": True} if try_each else None)
     with tqdm(total=steps, desc=f"{n}^2 {drift}: tuner ({POLICY}, {_variant(tuner)})", unit="step",
               leave=False) as bar:
         hist = run_loop(n, steps, drift, tuner, rtol=RTOL, progress=bar.update)

@@ -90,6 +90,9 @@ class Policy:
     needs_matrix : bool
         :meth:`choose_value` cannot work without the system matrix in Python; ``KSPTuner`` refuses such a
         policy (it runs inside a PETSc program and has no matrix to give).
+    weighs_sunk : bool
+        ``select`` takes ``sunk`` (keyword), each arm's cost already paid if it plays now (a kept
+        preconditioner's set-up share); a tuner's ``sunk_setup=True`` needs it (``thompson`` has it).
 
     Examples
     --------

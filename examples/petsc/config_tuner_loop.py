@@ -66,8 +66,9 @@ parser.add_argument("--space", default="families",
                          "default) or every configuration, reuse schedules as arms (all); with --compare a list "
                          "(families,all) runs one tuner over each")
 parser.add_argument("--no-sunk-setup", action="store_true",
-                    help="draw a configuration whose PC is kept for the next step at its charged cost, set-up "
-                         "share included; by default (thompson) that share counts as paid: KSPTuner(sunk_setup=True)")
+                    help="a new tuner draws a configuration whose PC is kept for the next step at its charged "
+                         "cost, set-up share included; by default (thompson) that share counts as paid: "
+                         "KSPTuner(sunk_setup=True). A tuner loaded from --state keeps its saved setting")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--rtol", type=float, default=1e-8)
 parser.add_argument("--state", default="", help="warm-start from this file if it exists; save there at the end")

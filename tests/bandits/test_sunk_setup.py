@@ -18,7 +18,7 @@ from pde_examples.drifting import DriftingDiffusion
 
 
 def _space() -> ConfigSpace:
-    # IC kept 1 and 3 steps share one build (one pc_key); SSOR keeps nothing worth a share
+    # IC kept 1 and 3 steps share one build (one pc_key); SSOR with the default rule, rebuilt every step
     return ConfigSpace.grid("cg", "ic", rebuild=[1, 3]) + ConfigSpace.grid("cg", "ssor", omega=[1.5])
 
 
@@ -35,14 +35,23 @@ def test_runner_credits_a_kept_build_its_share_until_its_rule_rebuilds():
             setups.append(res.setup_time)
         sunk = run.sunk_setups()
         due = step % 3 == 2  # built at steps 0 and 3: kept at the next step after ages 0 and 1
-        assert sunk[0] == 0.0 and sunk[2] == 0.0  # rebuilt every step; SSOR's own set-up is not a build
+        assert sunk[0] == 0.0 and sunk[2] == 0.0  # both rebuilt every step (rebuild=1)
         assert sunk[1] == (0.0 if due else pytest.approx(setups[-1] / 3, rel=1e-12)), step
     assert len(setups) == 2 and all(s > 0 for s in setups)
+    # a build dropped to stay within max_cached is credited nothing
+    one = ConfigRunner(_space(), max_cached=1, rtol=1e-8)
+    p = sim.system()
+    one.run(1, p.A, p.b)
+    assert one.sunk_setups()[1] > 0
+    one.run(2, p.A, p.b)  # SSOR's solver takes the only place
+    assert one.sunk_setups().tolist() == [0.0, 0.0, 0.0]
 
 
 def test_tuner_hands_the_policy_each_steps_sunk_set_up():
     space = _space()
-    tuner = Tuner(space=space, policy="thompson", seed=0, rtol=1e-8, sunk_setup=True)
+    # try_each: arms 0, 1, 2 at steps 0-2, so IC's build of step 0 is kept by arm 1 at step 1 (a credit)
+    tuner = Tuner(space=space, policy="thompson", seed=0, rtol=1e-8, sunk_setup=True,
+                  policy_options={"try_each": True})
     seen = []
     draw = tuner.policy.select
 
@@ -55,8 +64,10 @@ def test_tuner_hands_the_policy_each_steps_sunk_set_up():
     for _ in range(8):
         p = sim.system()
         sim.advance(tuner.solve(p.A, p.b).x)
-    assert len(seen) == 8 and seen[0].tolist() == [0.0, 0.0, 0.0]
     h = tuner.history
+    assert len(seen) == len(h) == 8 and seen[0].tolist() == [0.0, 0.0, 0.0]
+    assert all(e["converged"] for e in h) and [e["arm"] for e in h[:3]] == [0, 1, 2]
+    assert seen[1][1] > 0
     for t in range(1, 8):
         # the IC build is credited where the history says rebuild=3 keeps it at step t: built at most two
         # steps before, by the latest IC step's build
@@ -83,6 +94,8 @@ def test_sunk_setup_refusals_and_persistence(tmp_path):
     path = tuner.save(tmp_path / "t.json")
     back = Tuner.load(path, space=space)
     assert back.sunk_setup is True and back.state_dict() == tuner.state_dict()
+    # preconditioners are not saved: the loaded tuner credits nothing until it builds again
+    assert back.runner.sunk_setups().tolist() == [0.0, 0.0, 0.0]
     state = json.loads(path.read_text())
     del state["sunk_setup"]  # a file saved before the option existed
     (tmp_path / "old.json").write_text(json.dumps(state))
@@ -104,22 +117,27 @@ def test_select_lowers_a_kept_arms_draw_by_its_share_of_the_modelled_cost():
     twin.load_state_dict(json.loads(json.dumps(pol.state_dict())))
     # no credit: the same draws as select() (the same random numbers, nothing added)
     assert [pol.select(sunk=[0.0, 0.0, 0.0]) for _ in range(50)] == [twin.select() for _ in range(50)]
-    # a credit of 0.3 on arm 1 (modelled at ~1.0): the draw is lowered by log(1 - 0.3), reproduced from the
-    # twin's own draw of the same random numbers
+    # a credit of 0.3 on arm 1 (modelled at ~1.0): the draw is lowered by log(1 - 0.3); one of 50 (more than
+    # the modelled cost) by log(1 - MAX_SUNK_FRACTION), at half its cost, not for free. Reproduced from the
+    # twin's own draw of the same random numbers.
     mean = twin.posterior_mean()
-    with np.errstate(all="ignore"):
-        for _ in range(20):
+    picks = {0.3: [], 50.0: []}
+    for credit in picks:
+        for _ in range(40):
             state = pol.rng.bit_generator.state
-            got = pol.select(sunk=[0.0, 0.3, 0.0])
+            got = pol.select(sunk=[0.0, credit, 0.0])
             twin.rng.bit_generator.state = state
             m, R = twin._posterior()
             w = m + R.T @ twin.rng.standard_normal(m.size)
             part = twin.X @ w
             score = part + twin._arm_effects(part, draw=True)
-            score[1] += np.log1p(-min(0.3 / np.exp(mean[1]), MAX_SUNK_FRACTION))
-            assert got == int(np.argmin(score))
-    # a share above the modelled cost is capped: the arm is drawn at half its cost, not for free
-    assert pol.select(sunk=[0.0, 50.0, 0.0]) in (0, 1, 2)
+            lowered = score.copy()
+            lowered[1] += np.log1p(-min(credit / np.exp(mean[1]), MAX_SUNK_FRACTION))
+            assert got == int(np.argmin(lowered)), credit
+            picks[credit].append((got, int(np.argmin(score))))
+    # each credit changed some draws (arm 1 where arm 0 drew lower without it)
+    changed = {c: sum(g != b for g, b in p) for c, p in picks.items()}
+    assert min(changed.values()) > 0, changed
     for bad in ([0.0, 0.3], [0.0, -1.0, 0.0], [0.0, np.nan, 0.0]):
         with pytest.raises(solvers.InvalidInputError, match="sunk must hold 3"):
             pol.select(sunk=bad)
@@ -144,8 +162,8 @@ def _switching_loop(sunk: bool, seed: int, steps: int = 300) -> tuple[int, float
             idle = t - last[a] - 1
             age = t - built[a]
             due = built[a] < 0 or age >= 10 or idle > served[a]
-            if not due:
-                life = np.mean(lives[a][-5:]) if lives[a] else max(served[a], 1)
+            if not due:  # the step would be the build's served + 1-th (KeptPreconditioner.sunk_setup)
+                life = max(np.mean(lives[a][-5:]) if lives[a] else 1.0, served[a] + 1)
                 credit[a] = 1.0 / life
         arm = pol.select(sunk=credit if sunk else None)
         idle = t - last[arm] - 1
@@ -159,8 +177,8 @@ def _switching_loop(sunk: bool, seed: int, steps: int = 300) -> tuple[int, float
         solve = base[arm] * (1.02 ** (t - built[arm])) * np.exp(0.1 * rng.standard_normal())
         setup = 1.0 if rebuild else 0.0
         total += solve + setup
-        life = np.mean(lives[arm][-5:]) if lives[arm] else served[arm]
-        pol.update(arm, solve + 1.0 / max(life, 1))
+        life = max(np.mean(lives[arm][-5:]) if lives[arm] else 1.0, served[arm])  # expected_life
+        pol.update(arm, solve + 1.0 / life)
         switches += prev is not None and arm != prev
         prev = arm
     return switches, total
