@@ -34,7 +34,14 @@ def test_iterations_match_scipy_minres():
     # SciPy stops on its own estimate; the first of its iterates whose true residual meets 1e-8
     scipy_its = next(k + 1 for k, x in enumerate(xs) if np.linalg.norm(b - A @ x) <= 1e-8 * np.linalg.norm(b))
     res = solvers.solve(A, b, method="minres", rtol=1e-8)
-    assert abs(res.iterations - scipy_its) <= 1, (res.iterations, scipy_its)
+    # The same Krylov method, apart in rounding only: on this indefinite matrix the two residual curves part
+    # by up to 2x around iteration 190 (Lanczos' loss of orthogonality, taken differently), and from 213 on
+    # both sit within 25 % of the tolerance, where the curve is flat (1.15e-8 -> 1.11e-8 over three
+    # iterations), so the crossing moves with the floating-point details: 217 against SciPy's 214 with
+    # numpy 2.4.6 / SciPy 1.17.1 (a fresh install of 2026-11-29), within one in the installs before it.
+    # Hence 3 % (6 iterations), not 1.
+    assert abs(res.iterations - scipy_its) <= max(2, 0.03 * scipy_its), (res.iterations, scipy_its)
+    assert true_relres(A, res.x, b) <= 1e-8
 
 
 def test_residual_norms_never_increase_and_are_true():
