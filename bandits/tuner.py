@@ -204,7 +204,8 @@ class Tuner:
         where near-equal configurations alternate: in the 512^2 PETSc loop (:class:`bandits.petsc.KSPTuner`,
         whose example turns it on). In this Python loop the tuner switched little without it (13 times in
         300 steps) and one development run per drift was 5 % slower with it (106.6 / 109.1 s against
-        101.2 / 103.8 s, fast / slow, seed 0, inside the machine's run-to-run noise): not the default here.
+        101.2 / 103.8 s, fast / slow, seed 0, inside the machine's run-to-run noise; measured before
+        9194673 lowered the credit of an amortized build in its first life): not the default here.
     **solve_options
         Passed to every ``solvers.solve`` call (``rtol``, ``maxiter`` ...).
 

@@ -212,3 +212,30 @@ def test_train_command_runs_the_scaled_paper_protocol(tmp_path):
     proto = scaled_protocol(2, 8, epochs=2)
     assert meta["protocol"]["ritz"] == proto.ritz == 4 and meta["epochs"] == 2 and meta["preset"] == "paper"
     assert "epochs overridden: 2" in meta["scale_rule"]
+
+
+def test_the_faithful_run_in_training_is_the_scaled_protocol_at_999_epochs_and_resumes(tmp_path):
+    """learned/dcdm/checkpoints/in_training/dcdm2d_paper_64.pt: the 2-D 64^2 paper-preset run with the authors'
+    999 epochs, committed between sessions with its Adam and random state so that it resumes; never shipped
+    (the package data takes checkpoints/*.pt only) nor picked by method="dcdm"."""
+    import dataclasses
+    import shutil
+
+    from learned.dcdm.checkpoint import SHIPPED, shipped_checkpoint
+
+    run = SHIPPED / "in_training" / "dcdm2d_paper_64.pt"
+    _, meta, state = load_checkpoint(run, dim=2)
+    assert meta["protocol"] == json.loads(json.dumps(scaled_protocol(2, 64, 999).to_dict()))
+    assert meta["preset"] == "paper" and meta["loss_kind"] == "residual" and meta["resolution"] == 64
+    history = state["history"]
+    assert 0 < meta["epochs"] == state["epoch"] == len(history) <= 999
+    assert np.all(np.isfinite(history)) and np.mean(history[-5:]) < 0.7 * np.mean(history[:5])
+    assert "in_training" not in str(shipped_checkpoint(2, "paper", 64))
+    # one more epoch from the committed state: the same history, one loss more
+    copy = tmp_path / "run.pt"
+    shutil.copy(run, copy)
+    shutil.copy(run.with_suffix(".pt.json"), tmp_path / "run.pt.json")
+    more = dataclasses.replace(scaled_protocol(2, 64, 999), epochs=meta["epochs"] + 1)
+    _, resumed = train_paper(2, 64, protocol=more, out=copy, resume=True, progress=False)
+    assert resumed[:-1] == history and len(resumed) == len(history) + 1 and np.isfinite(resumed[-1])
+    assert load_checkpoint(copy)[1]["epochs"] == meta["epochs"] + 1
