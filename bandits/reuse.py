@@ -449,10 +449,9 @@ class ConfigRunner:
         return entry is None or entry.due(config.rebuild, self.step)
 
     def sunk_setups(self) -> np.ndarray:
-        """Each configuration's set-up share already paid if it plays the next step
-        (:func:`sunk_setups` over the kept solvers that hold a preconditioner)."""
-        built = {key: e for key, e in self.cache.items() if e.solver.pc is not None}
-        return sunk_setups(self.space, built, self.step)
+        """Each configuration's set-up share already paid if it plays the next step (:func:`sunk_setups`
+        over the kept solvers; one without a preconditioner records no build, so it is credited 0)."""
+        return sunk_setups(self.space, self.cache, self.step)
 
     def cycle_cost(self, arm: int, info: dict[str, Any], cost: float) -> float | None:
         """The mean cost per step of configuration ``arm``'s reuse cycle (:meth:`KeptPreconditioner.cycle_cost`)
