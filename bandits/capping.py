@@ -7,10 +7,10 @@ runs (*adaptive capping*, Hutter, Hoos, Leyton-Brown, Stützle, ParamILS, JAIR 2
 it has taken longer than the incumbent by a margin, since by then it cannot win.
 
 Here the incumbent is the configuration with the lowest recent mean charged cost per step, and a solve
-of any other configuration is stopped once its solve phase has taken ``ratio`` times that cost. The
-ratio is the policy's pruning ratio (:class:`bandits.policies.thompson.SharedThompson`, 4 by default):
-an arm whose solve alone passes that bound would be measured above the pruning bar whatever the rest
-cost. Its capped step is charged as a failed solve (:data:`bandits.reuse.FAILED_SOLVE_FACTOR`), i.e.
+of any other configuration is stopped once its solve phase has taken ``ratio`` times that cost
+(:data:`DEFAULT_CAP`, 2, for :class:`bandits.petsc.KSPTuner`): a solve that alone takes twice the
+incumbent's whole step, set-up included, has lost that step, and an arm that slow stays above the
+incumbent unless the matrices change a great deal. Its capped step is charged as a failed solve (:data:`bandits.reuse.FAILED_SOLVE_FACTOR`), i.e.
 at 40x the incumbent or more, which keeps it out until the cheapest arm's cost rises about that much:
 a capped or failed first play rules an arm out for the rest of a typical loop. The step is then finished by the incumbent
 from the iterate reached. (Any step whose solve failed, the incumbent's own included, is finished by the
@@ -28,8 +28,14 @@ from typing import Any, Iterable
 
 __all__ = ["RecentCosts", "DEFAULT_CAP"]
 
-#: the default ratio of a capped solve's seconds to the incumbent's charged cost per step
-DEFAULT_CAP = 4.0
+#: the default ratio of a capped solve's seconds to the incumbent's charged cost per step. Configurators
+#: cap a challenger at a small multiple of the incumbent's time (SMAC3's adaptive capping: 1.2x); 2 leaves
+#: room for a first solve slowed by a cold start. It was 4 (the Thompson policy's pruning ratio) until
+#: paired runs of the PETSc loop (``examples/petsc/config_tuner_loop.py --size 512 --steps 300 --cap R``,
+#: 2 ranks, seeds 0-2, both drifts, 2026-11-29) showed what the first tries cost: the capped tries of
+#: SSOR and RegistryPC and their finishes took 7.9-16.5 median steps at 2 against 17.3-20.8 at 4, lower
+#: in each of the 6 pairs, and no solve was capped after each arm's first try at either ratio.
+DEFAULT_CAP = 2.0
 
 
 class RecentCosts:
@@ -42,7 +48,7 @@ class RecentCosts:
     >>> recent = RecentCosts(window=3)
     >>> for arm, cost in [(0, 1.0), (1, 0.2), (1, 0.3), (2, 5.0)]:
     ...     recent.add(arm, cost)
-    >>> recent.incumbent()                  # a solve of arm 0 or 2 may then take 4 x 0.25 s (cap=4)
+    >>> recent.incumbent()                  # a solve of arm 0 or 2 may then take 2 x 0.25 s (cap=2)
     (1, 0.25)
     >>> recent.incumbent(exclude=1)         # who finishes a step arm 1 fails
     (0, 1.0)

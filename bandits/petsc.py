@@ -112,7 +112,7 @@ class KSPTuner:
     cap : float or None
         With a space, ``decide="step"`` and a time cost, in :meth:`solve`: the solve of a configuration
         other than the incumbent (the lowest recent mean cost per step) is stopped once it has taken
-        ``cap`` times the incumbent's cost (default 4, the Thompson policy's pruning ratio), charged as
+        ``cap`` times the incumbent's cost (default :data:`bandits.capping.DEFAULT_CAP`, 2), charged as
         a failed solve, and the step is finished by the incumbent from the iterate reached
         (:mod:`bandits.capping`). The history then holds two entries for that step, ``capped`` and
         ``fallback``; the policy learns from the first. ``None``: no cap. (Any solve that did not

@@ -5,7 +5,7 @@ For each drift rate ("slow", "fast") it runs ``examples/petsc/config_tuner_loop.
 every arm of ``bandits.petsc_space.petsc_spd_space()`` fixed through the whole loop (an arm whose time
 passes that of the best complete one so far is stopped there; one with a solve that did not converge is
 no candidate for the best), then a ``KSPTuner`` (Thompson sampling, ``decide="step"``, ``charge="step"``, a kept PC's set-up share
-taken as paid in the draws: ``sunk_setup=True``, the program's default)
+taken as paid in the draws: ``sunk_setup=True``, the program's default; KSPTuner's default ``cap``)
 over each space in ``SPACES`` on the same instances: the preconditioner families each kept until amortized
 (``petsc_family_space()``, each tried once before any is replayed), and beside it every configuration of
 the sweep as an arm; then the best fixed arm and a fresh tuner over each space (other seeds) in turn
@@ -102,7 +102,7 @@ def _rows(case: str, stdout: str) -> tuple[list[dict[str, Any]], list[dict[str, 
         agree = tuned["ranks_agree"] == "1" and all(r["ranks_agree"] == "1" for r in mine)
         verdict_text = f"median of {1 + len(mine)} runs {verdict:.3f}"
         rows.append({"case": case, "run": f"KSPTuner over {_SPACE_LABEL.get(space, space)} ({tuned['arms']} arms; "
-                                          f"thompson, charge={tuned['charge']}), most played {tuned['most_played_name']}",
+                                          f"thompson, charge={tuned['charge']}, cap={_cap_text(tuned)}), most played {tuned['most_played_name']}",
                      "total [s]": f"{seconds:.4g}", "/ best fixed": f"{seconds / ref:.3f}",
                      "/ gamg every step": f"{seconds / base:.3f}", "iterations": tuned["total_its"],
                      "rebuilds": tuned["rebuilds"],
@@ -121,6 +121,12 @@ def _rows(case: str, stdout: str) -> tuple[list[dict[str, Any]], list[dict[str, 
                      "converged": " / ".join("yes" if r[k] == "1" else "NO" for k in ("fixed_converged", "tuned_converged")),
                      "goal": ""})
     return rows, results, compares
+
+
+def _cap_text(result: dict[str, str]) -> str:
+    """A RESULT line's ``cap`` as the report writes it: the ratio, or ``none`` (the program prints 0)."""
+    cap = float(result.get("cap", 0))
+    return f"{cap:g}" if cap else "none"
 
 
 #: the report's words for the program's ``--space`` values
@@ -148,7 +154,9 @@ def run_tuning_petsc(quick: bool = False, out: Path | None = None, size: int | N
              "`petsc_family_space()`, one arm per preconditioner family kept until amortized, each tried once, in the "
              "space's order, before any is replayed; `all`: every configuration of the sweep; both with "
              "`sunk_setup=True`: a configuration whose PC is kept for the next step is drawn without the set-up share "
-             "already paid); seconds are the wall time of each "
+             "already paid, and KSPTuner's default cap: a solve of any arm but the incumbent is stopped once it has "
+             "taken `cap` times the incumbent's cost per step and the incumbent finishes the step); seconds are the "
+             "wall time of each "
              "whole step (options, KSPSetUp, KSPSolve; the tuner's own time in its run), the slowest rank's, summed; "
              f"then {repeats} rounds of the best fixed arm again and a fresh tuner over each space (seeds 1..{repeats}), "
              "alternated, and the goal is judged on the ratio of the medians (the sweep's runs included) of the "

@@ -14,7 +14,7 @@ once (``try_each``, each trial capped at a few of the incumbent's steps) before 
 Usage (any PETSc option may follow, e.g. ``-ksp_view``)::
 
     mpiexec -n 2 python examples/petsc/config_tuner_loop.py [--size 128] [--steps 40] [--drift slow]
-        [--policy thompson] [--space families] [--charge step] [--no-sunk-setup] [--seed 0] [--state tuner.json]
+        [--policy thompson] [--space families] [--charge step] [--no-sunk-setup] [--cap RATIO] [--seed 0] [--state tuner.json]
         [--fixed ARM] [--compare [--repeats R]] [--list] [--verbose]
 
 ``--state FILE`` warm-starts from FILE when it exists (a file saved for other arms is refused) and saves
@@ -33,7 +33,8 @@ sweep (and in each round, in this order), with a ``RESULT``, ``REPEAT`` and ``CO
 likewise ``--space families,all`` runs a tuner over each space (every space with every charge, spaces
 first). A new tuner with Thompson sampling draws a configuration whose PC is kept for the next step without
 the set-up share already paid (``KSPTuner(sunk_setup=True)``); ``--no-sunk-setup`` draws it at its
-charged cost.
+charged cost. ``--cap RATIO`` sets how long a solve of any configuration but the incumbent may take
+(``KSPTuner(cap=...)``, ``RESULT``'s ``cap``; 0 there means none).
 Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
     RESULT mode=tuned size=128 steps=40 ranks=2 space=families charge=step sunk_setup=1 total_seconds=1.9 loop_seconds=2.4
@@ -50,6 +51,22 @@ import argparse
 import os
 import sys
 import time
+
+
+def cap_ratio(text: str) -> float | str | None:
+    """``--cap``: a cost ratio > 1, ``none`` (no cap) or ``default`` (KSPTuner's, resolved once bandits is
+    imported)."""
+    word = text.strip().lower()
+    if word in ("none", "default"):
+        return None if word == "none" else word
+    try:
+        ratio = float(word)
+    except ValueError:
+        ratio = float("nan")
+    if not ratio > 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a cost ratio > 1, 'none' or 'default'")
+    return ratio
+
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--size", type=int, default=128, help="unknowns per side (default 128)")
@@ -69,6 +86,10 @@ parser.add_argument("--no-sunk-setup", action="store_true",
                     help="a new tuner draws a configuration whose PC is kept for the next step at its charged "
                          "cost, set-up share included; by default (thompson) that share counts as paid: "
                          "KSPTuner(sunk_setup=True). A tuner loaded from --state keeps its saved setting")
+parser.add_argument("--cap", type=cap_ratio, default="default", metavar="RATIO",
+                    help="stop a solve of any configuration but the incumbent once it has taken RATIO times the "
+                         "incumbent's cost per step (KSPTuner(cap=...); default: KSPTuner's, "
+                         "bandits.capping.DEFAULT_CAP); 'none': no cap. A tuner loaded from --state keeps its saved cap")
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--rtol", type=float, default=1e-8)
 parser.add_argument("--state", default="", help="warm-start from this file if it exists; save there at the end")
@@ -100,9 +121,12 @@ petsc4py.init([sys.argv[0], *petsc_args])
 import numpy as np  # noqa: E402
 from petsc4py import PETSc  # noqa: E402
 
+from bandits.capping import DEFAULT_CAP  # noqa: E402
 from bandits.petsc import KSPTuner  # noqa: E402
 from solvers import InvalidInputError  # noqa: E402
 from bandits.petsc_space import petsc_family_space, petsc_spd_space  # noqa: E402
+
+CAP = DEFAULT_CAP if args.cap == "default" else args.cap
 from pde_examples.drifting import DriftingDiffusion  # noqa: E402
 from pde_examples.sequences import bump  # noqa: E402
 from pde_examples.stencils import diffusion_stencil  # noqa: E402
@@ -185,7 +209,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
         tuner = KSPTuner(space=space, policy=policy, seed=args.seed if tuner_seed is None else tuner_seed,
                          policy_options=policy_options,
                          problem_signature=label, decide=args.decide, charge=charge,
-                         sunk_setup=policy == "thompson" and not args.no_sunk_setup)
+                         sunk_setup=policy == "thompson" and not args.no_sunk_setup, cap=CAP)
     prior = len(tuner.history)
     ksp = PETSc.KSP().create(comm)
     ksp.setTolerances(rtol=args.rtol, max_it=10000)
@@ -226,7 +250,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
     whole = np.array([not h.get("fallback") and not f for h, f in zip(mine, finished)])  # steps one arm solved
     means = np.array([costs[(arms == a) & whole].mean() if ((arms == a) & whole).any() else np.inf for a in played])
     best = int(played[np.argmin(means)])
-    return {"charge": tuner.charge, "sunk_setup": int(tuner.sunk_setup), "total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
+    return {"charge": tuner.charge, "sunk_setup": int(tuner.sunk_setup), "cap": tuner.cap or 0, "total_seconds": float(costs.sum()), "loop_seconds": wall, "total_its": sum(h["iterations"] for h in mine),
             "rebuilds": sum(int(h["rebuilt"]) for h in mine), "arms": len(space),
             "worst_relres": worst, "best_arm": best, "best": space[best].name,
             "most_played": (most := int(np.bincount(arms[[not h.get("fallback") for h in mine]]).argmax())),

@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks import compare
 from benchmarks.compare_petsc_loops import parse_lines, run_tuning_petsc
+from bandits.capping import DEFAULT_CAP
 from bandits.petsc_space import petsc_family_space, petsc_spd_space
 
 
@@ -20,6 +21,7 @@ def test_rows_cover_every_arm_and_ratios_follow_the_totals():
     assert len(rows) == n_arms + 2 + 4
     assert [t["run"].split(" (")[0] for t in tuners] == ["KSPTuner over the families", "KSPTuner over every configuration"]
     assert f"({len(petsc_family_space())} arms;" in tuners[0]["run"] and f"({n_arms} arms;" in tuners[1]["run"]
+    assert all(f"charge=step, cap={DEFAULT_CAP:g})" in t["run"] for t in tuners)  # the program's RESULT, as run
     assert tuners[0]["run"].split("most played ")[1] in set(petsc_family_space().names)
     assert [r["run"].split(":")[0] for r in rounds] == ["round 1", "round 1", "round 2", "round 2"]
     assert {r["run"].split(": ")[-1] for r in fixed} == set(petsc_spd_space().names)

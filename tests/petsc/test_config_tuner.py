@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from petsc4py import PETSc
 
+from bandits.capping import DEFAULT_CAP
 from bandits.petsc import KSPTuner
 from bandits.petsc_space import PetscSpace, has_external_package, petsc_spd_space
 from bandits.reuse import KEPT_SETUP_WEIGHT
@@ -502,6 +503,8 @@ def test_example_program_on_two_ranks_warm_starts_a_second_job(tmp_path):
     (("--charge", "step,cycle"), "a list with --compare"),
     (("--space", "famlies"), "'families', 'all'"),
     (("--space", "families,all"), "a list with --compare"),
+    (("--cap", "1"), "a cost ratio > 1"),
+    (("--cap", "four"), "a cost ratio > 1"),
 ])
 def test_example_refuses_a_bad_charge_or_space_before_any_solve(extra, message):
     proc = mpirun(2, "examples/petsc/config_tuner_loop.py", "--size", "24", "--steps", "8", "--verbose", *extra,
@@ -520,17 +523,22 @@ def test_example_refuses_a_state_saved_over_the_other_space(tmp_path):
     assert "STEP" not in proc.stdout and "RESULT" not in proc.stdout
 
 
-def test_example_reports_the_charge_and_sunk_setup_a_loaded_tuner_keeps(tmp_path):
+def test_example_reports_the_charge_sunk_setup_and_cap_a_loaded_tuner_keeps(tmp_path):
     state = tmp_path / "tuner.json"
-    _, first, _ = _example(state, "--charge", "cycle", "--no-sunk-setup")
-    _, second, _ = _example(state)  # --charge step and sunk set-up by default: the file's settings stay
+    _, first, _ = _example(state, "--charge", "cycle", "--no-sunk-setup", "--cap", "3")
+    _, second, _ = _example(state)  # --charge step, sunk set-up and cap by default: the file's settings stay
     assert first["charge"] == second["charge"] == "cycle"
     assert first["sunk_setup"] == second["sunk_setup"] == "0"
+    assert float(first["cap"]) == float(second["cap"]) == 3.0
     saved = json.loads(state.read_text())
-    assert saved["charge"] == "cycle" and saved["sunk_setup"] is False
-    # a new tuner takes the kept PCs' set-up as paid unless told not to
+    assert saved["charge"] == "cycle" and saved["sunk_setup"] is False and saved["cap"] == 3.0
+    # a new tuner takes the kept PCs' set-up as paid unless told not to, with KSPTuner's default cap
     _, fresh, _ = _example(tmp_path / "fresh.json")
     assert fresh["sunk_setup"] == "1" and json.loads((tmp_path / "fresh.json").read_text())["sunk_setup"] is True
+    assert float(fresh["cap"]) == DEFAULT_CAP
+    _, uncapped, _ = _example(tmp_path / "none.json", "--cap", "none")
+    assert float(uncapped["cap"]) == 0 and json.loads((tmp_path / "none.json").read_text())["cap"] is None
+    assert uncapped["capped"] == "0"
 
 
 def test_sunk_setup_hands_rank_zeros_policy_the_kept_pcs_share(tmp_path):
