@@ -37,7 +37,7 @@ charged cost. ``--cap RATIO`` sets how long a solve of any configuration but the
 (``KSPTuner(cap=...)``, ``RESULT``'s ``cap``; 0 there means none).
 Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
-    RESULT mode=tuned size=128 steps=40 ranks=2 space=families charge=step sunk_setup=1 total_seconds=1.9 loop_seconds=2.4
+    RESULT mode=tuned size=128 steps=40 ranks=2 space=families charge=step sunk_setup=1 cap=2 total_seconds=1.9 loop_seconds=2.4
         total_its=412 rebuilds=9 arms=5 worst_relres=9.9e-09 best_arm=0
         best=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized most_played=0
         most_played_name=cg+gamg(pc_gamg_threshold=0.0)/rebuild=amortized ... ranks_agree=1 prior_solves=0
