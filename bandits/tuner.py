@@ -172,7 +172,7 @@ class Tuner:
         With a ``space``, ``decide="step"`` and a time cost: the solve of a configuration other than the
         incumbent (the lowest recent mean charged cost per step, :class:`bandits.capping.RecentCosts`)
         stops once it has taken ``cap`` times the incumbent's cost (4 is the Thompson policy's pruning
-        ratio and :class:`bandits.petsc.KSPTuner`'s default), through
+        ratio; :class:`bandits.petsc.KSPTuner`'s default is 2, :data:`bandits.capping.DEFAULT_CAP`), through
         :attr:`solvers.methods.base.Method.time_limit`: on the CPU, cg, fcg, bicgstab, minres and amg
         test it at every iterate, gmres at every restart; the compiled relaxation loops and the CUDA CG
         run to their own end. Without a time cost or with ``decide="build"`` the cap has no effect.
