@@ -10,8 +10,9 @@ Here the incumbent is the configuration with the lowest recent mean charged cost
 of any other configuration is stopped once its solve phase has taken ``ratio`` times that cost
 (:data:`DEFAULT_CAP`, 2, for :class:`bandits.petsc.KSPTuner`): a solve that alone takes twice the
 incumbent's whole step, set-up included, has lost that step, and an arm that slow stays above the
-incumbent unless the matrices change a great deal. Its capped step is charged as a failed solve (:data:`bandits.reuse.FAILED_SOLVE_FACTOR`), i.e.
-at 40x the incumbent or more, which keeps it out until the cheapest arm's cost rises about that much:
+incumbent unless the matrices change a great deal. Its capped step is charged as a failed solve (:data:`bandits.reuse.FAILED_SOLVE_FACTOR`, 10), i.e.
+at 10 x ``ratio`` times the incumbent or more (20x at the default), far above the Thompson policy's
+pruning bar (4x the cheapest), which keeps it out until the cheapest arm's cost rises about that much:
 a capped or failed first play rules an arm out for the rest of a typical loop. The step is then finished by the incumbent
 from the iterate reached. (Any step whose solve failed, the incumbent's own included, is finished by the
 cheapest other configuration whose last step converged: :meth:`RecentCosts.incumbent` with ``exclude``.) Set-up is not capped (it cannot be interrupted, and a reuse rule spreads it
@@ -34,7 +35,8 @@ __all__ = ["RecentCosts", "DEFAULT_CAP"]
 #: paired runs of the PETSc loop (``examples/petsc/config_tuner_loop.py --size 512 --steps 300 --cap R``,
 #: 2 ranks, seeds 0-2, both drifts, 2026-11-29) showed what the first tries cost: the capped tries of
 #: SSOR and RegistryPC and their finishes took 7.9-16.5 median steps at 2 against 17.3-20.8 at 4, lower
-#: in each of the 6 pairs, and no solve was capped after each arm's first try at either ratio.
+#: in each of the 6 pairs, and no solve was capped after each arm's first try at either ratio. (A tuner file
+#: saved without a ``cap``, before capping existed, now loads with 2.)
 DEFAULT_CAP = 2.0
 
 

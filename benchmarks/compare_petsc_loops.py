@@ -124,8 +124,12 @@ def _rows(case: str, stdout: str) -> tuple[list[dict[str, Any]], list[dict[str, 
 
 
 def _cap_text(result: dict[str, str]) -> str:
-    """A RESULT line's ``cap`` as the report writes it: the ratio, or ``none`` (the program prints 0)."""
-    cap = float(result.get("cap", 0))
+    """A RESULT line's ``cap`` as the report writes it: the ratio, or ``none`` (the program prints 0).
+
+    >>> _cap_text({"cap": "2"}), _cap_text({"cap": "0"})
+    ('2', 'none')
+    """
+    cap = float(result["cap"])  # a line without it is from another program version: fail, do not guess
     return f"{cap:g}" if cap else "none"
 
 

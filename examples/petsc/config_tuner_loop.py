@@ -34,7 +34,8 @@ likewise ``--space families,all`` runs a tuner over each space (every space with
 first). A new tuner with Thompson sampling draws a configuration whose PC is kept for the next step without
 the set-up share already paid (``KSPTuner(sunk_setup=True)``); ``--no-sunk-setup`` draws it at its
 charged cost. ``--cap RATIO`` sets how long a solve of any configuration but the incumbent may take
-(``KSPTuner(cap=...)``, ``RESULT``'s ``cap``; 0 there means none).
+(``KSPTuner(cap=...)``; ``--cap none``: no cap; ``--cap default``, the default: KSPTuner's; ``RESULT``'s
+``cap``, 0 there meaning none).
 Rank 0 prints ``STEP`` lines (with ``--verbose``), then ``RESULT`` (and ``FIXED``/``REPEAT``/``COMPARE``) lines::
 
     RESULT mode=tuned size=128 steps=40 ranks=2 space=families charge=step sunk_setup=1 cap=2 total_seconds=1.9 loop_seconds=2.4

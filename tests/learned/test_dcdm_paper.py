@@ -223,9 +223,7 @@ def test_the_finished_faithful_run_is_the_scaled_protocol_at_999_epochs_and_resu
     import dataclasses
     import shutil
 
-    import solvers
     from learned.dcdm.checkpoint import SHIPPED, shipped_checkpoint
-    from pde_examples.fluid import fluid_pressure
 
     run = SHIPPED / "not_shipped" / "dcdm2d_paper_64.pt"
     _, meta, state = load_checkpoint(run, dim=2)

@@ -99,14 +99,15 @@ def make_dmda(n: int = 16) -> Any:
 
 def tuned(space: Any, steps: int, n: int = 16, tuner: Any = None, **options: Any) -> Any:
     """``steps`` heat systems (:func:`system`) on an ``n x n`` DMDA solved through ``tuner`` (default: a new
-    Thompson ``KSPTuner`` over ``space`` with ``options``); returns the tuner."""
+    Thompson ``KSPTuner`` over ``space`` with ``options``, uncapped unless ``options`` says otherwise, so that
+    a noisy timing never adds a capped step's finish to the history); returns the tuner."""
     from petsc4py import PETSc
 
     from bandits.petsc import KSPTuner
 
     da = make_dmda(n)
     ksp = make_ksp(PETSc.COMM_WORLD, "saved_")
-    tuner = tuner or KSPTuner(space=space, policy="thompson", seed=3, **options)
+    tuner = tuner or KSPTuner(space=space, policy="thompson", seed=3, **{"cap": None, **options})
     for step in range(steps):
         A, b = system(da, step)
         x = b.duplicate()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks import compare
-from benchmarks.compare_petsc_loops import parse_lines, run_tuning_petsc
+from benchmarks.compare_petsc_loops import _cap_text, parse_lines, run_tuning_petsc
 from bandits.capping import DEFAULT_CAP
 from bandits.petsc_space import petsc_family_space, petsc_spd_space
 
@@ -75,6 +75,13 @@ def test_parse_lines_reads_names_with_equals_signs():
     assert parse_lines(out, "FIXED") == [{"arm": "3", "name": "cg+gamg(pc_gamg_threshold=0.05)/rebuild=10",
                                           "total_seconds": "1.5", "abandoned": "0"}]
     assert parse_lines(out, "COMPARE") == []
+
+
+def test_the_rows_name_the_cap_a_result_line_reports():
+    assert _cap_text({"cap": "2"}) == "2" and _cap_text({"cap": "4.0"}) == "4"
+    assert _cap_text({"cap": "0"}) == "none"  # the program prints 0 for a tuner without a cap
+    with pytest.raises(KeyError):  # a line without it comes from another version of the program
+        _cap_text({"charge": "step"})
 
 
 def test_a_failing_program_raises_with_its_stderr():
