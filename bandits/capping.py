@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable
 
-__all__ = ["RecentCosts", "DEFAULT_CAP"]
+__all__ = ["RecentCosts", "DEFAULT_CAP", "check_cap"]
 
 #: the default ratio of a capped solve's seconds to the incumbent's charged cost per step. Configurators
 #: cap a challenger at a small multiple of the incumbent's time (SMAC3's adaptive capping: 1.2x); 2 leaves
@@ -38,6 +38,21 @@ __all__ = ["RecentCosts", "DEFAULT_CAP"]
 #: in each of the 6 pairs, and no solve was capped after each arm's first try at either ratio. (A tuner file
 #: saved without a ``cap``, before capping existed, now loads with 2.)
 DEFAULT_CAP = 2.0
+
+
+def check_cap(cap: float | None) -> float | None:
+    """``cap`` as a tuner keeps it: ``None`` (no cap) or a cost ratio > 1 as a float; anything else raises
+    :class:`solvers.InvalidInputError` (shared by :class:`bandits.Tuner`, :class:`bandits.petsc.KSPTuner`
+    and the PETSc example's ``--cap``).
+
+    >>> check_cap(2), check_cap(None)
+    (2.0, None)
+    """
+    from solvers import InvalidInputError
+
+    if cap is not None and not float(cap) > 1:
+        raise InvalidInputError(f"cap must be a cost ratio > 1 (or None), got {cap}")
+    return None if cap is None else float(cap)
 
 
 class RecentCosts:

@@ -37,7 +37,7 @@ import numpy as np
 import solvers
 from solvers import InvalidInputError
 
-from .capping import DEFAULT_CAP, RecentCosts, counts
+from .capping import DEFAULT_CAP, RecentCosts, check_cap, counts
 from .petsc_cap import KSPSolveCap
 from .petsc_config import KSPConfigurator
 from .petsc_space import PetscSpace
@@ -201,9 +201,7 @@ class KSPTuner:
         self._pending: tuple | None = None
         #: with a space: when rank 0's policy decides (bandits.stretch)
         self.stretches = Stretches(decide, max_stretch)
-        if cap is not None and not float(cap) > 1:
-            raise InvalidInputError(f"cap must be a cost ratio > 1 (or None), got {cap}")
-        self.cap = None if cap is None else float(cap)
+        self.cap = check_cap(cap)
         if charge not in ("step", "cycle"):
             raise InvalidInputError(f"charge must be 'step' or 'cycle', got {charge!r}")
         if charge == "cycle" and (space is None or cost == "iterations" or decide != "step"):

@@ -14,7 +14,7 @@ import solvers
 from solvers import InvalidInputError
 from solvers.inputs import unwrap_problem
 
-from .capping import RecentCosts
+from .capping import RecentCosts, check_cap
 from .remap import RemapState
 from .policies import TuningTarget, make_policy
 from .reuse import ConfigRunner, charged_cost, check_sunk_setup
@@ -251,9 +251,7 @@ class Tuner:
         self.problem_signature, self.max_cached = problem_signature, int(max_cached)
         if cap is not None and space is None:
             raise InvalidInputError("cap bounds the solves of the configurations of a space; pass space=...")
-        if cap is not None and not float(cap) > 1:
-            raise InvalidInputError(f"cap must be a cost ratio > 1 (or None), got {cap}")
-        self.cap = None if cap is None else float(cap)
+        self.cap = check_cap(cap)
         if charge not in ("step", "cycle"):
             raise InvalidInputError(f"charge must be 'step' or 'cycle', got {charge!r}")
         if charge == "cycle" and (space is None or cost == "iterations" or decide != "step"):

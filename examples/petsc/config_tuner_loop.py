@@ -53,20 +53,19 @@ import os
 import sys
 import time
 
+from bandits.capping import DEFAULT_CAP, check_cap  # imports no PETSc: safe before petsc4py.init
+from solvers import InvalidInputError
 
-def cap_ratio(text: str) -> float | str | None:
-    """``--cap``: a cost ratio > 1, ``none`` (no cap) or ``default`` (KSPTuner's, resolved once bandits is
-    imported)."""
+
+def cap_ratio(text: str) -> float | None:
+    """``--cap``: a cost ratio > 1, ``none`` (no cap) or ``default`` (KSPTuner's, DEFAULT_CAP)."""
     word = text.strip().lower()
     if word in ("none", "default"):
-        return None if word == "none" else word
+        return None if word == "none" else DEFAULT_CAP
     try:
-        ratio = float(word)
-    except ValueError:
-        ratio = float("nan")
-    if not ratio > 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a cost ratio > 1, 'none' or 'default'")
-    return ratio
+        return check_cap(float(word))
+    except (ValueError, InvalidInputError):
+        raise argparse.ArgumentTypeError(f"{text!r}: a cost ratio > 1, 'none' or 'default'") from None
 
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -122,12 +121,8 @@ petsc4py.init([sys.argv[0], *petsc_args])
 import numpy as np  # noqa: E402
 from petsc4py import PETSc  # noqa: E402
 
-from bandits.capping import DEFAULT_CAP  # noqa: E402
 from bandits.petsc import KSPTuner  # noqa: E402
-from solvers import InvalidInputError  # noqa: E402
 from bandits.petsc_space import petsc_family_space, petsc_spd_space  # noqa: E402
-
-CAP = DEFAULT_CAP if args.cap == "default" else args.cap
 from pde_examples.drifting import DriftingDiffusion  # noqa: E402
 from pde_examples.sequences import bump  # noqa: E402
 from pde_examples.stencils import diffusion_stencil  # noqa: E402
@@ -210,7 +205,7 @@ def run(space, policy: str, policy_options: dict | None = None, state: str = "",
         tuner = KSPTuner(space=space, policy=policy, seed=args.seed if tuner_seed is None else tuner_seed,
                          policy_options=policy_options,
                          problem_signature=label, decide=args.decide, charge=charge,
-                         sunk_setup=policy == "thompson" and not args.no_sunk_setup, cap=CAP)
+                         sunk_setup=policy == "thompson" and not args.no_sunk_setup, cap=args.cap)
     prior = len(tuner.history)
     ksp = PETSc.KSP().create(comm)
     ksp.setTolerances(rtol=args.rtol, max_it=10000)
